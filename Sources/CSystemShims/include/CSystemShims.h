@@ -1,0 +1,41 @@
+#ifndef CSYSTEMSHIMS_H
+#define CSYSTEMSHIMS_H
+// What Swift cannot import from glibc: CMSG_* macros, _GNU_SOURCE-only calls, epoll and socket ioctls.
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/epoll.h>
+#include <spawn.h>
+#include <signal.h>
+
+static inline struct cmsghdr *ipcs_CMSG_FIRSTHDR(struct msghdr *m) { return CMSG_FIRSTHDR(m); }
+static inline struct cmsghdr *ipcs_CMSG_NXTHDR(struct msghdr *m, struct cmsghdr *c) { return CMSG_NXTHDR(m, c); }
+static inline unsigned char *ipcs_CMSG_DATA(struct cmsghdr *c) { return CMSG_DATA(c); }
+static inline size_t ipcs_CMSG_SPACE(size_t n) { return CMSG_SPACE(n); }
+static inline size_t ipcs_CMSG_LEN(size_t n) { return CMSG_LEN(n); }
+
+/// Bytes queued in the socket's send queue (SIOCOUTQ: kernel skb memory, not payload bytes), or -1.
+int ipcs_siocoutq(int fd);
+/// Bytes readable without blocking (FIONREAD), or -1.
+int ipcs_fionread(int fd);
+/// memfd seals, or -1 when fd is not a memfd (used to tell a memfd from a regular file).
+int ipcs_get_seals(int fd);
+int ipcs_memfd_create(const char *name, unsigned int flags);
+int ipcs_peercred(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
+int ipcs_pipe2(int fds[2], int flags);
+int ipcs_accept4(int fd, int flags);
+int ipcs_spawn_addclosefrom(posix_spawn_file_actions_t *fa, int from);
+/// Empty signal mask and default dispositions for the child (Swift Testing threads block most signals).
+int ipcs_spawnattr_reset_signals(posix_spawnattr_t *attr);
+int ipcs_pthread_setname(unsigned long thread, const char *name);
+/// WIFEXITED/WEXITSTATUS/WIFSIGNALED/WTERMSIG are macros.
+int ipcs_wifexited(int status);
+int ipcs_wexitstatus(int status);
+int ipcs_wifsignaled(int status);
+int ipcs_wtermsig(int status);
+
+#define IPCS_MFD_CLOEXEC 1U
+#define IPCS_MFD_ALLOW_SEALING 2U
+
+#endif

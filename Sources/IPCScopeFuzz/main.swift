@@ -1,0 +1,1 @@
+print("fuzz harness: not built yet")

@@ -1,0 +1,2 @@
+import IPCWire
+import CSystemShims
