@@ -1,0 +1,38 @@
+/// A payload frame whose bytes are complete (libipc-wire §1.2, §1.4).
+///
+/// `capturedPayload` borrows the parser's or the caller's memory and is valid only inside the event
+/// callback; copy it (`Array(event.capturedPayload)`) to keep it.
+public struct PayloadFrameEvent {
+    public var header: FrameHeader
+    /// Index of the frame among all frames of this direction, from 0.
+    public var frameIndex: UInt64
+    /// Stream offset of the frame's first header byte.
+    public var streamOffset: UInt64
+    /// The first `min(payloadSize, captureLimit)` payload bytes.
+    public var capturedPayload: UnsafeRawBufferPointer
+    /// Positions in this direction's fd FIFO of the fds that belong to this frame: FIFO plus count
+    /// matching means frame k owns the fds after those owned by frames 0..<k.
+    public var fdSequence: Range<UInt64>
+    /// Whether every fd of the frame had arrived when its last byte did. When false the receiving LibIPC
+    /// side stalls on this frame until the missing fds arrive.
+    public var fdsArrived: Bool
+
+    public var payloadLength: Int { Int(header.payloadSize) }
+    public var isTruncated: Bool { capturedPayload.count < payloadLength }
+}
+
+/// A file-descriptor acknowledgement frame (type 1, §1.5).
+public struct AcknowledgementEvent: Equatable, Sendable {
+    public var header: FrameHeader
+    public var frameIndex: UInt64
+    public var streamOffset: UInt64
+    /// How many fds the peer acknowledges.
+    public var count: UInt32 { header.fdCount }
+}
+
+/// What the frame parser reports, in stream order.
+public enum FrameEvent {
+    case payload(PayloadFrameEvent)
+    case acknowledgement(AcknowledgementEvent)
+    case violation(Violation)
+}

@@ -1,0 +1,207 @@
+import Testing
+@testable import IPCWire
+
+@Suite struct FrameStreamParserTests {
+    // libipc-wire §3.3: is_supported_protocol("http"), its response, request_started with one fd, its ack.
+    static let request: [UInt8] = [0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0,
+                                   0x44, 0x95, 0xC1, 0x4B, 0x0A, 0, 0, 0, 4, 0, 0, 0, 0x68, 0x74, 0x74, 0x70]
+    static let response: [UInt8] = [0, 0, 0, 0, 0x09, 0, 0, 0, 0, 0, 0, 0,
+                                    0x44, 0x95, 0xC1, 0x4B, 0x0B, 0, 0, 0, 0x01]
+    static let requestStarted: [UInt8] = [0, 0, 0, 0, 0x10, 0, 0, 0, 1, 0, 0, 0,
+                                          0xA0, 0xA8, 0x90, 0x59, 1, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0]
+    static let ack: [UInt8] = [1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]
+
+    @Test func parsesTheWorkedFramesByteForByte() {
+        var parser = FrameStreamParser()
+        let events = parser.collect([(Self.request, 0), (Self.response + Self.requestStarted, 1), (Self.ack, 0)])
+        #expect(events == [
+            .payload(header: .payload(size: 16, fdCount: 0), index: 0, offset: 0,
+                     bytes: Array(Self.request.dropFirst(12)), fds: 0..<0),
+            .payload(header: .payload(size: 9, fdCount: 0), index: 1, offset: 28,
+                     bytes: Array(Self.response.dropFirst(12)), fds: 0..<0),
+            .payload(header: .payload(size: 16, fdCount: 1), index: 2, offset: 49,
+                     bytes: Array(Self.requestStarted.dropFirst(12)), fds: 0..<1),
+            .ack(count: 1, index: 3, offset: 77),
+        ])
+        #expect(parser.streamOffset == 89)
+        #expect(parser.unmatchedFDs == 0)
+        #expect(parser.unprocessedBytes == 0)
+        let envelope = MessageEnvelope(payload: Array(Self.requestStarted.dropFirst(12)))
+        #expect(envelope == MessageEnvelope(magic: EndpointMagic.of("RequestClient"), messageID: 1))
+    }
+
+    @Test func capturesOnlyThePrefixAboveTheCaptureLimit() {
+        var parser = FrameStreamParser(captureLimit: 4)
+        let frame = FrameEncoder.payloadFrame(Array(0..<100))
+        var events: [RecordedEvent] = []
+        for byte in frame { events += parser.collect([byte]) }
+        #expect(events == [.payload(header: .payload(size: 100, fdCount: 0), index: 0, offset: 0,
+                                    bytes: [0, 1, 2, 3], fds: 0..<0)])
+    }
+
+    @Test func aHugeFrameCostsOnlyTheCaptureLimit() {
+        var parser = FrameStreamParser(configuration: .init(captureLimit: 4096, reportsWarnings: false))
+        let size = 60 * 1024 * 1024
+        let chunk = [UInt8](repeating: 0xAB, count: 1 << 20)
+        var payloads = 0
+        var sawTruncated = false
+        let header = FrameHeader.payload(size: size, fdCount: 0).bytes
+        parser.feed(header) { _ in }
+        var maxRetained = parser.retainedBytes
+        for _ in 0..<(size / chunk.count) {
+            parser.feed(chunk) { event in
+                if case .payload(let frame) = event {
+                    payloads += 1
+                    sawTruncated = frame.isTruncated && frame.capturedPayload.count == 4096
+                }
+            }
+            maxRetained = max(maxRetained, parser.retainedBytes)
+        }
+        #expect(payloads == 1)
+        #expect(sawTruncated)
+        #expect(maxRetained <= 4096 + 64)
+    }
+
+    @Test func fdsThatArriveEarlyAreMatchedInFIFOOrder() {
+        var parser = FrameStreamParser()
+        let first = FrameEncoder.payloadFrame([1], fdCount: 2)
+        let second = FrameEncoder.payloadFrame([2], fdCount: 1)
+        // All three fds come with the first bytes; the receiver holds one unmatched until frame 2 ends.
+        var events = parser.collect(Array(first + second.prefix(5)), fds: 3)
+        #expect(parser.unmatchedFDs == 1)
+        events += parser.collect(Array(second.dropFirst(5)))
+        #expect(events.count == 2)
+        guard case .payload(_, _, _, _, let fds0) = events[0], case .payload(_, _, _, _, let fds1) = events[1] else {
+            Issue.record("expected two payloads: \(events)"); return
+        }
+        #expect(fds0 == 0..<2)
+        #expect(fds1 == 2..<3)
+        #expect(parser.unmatchedFDs == 0)
+    }
+
+    @Test func aFrameWithoutItsFDsStallsTheReceiverModel() {
+        var parser = FrameStreamParser()
+        let starved = FrameEncoder.payloadFrame([9, 9], fdCount: 1)
+        let next = FrameEncoder.payloadFrame([7])
+        var arrived: [Bool] = []
+        parser.feed(starved + next) { if case .payload(let f) = $0 { arrived.append(f.fdsArrived) } }
+        #expect(arrived == [false, true])
+        #expect(parser.isWaitingForFDs)
+        #expect(parser.unprocessedBytes == UInt64(starved.count + next.count))
+        // The fd finally arrives with the next bytes: both frames are consumed.
+        parser.feed(FrameEncoder.payloadFrame([]), fdCount: 1) { _ in }
+        #expect(!parser.isWaitingForFDs)
+        #expect(parser.unprocessedBytes == 0)
+        #expect(parser.unmatchedFDs == 0)
+    }
+
+    @Test func reportsATruncatedFrameAtTheEnd() {
+        var parser = FrameStreamParser()
+        let frame = FrameEncoder.payloadFrame([1, 2, 3, 4])
+        #expect(parser.collect(Array(frame.prefix(14))).isEmpty)
+        #expect(parser.incompleteFrameBytes == 14)
+    }
+}
+
+@Suite struct FrameStreamPropertyTests {
+    static func randomStream(_ rng: inout SplitMix64) -> [SyntheticFrame] {
+        (0..<Int.random(in: 1...40, using: &rng)).map { _ in
+            if Int.random(in: 0..<5, using: &rng) == 0 {
+                return SyntheticFrame(bytes: FrameEncoder.acknowledgementFrame(count: Int.random(in: 0...9, using: &rng)),
+                                      fdCount: 0)
+            }
+            let size = [0, 1, 8, 100, 4095, 4096, 4097, 9000].randomElement(using: &rng)!
+            let payload = (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let fds = Int.random(in: 0..<4, using: &rng) == 0 ? Int.random(in: 1...3, using: &rng) : 0
+            return SyntheticFrame(bytes: FrameEncoder.payloadFrame(payload, fdCount: fds), fdCount: fds)
+        }
+    }
+
+    /// Splits the stream at random points. Each frame's fds ride with the chunk holding its first byte,
+    /// or sometimes an earlier chunk (fds may precede their frame, never follow it — §1.4).
+    static func randomChunks(_ frames: [SyntheticFrame], _ rng: inout SplitMix64) -> [(bytes: [UInt8], fds: Int)] {
+        let stream = frames.flatMap(\.bytes)
+        var starts: [(offset: Int, fds: Int)] = []
+        var offset = 0
+        for frame in frames {
+            starts.append((offset, frame.fdCount))
+            offset += frame.bytes.count
+        }
+        var cuts = Set<Int>()
+        let maxPiece = [1, 3, 12, 13, 100, 4096, 70_000].randomElement(using: &rng)!
+        var position = 0
+        while position < stream.count {
+            position += Int.random(in: 1...maxPiece, using: &rng)
+            if position < stream.count { cuts.insert(position) }
+        }
+        let bounds = [0] + cuts.sorted() + [stream.count]
+        var chunks: [(bytes: [UInt8], fds: Int)] = zip(bounds, bounds.dropFirst()).map { (Array(stream[$0..<$1]), 0) }
+        for start in starts where start.fds > 0 {
+            var chunk = bounds.lastIndex { $0 <= start.offset }!
+            chunk = min(chunk, chunks.count - 1)
+            if chunk > 0, Bool.random(using: &rng) { chunk -= 1 }
+            chunks[chunk].fds += start.fds
+        }
+        return chunks
+    }
+
+    @Test(arguments: 0..<300)
+    func anyChunkingYieldsTheEventsOfTheWholeStream(seed: Int) {
+        var rng = SplitMix64(seed: UInt64(seed))
+        let frames = Self.randomStream(&rng)
+        let capture = [0, 7, 4096, Int.max].randomElement(using: &rng)!
+        let configuration = FrameStreamParser.Configuration(captureLimit: capture, reportsWarnings: false)
+
+        var whole = FrameStreamParser(configuration: configuration)
+        let expected = whole.collect(frames.flatMap(\.bytes), fds: frames.reduce(0) { $0 + $1.fdCount })
+
+        var chunked = FrameStreamParser(configuration: configuration)
+        let actual = chunked.collect(Self.randomChunks(frames, &rng))
+        #expect(actual == expected, "seed \(seed)")
+        if actual != expected, let i = actual.indices.first(where: { $0 < expected.count && actual[$0] != expected[$0] }) {
+            Issue.record("first difference at \(i): \(String(reflecting: actual[i])) vs \(String(reflecting: expected[i]))")
+        }
+        #expect(expected.count == frames.count)
+        #expect(chunked.unprocessedBytes == 0 && chunked.unmatchedFDs == 0, "seed \(seed)")
+    }
+}
+
+@Suite struct FrameStreamHostileInputTests {
+    @Test(arguments: 0..<200)
+    func randomGarbageNeverTrapsAndStaysBounded(seed: Int) {
+        var rng = SplitMix64(seed: UInt64(seed) &* 7919)
+        var parser = FrameStreamParser(configuration: .init(captureLimit: 256, maxStalledEntries: 32))
+        var events = 0
+        for _ in 0..<200 {
+            let length = Int.random(in: 0...600, using: &rng)
+            var chunk = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            // Bias towards plausible headers so the parser reaches deep states, not only huge skips.
+            if length >= 12, Bool.random(using: &rng) {
+                chunk[0] = UInt8.random(in: 0...2, using: &rng)
+                chunk[5] = 0; chunk[6] = 0; chunk[7] = 0
+                chunk[9] = 0; chunk[10] = 0; chunk[11] = 0
+            }
+            parser.feed(chunk, fdCount: Int.random(in: 0...3, using: &rng)) { _ in events += 1 }
+            #expect(parser.retainedBytes <= 256 + 12 + 33 * 24 + 64)
+        }
+        #expect(parser.streamOffset > 0)
+    }
+
+    @Test(arguments: 0..<100)
+    func mutatedValidStreamsNeverTrap(seed: Int) {
+        var rng = SplitMix64(seed: UInt64(seed) &+ 1_000_000)
+        var stream = FrameStreamPropertyTests.randomStream(&rng).flatMap(\.bytes)
+        for _ in 0..<Int.random(in: 1...20, using: &rng) {
+            stream[Int.random(in: 0..<stream.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+        }
+        var channel = ChannelParser(configuration: .init(captureLimit: 64))
+        var offset = 0
+        while offset < stream.count {
+            let end = min(stream.count, offset + Int.random(in: 1...5000, using: &rng))
+            channel.feed(Bool.random(using: &rng) ? .aToB : .bToA, Array(stream[offset..<end]),
+                         fdCount: Int.random(in: 0...2, using: &rng)) { _ in }
+            offset = end
+        }
+        #expect(channel.aToB.streamOffset + channel.bToA.streamOffset == UInt64(stream.count))
+    }
+}

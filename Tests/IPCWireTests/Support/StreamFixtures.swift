@@ -1,0 +1,66 @@
+@testable import IPCWire
+
+/// Deterministic random numbers so a failing property test can be replayed from its seed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A frame event copied out of the parser's callback so it can be compared.
+enum RecordedEvent: Equatable, CustomStringConvertible {
+    case payload(header: FrameHeader, index: UInt64, offset: UInt64, bytes: [UInt8], fds: Range<UInt64>)
+    case ack(count: UInt32, index: UInt64, offset: UInt64)
+    case violation(Violation)
+
+    init(_ event: FrameEvent) {
+        switch event {
+        case .payload(let frame):
+            self = .payload(header: frame.header, index: frame.frameIndex, offset: frame.streamOffset,
+                            bytes: Array(frame.capturedPayload), fds: frame.fdSequence)
+        case .acknowledgement(let ack):
+            self = .ack(count: ack.count, index: ack.frameIndex, offset: ack.streamOffset)
+        case .violation(let violation):
+            self = .violation(violation)
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .payload(let h, let i, let o, let b, let f): "payload#\(i)@\(o) size=\(h.payloadSize) fds=\(f) captured=\(b.count)"
+        case .ack(let c, let i, let o): "ack#\(i)@\(o) count=\(c)"
+        case .violation(let v): v.description
+        }
+    }
+}
+
+/// One frame of a synthetic stream: its wire bytes and how many fds travel with it.
+struct SyntheticFrame {
+    var bytes: [UInt8]
+    var fdCount: Int
+}
+
+extension FrameStreamParser {
+    /// Feeds chunks and returns every event, copied.
+    mutating func collect(_ chunks: [(bytes: [UInt8], fds: Int)]) -> [RecordedEvent] {
+        var events: [RecordedEvent] = []
+        for chunk in chunks {
+            feed(chunk.bytes, fdCount: chunk.fds) { events.append(RecordedEvent($0)) }
+        }
+        return events
+    }
+
+    mutating func collect(_ bytes: [UInt8], fds: Int = 0) -> [RecordedEvent] {
+        collect([(bytes, fds)])
+    }
+}
+
+func violations(_ events: [RecordedEvent]) -> [Violation] {
+    events.compactMap { if case .violation(let v) = $0 { v } else { nil } }
+}
