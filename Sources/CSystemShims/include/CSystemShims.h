@@ -38,4 +38,7 @@ int ipcs_wtermsig(int status);
 #define IPCS_MFD_CLOEXEC 1U
 #define IPCS_MFD_ALLOW_SEALING 2U
 
+/// libFuzzer's driver entry point; defined only when linked with -sanitize=fuzzer (see docs/fuzzing.md).
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));
+
 #endif

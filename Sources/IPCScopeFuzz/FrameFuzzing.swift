@@ -1,0 +1,36 @@
+import IPCWire
+
+/// Drives a ``ChannelParser`` with the input cut into chunks by control bytes, and checks the
+/// invariants a hostile peer must never break: no trap, bounded memory, consistent accounting.
+enum FrameFuzzing {
+    static let captureLimit = 512
+    static let maxStalledEntries = 16
+
+    static func run(_ data: UnsafeRawBufferPointer) {
+        var channel = ChannelParser(configuration: .init(captureLimit: captureLimit, maxStalledEntries: maxStalledEntries))
+        var fed: UInt64 = 0
+        var index = 0
+        while index < data.count {
+            // Control byte: bits 0-5 chunk length / 8, bit 6 direction, bit 7 one fd with the chunk.
+            let control = data[index]
+            index += 1
+            let length = min(Int(control & 0x3F) * 8 + 1, data.count - index)
+            guard length > 0 else { break }
+            let direction: Direction = control & 0x40 == 0 ? .aToB : .bToA
+            let chunk = UnsafeRawBufferPointer(rebasing: data[index..<(index + length)])
+            channel.feed(direction, chunk, fdCount: Int(control >> 7)) { event in
+                if case .payload(let frame) = event {
+                    precondition(frame.capturedPayload.count <= captureLimit)
+                    precondition(frame.capturedPayload.count <= frame.payloadLength)
+                }
+            }
+            fed += UInt64(length)
+            index += length
+            for parser in [channel.aToB, channel.bToA] {
+                precondition(parser.retainedBytes <= captureLimit + 64 + 2 * maxStalledEntries * 24 + 256)
+                precondition(parser.unprocessedBytes <= parser.streamOffset)
+            }
+        }
+        precondition(channel.aToB.streamOffset + channel.bToA.streamOffset == fed)
+    }
+}

@@ -1,0 +1,68 @@
+// Fuzz harness for IPCWire's parsers of hostile input.
+//
+// Built with `-sanitize=fuzzer,address -DFUZZING` it hands control to libFuzzer; built normally it replays
+// the files named on its command line, so a saved crash input can be rerun in a plain debug build.
+// The target is chosen with IPCSCOPE_FUZZ_TARGET: `frames` (default) or `schema`. See docs/fuzzing.md.
+import CSystemShims
+import IPCWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum FuzzTarget: String {
+    case frames
+    case schema
+
+    static var selected: FuzzTarget {
+        guard let name = getenv("IPCSCOPE_FUZZ_TARGET") else { return .frames }
+        return FuzzTarget(rawValue: String(cString: name)) ?? .frames
+    }
+
+    func run(_ data: UnsafeRawBufferPointer) {
+        switch self {
+        case .frames: FrameFuzzing.run(data)
+        case .schema: SchemaFuzzing.run(data)
+        }
+    }
+}
+
+func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    FuzzTarget.selected.run(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func libFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    fuzzOne(data, size)
+}
+
+#if !FUZZING_LIBFUZZER_MAIN
+@main
+struct FuzzMain {
+    static func main() {
+        #if FUZZING
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOne(data, size) })
+        #else
+        exit(replay(CommandLine.arguments.dropFirst()))
+        #endif
+    }
+
+    /// Runs each file through the selected target; returns the exit status.
+    static func replay(_ paths: ArraySlice<String>) -> Int32 {
+        var failures: Int32 = 0
+        for path in paths {
+            guard let bytes = readWholeFile(path) else {
+                print("cannot read \(path)")
+                failures += 1
+                continue
+            }
+            bytes.withUnsafeBytes { FuzzTarget.selected.run($0) }
+            print("ok \(path) (\(bytes.count) bytes)")
+        }
+        return failures == 0 ? 0 : 1
+    }
+}
+#endif
