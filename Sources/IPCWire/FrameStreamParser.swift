@@ -62,6 +62,12 @@ public struct FrameStreamParser {
     /// Fds claimed by the payload frames parsed so far (the FIFO position of the next frame's fds).
     public private(set) var fdsClaimed: UInt64 = 0
 
+    /// Stream offset of the first frame header in the last chunk that claims one of the fds that arrived
+    /// with that chunk. A relay forwards the chunk's fds with this frame's first byte, as LibIPC's sender
+    /// groups them (libipc-wire §1.3); nil when no frame starting in the chunk claims them.
+    public private(set) var fdClaimingFrameOffsetInLastChunk: UInt64?
+    private var fdsReceivedBeforeChunk: UInt64 = 0
+
     private var unprocessedBytesWarned = false
     private var unmatchedFDsWarned = false
 
@@ -113,6 +119,8 @@ public struct FrameStreamParser {
     ) {
         let newFDs = UInt64(max(0, fdCount))
         checkReadLimits(chunkBytes: UInt64(chunk.count), newFDs: newFDs, onEvent)
+        fdsReceivedBeforeChunk = fdsReceived
+        fdClaimingFrameOffsetInLastChunk = nil
         fdsReceived &+= newFDs
         releaseStalledRuns()
 
@@ -225,6 +233,10 @@ public struct FrameStreamParser {
             checkFrameValue(UInt64(header.fdCount), limit: Limits.maxMessageFDCount,
                             kind: .tooManyFDsInFrame, report)
             pass.payloadFDs &+= UInt64(header.fdCount)
+            if header.fdCount > 0, fdClaimingFrameOffsetInLastChunk == nil,
+               fdsClaimed &+ UInt64(header.fdCount) > fdsReceivedBeforeChunk {
+                fdClaimingFrameOffsetInLastChunk = frameStart
+            }
         case .fdAcknowledgement:
             completion = .acknowledgement
             if header.payloadSize != 0 {

@@ -11,6 +11,21 @@ struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    /// Random bytes, eight at a time (per-byte generation dominates debug-build test time).
+    mutating func bytes(_ count: Int) -> [UInt8] {
+        var result = [UInt8](repeating: 0, count: count)
+        result.withUnsafeMutableBytes { buffer in
+            var offset = 0
+            while offset < count {
+                let word = next()
+                let take = min(8, count - offset)
+                withUnsafeBytes(of: word) { buffer.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: take) }
+                offset += take
+            }
+        }
+        return result
+    }
 }
 
 /// A frame event copied out of the parser's callback so it can be compared.
@@ -63,4 +78,17 @@ extension FrameStreamParser {
 
 func violations(_ events: [RecordedEvent]) -> [Violation] {
     events.compactMap { if case .violation(let v) = $0 { v } else { nil } }
+}
+
+extension Array where Element: Comparable {
+    /// Index of the first element for which `belongs` holds, given it holds for a suffix (binary search).
+    func partitioningIndex(where belongs: (Element) -> Bool) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if belongs(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
 }
