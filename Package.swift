@@ -27,8 +27,10 @@ let package = Package(
         ),
         // libFuzzer harness; see docs/fuzzing.md. Built normally it replays inputs given as files.
         .executableTarget(name: "IPCScopeFuzz", dependencies: ["IPCWire", "CSystemShims"]),
+        // Peer process for IPCTransport's cross-process tests (echo, fd sink, hostile frames, transfer).
+        .executableTarget(name: "IPCTestPeer", dependencies: ["IPCTransport", "IPCWire", "CSystemShims"]),
         .testTarget(name: "IPCWireTests", dependencies: ["IPCWire"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "IPCTransportTests", dependencies: ["IPCTransport", "IPCWire", "CSystemShims"]),
+        .testTarget(name: "IPCTransportTests", dependencies: ["IPCTransport", "IPCWire", "CSystemShims", "IPCTestPeer"]),
         .testTarget(name: "IPCScopeCLITests", dependencies: ["IPCWire", "CSystemShims"]),
     ]
 )

@@ -1,0 +1,110 @@
+import CSystemShims
+import Glibc
+import Synchronization
+
+/// How a child ended.
+public enum ExitStatus: Equatable, Hashable, Sendable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    init(waitStatus status: Int32) {
+        if ipcs_wifexited(status) != 0 {
+            self = .exited(ipcs_wexitstatus(status))
+        } else if ipcs_wifsignaled(status) != 0 {
+            self = .signaled(ipcs_wtermsig(status))
+        } else {
+            self = .exited(-1)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .exited(let code): return "exited with \(code)"
+        case .signaled(let signal): return "killed by signal \(signal)"
+        }
+    }
+}
+
+/// A process started by ``ProcessSpawner``. Reaped by `wait()`; captured output pipes are closed with it.
+public final class ChildProcess: Sendable {
+    public let pid: pid_t
+    /// Read ends of captured stdout/stderr (owned by this object); nil when not captured.
+    public let standardOutput: Int32?
+    public let standardError: Int32?
+    /// The reaped status; the lock is held while blocked in waitpid so only one caller reaps.
+    private let status = Mutex<ExitStatus?>(nil)
+    private let reaped = Atomic<Bool>(false)
+
+    init(pid: pid_t, standardOutput: Int32?, standardError: Int32?) {
+        self.pid = pid
+        self.standardOutput = standardOutput
+        self.standardError = standardError
+    }
+
+    deinit {
+        if let standardOutput { Descriptor.close(standardOutput) }
+        if let standardError { Descriptor.close(standardError) }
+    }
+
+    /// Blocks until the child exits and returns its status (the same value on every call).
+    @discardableResult
+    public func wait() -> ExitStatus {
+        status.withLock { cached in
+            if let cached { return cached }
+            var raw: Int32 = 0
+            while true {
+                let result = waitpid(pid, &raw, 0)
+                if result == pid { break }
+                if result == -1, errno == EINTR { continue }
+                // ECHILD: someone else reaped it (e.g. a SIGCHLD handler); nothing more to learn.
+                raw = 0
+                break
+            }
+            let exit = ExitStatus(waitStatus: raw)
+            cached = exit
+            reaped.store(true, ordering: .releasing)
+            return exit
+        }
+    }
+
+    /// Waits up to `timeout`; nil when the child is still running then.
+    public func wait(timeout: Duration) -> ExitStatus? {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            if let exit = tryWait() { return exit }
+            if ContinuousClock.now >= deadline { return nil }
+            usleep(2_000)
+        }
+    }
+
+    /// The status if the child has exited, without blocking.
+    public func tryWait() -> ExitStatus? {
+        status.withLock { cached in
+            if let cached { return cached }
+            var raw: Int32 = 0
+            let result = waitpid(pid, &raw, WNOHANG)
+            guard result == pid else { return nil }
+            let exit = ExitStatus(waitStatus: raw)
+            cached = exit
+            reaped.store(true, ordering: .releasing)
+            return exit
+        }
+    }
+
+    /// Sends a signal unless the child was already reaped (its pid could belong to someone else by then).
+    public func kill(_ signal: Int32 = SIGTERM) {
+        guard !reaped.load(ordering: .acquiring) else { return }
+        _ = Glibc.kill(pid, signal)
+    }
+
+    /// Reads captured stdout to EOF (the child must exit or close it).
+    public func readStandardOutput() throws(SystemError) -> [UInt8] {
+        guard let standardOutput else { return [] }
+        return try Descriptor.readToEnd(standardOutput)
+    }
+
+    public func readStandardError() throws(SystemError) -> [UInt8] {
+        guard let standardError else { return [] }
+        return try Descriptor.readToEnd(standardError)
+    }
+}

@@ -1,0 +1,36 @@
+import Glibc
+import IPCWire
+
+/// The two ends of an `AF_UNIX` `SOCK_STREAM` socketpair, both close-on-exec. The caller owns both fds.
+public struct SocketPair: Sendable {
+    public var first: Int32
+    public var second: Int32
+
+    public static func make() throws(SystemError) -> SocketPair {
+        var fds: [Int32] = [-1, -1]
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        _ = try fds.withUnsafeMutableBufferPointer { (buffer) throws(SystemError) in
+            try retryingOnInterrupt("socketpair") { socketpair(AF_UNIX, type, 0, buffer.baseAddress) }
+        }
+        return SocketPair(first: fds[0], second: fds[1])
+    }
+}
+
+public enum SocketOptions {
+    /// Sets SO_SNDBUF and SO_RCVBUF as TransportSocket's constructor does (128 KiB by default).
+    /// Ladybird ignores failures here, and so do callers that use `try?`.
+    public static func setBufferSizes(_ fd: Int32, bytes: Int = Limits.socketBufferSize) throws(SystemError) {
+        var size = Int32(clamping: bytes)
+        let length = socklen_t(MemoryLayout<Int32>.size)
+        _ = try retryingOnInterrupt("setsockopt(SO_SNDBUF)") { setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, length) }
+        _ = try retryingOnInterrupt("setsockopt(SO_RCVBUF)") { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, length) }
+    }
+
+    /// The pending socket error (SO_ERROR), 0 when there is none.
+    public static func pendingError(_ fd: Int32) -> Int32 {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) == 0 else { return Glibc.errno }
+        return value
+    }
+}

@@ -1,0 +1,70 @@
+import CSystemShims
+import Glibc
+import IPCTransport
+import Testing
+
+@Suite("Transport syscall wrappers")
+struct SyscallWrapperTests {
+    @Test func fdsOfEveryKindTravelAndAreClassified() throws {
+        let pair = try SocketPair.make()
+        let pipe = try TestPipe()
+        let path = "/tmp/ipcscope-transport-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let file = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        #expect(file >= 0)
+        unlink(path)
+        let memfd = ipcs_memfd_create("transport-test", IPCS_MFD_CLOEXEC | IPCS_MFD_ALLOW_SEALING)
+        #expect(memfd >= 0)
+        defer { Descriptor.closeAll([pair.first, pair.second, file, memfd]); pipe.close() }
+
+        let sent = try SocketMessaging.sendMessage(pair.first, bytes: Array("fds".utf8), fds: [pipe.writeEnd, file, memfd, pair.first])
+        #expect(sent == 3)
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let chunk = try buffer.withUnsafeMutableBytes { try SocketMessaging.receiveMessage(pair.second, into: $0) }
+        defer { Descriptor.closeAll(chunk.fds) }
+        #expect(chunk.byteCount == 3)
+        #expect(Array(buffer[0..<3]) == Array("fds".utf8))
+        #expect(!chunk.controlTruncated)
+        #expect(try chunk.fds.map { try Descriptor.info($0).kind } == [.pipe, .regularFile, .memfd, .socket])
+        #expect(try Descriptor.info(chunk.fds[0]).inode == pipe.inode)
+        for fd in chunk.fds { #expect(try Descriptor.isCloseOnExec(fd)) }  // MSG_CMSG_CLOEXEC
+    }
+
+    @Test func truncatedControlDataIsDetected() throws {
+        let pair = try SocketPair.make()
+        let pipe = try TestPipe()
+        defer { Descriptor.closeAll([pair.first, pair.second]); pipe.close() }
+        _ = try SocketMessaging.sendMessage(pair.first, bytes: [1], fds: Array(repeating: pipe.readEnd, count: 10))
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let chunk = try buffer.withUnsafeMutableBytes { try SocketMessaging.receiveMessage(pair.second, into: $0, maxFDs: 4) }
+        Descriptor.closeAll(chunk.fds)
+        #expect(chunk.controlTruncated)
+        #expect(chunk.fds.count == 4)
+    }
+
+    @Test func wouldBlockAndErrorsAreTyped() throws {
+        let pair = try SocketPair.make()
+        defer { Descriptor.closeAll([pair.first, pair.second]) }
+        var buffer = [UInt8](repeating: 0, count: 16)
+        #expect {
+            try buffer.withUnsafeMutableBytes { _ = try SocketMessaging.receiveMessage(pair.second, into: $0) }
+        } throws: { ($0 as? SystemError)?.isWouldBlock == true }
+
+        let error = #expect(throws: SystemError.self) { try Descriptor.info(-1) }
+        #expect(error?.errno == EBADF)
+        #expect(error?.description.contains("fstat: EBADF") == true)
+    }
+
+    @Test func bufferSizesAndFlags() throws {
+        let pair = try SocketPair.make()
+        defer { Descriptor.closeAll([pair.first, pair.second]) }
+        try SocketOptions.setBufferSizes(pair.first)
+        var size: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(pair.first, SOL_SOCKET, SO_SNDBUF, &size, &length)
+        #expect(size >= 128 * 1024)  // the kernel reports double what was asked
+        #expect(try Descriptor.isCloseOnExec(pair.first))
+        #expect(try !Descriptor.isNonBlocking(pair.first))
+        try Descriptor.setNonBlocking(pair.first)
+        #expect(try Descriptor.isNonBlocking(pair.first))
+    }
+}
