@@ -1,0 +1,48 @@
+/// The layout of a MessagePort transport frame (libipc-wire §6): no envelope, one `SerializedTransferRecord`
+/// per payload, whose fds are the record's attachments.
+enum TransferRecordLayout {
+    /// A built-in name for one transfer data holder: u32 length + bytes, then `Vector<IPC::File>`
+    /// (a u32 attachment count, each attachment one fd).
+    static let holderName = "ipcscope::TransferDataHolder"
+    static let bytes = TypeReference("Vector", arguments: [TypeReference("u8")])
+    static let files = TypeReference("Vector", arguments: [TypeReference("IPC::File")])
+    static let holders = TypeReference("Vector", arguments: [TypeReference(holderName)])
+
+    /// The record's two parts, decoded as the message's parameters.
+    static let parameters = [
+        Parameter(name: "serialization_record", type: bytes),
+        Parameter(name: "transfer_data", type: holders),
+    ]
+    static let messageName = "SerializedTransferRecord"
+}
+
+extension PayloadDecoder {
+    /// Decodes a payload of a MessagePort transport: `serialization_record` (the structured-serialize bytes)
+    /// and `transfer_data` (one `data` + `attachments` structure per transferred object). There is no envelope,
+    /// so `magic`, `id`, `endpoint` and `kind` stay nil.
+    public func decodeTransferRecord(payload: UnsafeRawBufferPointer, truePayloadLength: Int? = nil, attachmentCount: Int) -> DecodedMessage {
+        let trueLength = max(truePayloadLength ?? payload.count, payload.count)
+        var result = DecodedMessage(message: TransferRecordLayout.messageName, outcome: .tooShortForEnvelope)
+        var decoder = ValueDecoder(
+            plan: plan, builtins: builtins, limits: limits, attachmentCount: max(0, attachmentCount),
+            reader: PayloadReader(bytes: payload, trueLength: trueLength, offset: 0))
+        do {
+            for (parameter, edge) in zip(TransferRecordLayout.parameters, transferRecordEdges) {
+                result.parameters.append(try decoder.decodeParameter(parameter, edge: edge))
+            }
+            result.outcome = .complete(
+                trailingBytes: trueLength - decoder.reader.offset,
+                leftoverAttachments: max(0, attachmentCount - decoder.attachmentsConsumed))
+        } catch {
+            result.outcome = error.outcome
+        }
+        result.attachmentsConsumed = decoder.attachmentsConsumed
+        return result
+    }
+
+    public func decodeTransferRecord(payload: [UInt8], truePayloadLength: Int? = nil, attachmentCount: Int) -> DecodedMessage {
+        payload.withUnsafeBytes {
+            decodeTransferRecord(payload: $0, truePayloadLength: truePayloadLength, attachmentCount: attachmentCount)
+        }
+    }
+}
