@@ -25,12 +25,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The interposing proxy: relays bytes and fds unchanged, parses both directions, records.
+        .target(name: "Recorder", dependencies: ["IPCWire", "IPCTransport", "CSystemShims"]),
         // libFuzzer harness; see docs/fuzzing.md. Built normally it replays inputs given as files.
         .executableTarget(name: "IPCScopeFuzz", dependencies: ["IPCWire", "CSystemShims"]),
         // Peer process for IPCTransport's cross-process tests (echo, fd sink, hostile frames, transfer).
         .executableTarget(name: "IPCTestPeer", dependencies: ["IPCTransport", "IPCWire", "CSystemShims"]),
         .testTarget(name: "IPCWireTests", dependencies: ["IPCWire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IPCTransportTests", dependencies: ["IPCTransport", "IPCWire", "CSystemShims", "IPCTestPeer"]),
+        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "IPCTransport", "IPCWire", "CSystemShims"]),
         .testTarget(name: "IPCScopeCLITests", dependencies: ["IPCWire", "CSystemShims"]),
     ]
 )

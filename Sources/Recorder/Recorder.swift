@@ -1,0 +1,1 @@
+// The recorder; see docs/architecture.md.

@@ -1,0 +1,94 @@
+import IPCWire
+import Synchronization
+
+/// Tells whether a payload is a sync request, its response, or an async message (needs schemas).
+public protocol MessageClassifier: Sendable {
+    func kind(of envelope: MessageEnvelope) -> MessageKind?
+}
+
+/// State both directions of a channel read and write: fd acknowledgements settle the other direction's
+/// sends, responses settle the other direction's requests, and an EOF looks for a violation the closing
+/// side had just received.
+final class ChannelShared: Sendable {
+    let id: ChannelID
+    let classifier: (any MessageClassifier)?
+    /// How long after receiving a violating frame a disconnect is blamed on it.
+    static let likelyCauseWindow: UInt64 = 2_000_000_000
+
+    /// Counters of what travelled in one direction.
+    private final class DirectionCounters: Sendable {
+        let fdsSent = Atomic<UInt64>(0)
+        let fdsAcknowledged = Atomic<UInt64>(0)
+        let pendingRequests = Atomic<UInt64>(0)
+        let lastViolation = Mutex<(Violation, UInt64)?>(nil)
+    }
+
+    private let aToB = DirectionCounters()
+    private let bToA = DirectionCounters()
+    let stopping = Atomic<Bool>(false)
+
+    init(id: ChannelID, classifier: (any MessageClassifier)?) {
+        self.id = id
+        self.classifier = classifier
+    }
+
+    private func counters(_ direction: Direction) -> DirectionCounters { direction == .aToB ? aToB : bToA }
+
+    func recordSentFDs(_ count: UInt32, direction: Direction) {
+        counters(direction).fdsSent.add(UInt64(count), ordering: .relaxed)
+    }
+
+    /// Settles fds sent the other way. Returns the violation when more are acknowledged than outstanding.
+    func recordAcknowledgement(_ ack: AcknowledgementEvent, direction: Direction) -> Violation? {
+        let outstanding = unacknowledgedFDs(direction.reversed)
+        let accepted = min(UInt64(ack.count), outstanding)
+        counters(direction.reversed).fdsAcknowledged.add(accepted, ordering: .relaxed)
+        guard UInt64(ack.count) > outstanding else { return nil }
+        return Violation(kind: .overAcknowledgement, limit: outstanding, observed: UInt64(ack.count),
+                         streamOffset: ack.streamOffset, frameIndex: ack.frameIndex)
+    }
+
+    func unacknowledgedFDs(_ direction: Direction) -> UInt64 {
+        let sent = counters(direction).fdsSent.load(ordering: .relaxed)
+        let acknowledged = counters(direction).fdsAcknowledged.load(ordering: .relaxed)
+        return sent > acknowledged ? sent - acknowledged : 0
+    }
+
+    /// Counts sync requests and their responses (paired by order, libipc-wire §3.3).
+    func recordMessage(_ envelope: MessageEnvelope, direction: Direction) {
+        guard let classifier else { return }
+        switch classifier.kind(of: envelope) {
+        case .request:
+            counters(direction).pendingRequests.add(1, ordering: .relaxed)
+        case .response:
+            let answered = counters(direction.reversed)
+            var current = answered.pendingRequests.load(ordering: .relaxed)
+            while current > 0 {
+                let (exchanged, original) = answered.pendingRequests.compareExchange(
+                    expected: current, desired: current - 1, ordering: .relaxed)
+                if exchanged { break }
+                current = original
+            }
+        case .async, nil:
+            break
+        }
+    }
+
+    func pendingSyncRequests(_ direction: Direction) -> UInt64 {
+        counters(direction).pendingRequests.load(ordering: .relaxed)
+    }
+
+    func noteViolation(_ violation: Violation, direction: Direction, time: UInt64) {
+        guard violation.severity == .violation else { return }
+        counters(direction).lastViolation.withLock { $0 = (violation, time) }
+    }
+
+    /// The violation the side that just closed had received shortly before, if any. The side that sends
+    /// in `closingDirection` is the receiver of the opposite direction.
+    func likelyCause(ofClosing closingDirection: Direction, at time: UInt64) -> Violation? {
+        counters(closingDirection.reversed).lastViolation.withLock { entry in
+            guard let (violation, seen) = entry, time &- seen <= Self.likelyCauseWindow else { return nil }
+            return violation
+        }
+    }
+}

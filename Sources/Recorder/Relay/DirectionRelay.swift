@@ -1,0 +1,195 @@
+import CSystemShims
+import Glibc
+import IPCTransport
+import IPCWire
+
+/// Relays one direction of a channel: reads what the sender wrote, parses it, reports events, and
+/// forwards the same bytes with the same fds to the receiver.
+///
+/// Blocking reads and writes on a dedicated thread give backpressure for free: when the receiver stops
+/// reading, the write blocks, this thread stops reading, and the sender's own writes block — the proxy
+/// holds at most one buffer per direction, and the other direction runs on its own thread untouched.
+struct DirectionRelay {
+    struct Configuration: Sendable {
+        var bufferSize = 256 * 1024
+        var parser = FrameStreamParser.Configuration()
+        /// Minimum spacing of queue-depth samples.
+        var sampleInterval: UInt64 = 1_000_000
+    }
+
+    let source: Int32
+    let destination: Int32
+    let direction: Direction
+    let channel: ChannelShared
+    let sink: any RelayEventSink
+    let configuration: Configuration
+
+    private var parser: FrameStreamParser
+    private var fdDescriptions = FDDescriptionQueue()
+    private var lastSample = QueueDepths()
+    private var lastSampleTime: UInt64 = 0
+    private var proxyBuffered: UInt64 = 0
+
+    init(source: Int32, destination: Int32, direction: Direction, channel: ChannelShared,
+         sink: any RelayEventSink, configuration: Configuration) {
+        self.source = source
+        self.destination = destination
+        self.direction = direction
+        self.channel = channel
+        self.sink = sink
+        self.configuration = configuration
+        parser = FrameStreamParser(configuration: configuration.parser)
+    }
+
+    /// Runs until the sender closes, either side fails, or the channel stops.
+    mutating func run() {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: configuration.bufferSize, alignment: 16)
+        defer { buffer.deallocate() }
+        // Room for the kernel's maximum (SCM_MAX_FD): a hostile sender's extra fds are forwarded too.
+        let control = ControlMessageBuffer(maxFDs: 253)
+        let end: EndOfStream
+        while true {
+            let chunk: ReceivedChunk
+            do {
+                chunk = try SocketMessaging.receiveMessage(
+                    source, into: buffer, control: control, flags: Int32(MSG_NOSIGNAL | MSG_CMSG_CLOEXEC))
+            } catch {
+                end = endOfStream(reading: error)
+                break
+            }
+            if chunk.byteCount == 0 && chunk.fds.isEmpty {
+                end = endOfStream(closedAt: MonotonicClock.now())
+                break
+            }
+            let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<chunk.byteCount])
+            let chunkStart = parser.streamOffset
+            proxyBuffered = UInt64(chunk.byteCount)
+            parse(bytes, fds: chunk.fds)
+            let split = parser.fdClaimingFrameOffsetInLastChunk.map { Int($0 - chunkStart) } ?? 0
+            let forwarded = forward(bytes, fds: chunk.fds, fdsAt: split)
+            Descriptor.closeAll(chunk.fds)
+            proxyBuffered = 0
+            if let failure = forwarded {
+                // The receiver is gone. Refuse further input so the sender sees EPIPE, as it would directly.
+                shutdown(source, Int32(SHUT_RD))
+                end = EndOfStream(kind: failure.errno == ECONNRESET ? .reset : .error, errno: failure.errno,
+                                  incompleteFrameBytes: parser.incompleteFrameBytes)
+                break
+            }
+            sampleQueueDepths(force: false)
+        }
+        // Half-close: the receiver sees EOF exactly when it would have without the proxy.
+        shutdown(destination, Int32(SHUT_WR))
+        sampleQueueDepths(force: true)
+        sink.record(channel: channel.id, direction: direction, time: MonotonicClock.now(), .endOfStream(end))
+    }
+
+    // MARK: Parsing
+
+    private mutating func parse(_ bytes: UnsafeRawBufferPointer, fds: [Int32]) {
+        for fd in fds { fdDescriptions.append(Self.describe(fd)) }
+        let time = MonotonicClock.now()
+        let channel = channel
+        let direction = direction
+        let sink = sink
+        // Moved out (not copied) so the closure can mutate it without copying its storage.
+        var queue = FDDescriptionQueue()
+        swap(&queue, &fdDescriptions)
+        parser.feed(bytes, fdCount: fds.count) { event in
+            switch event {
+            case .payload(let frame):
+                channel.recordSentFDs(frame.header.fdCount, direction: direction)
+                if let envelope = MessageEnvelope(payload: frame.capturedPayload) {
+                    channel.recordMessage(envelope, direction: direction)
+                }
+                let described = queue.take(frame.fdSequence)
+                sink.record(channel: channel.id, direction: direction, time: time, .payload(frame, fds: described))
+            case .acknowledgement(let ack):
+                sink.record(channel: channel.id, direction: direction, time: time, .acknowledgement(ack))
+                if let overAcknowledged = channel.recordAcknowledgement(ack, direction: direction) {
+                    channel.noteViolation(overAcknowledged, direction: direction, time: time)
+                    sink.record(channel: channel.id, direction: direction, time: time, .violation(overAcknowledged))
+                }
+            case .violation(let violation):
+                channel.noteViolation(violation, direction: direction, time: time)
+                sink.record(channel: channel.id, direction: direction, time: time, .violation(violation))
+            }
+        }
+        fdDescriptions = queue
+    }
+
+    private static func describe(_ fd: Int32) -> RelayedFD {
+        guard let info = try? Descriptor.info(fd) else { return .unknown }
+        let sized = info.kind == .regularFile || info.kind == .memfd
+        return RelayedFD(kind: info.kind, inode: info.inode, size: sized ? info.size : 0)
+    }
+
+    // MARK: Forwarding
+
+    /// Writes all of `bytes`, the fds attached at offset `fdsAt` (the first byte of the frame that claims
+    /// them, as LibIPC's sender groups them). Returns the error that stopped it, if any.
+    private func forward(_ bytes: UnsafeRawBufferPointer, fds: [Int32], fdsAt split: Int) -> SystemError? {
+        let split = fds.isEmpty ? bytes.count : min(max(0, split), bytes.count)
+        do {
+            try writeAll(UnsafeRawBufferPointer(rebasing: bytes[0..<split]), fds: [])
+            if !fds.isEmpty {
+                try writeAll(UnsafeRawBufferPointer(rebasing: bytes[split...]), fds: fds)
+            }
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer, fds: [Int32]) throws(SystemError) {
+        var offset = 0
+        var pendingFDs = fds
+        while offset < bytes.count || !pendingFDs.isEmpty {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            guard !rest.isEmpty else {
+                // Fds with no bytes left to carry them cannot happen: fds always arrive with data.
+                return
+            }
+            offset += try SocketMessaging.sendMessage(destination, bytes: rest, fds: pendingFDs,
+                                                      flags: Int32(MSG_NOSIGNAL))
+            pendingFDs = []
+        }
+    }
+
+    // MARK: End of stream and queue depths
+
+    private func endOfStream(reading error: SystemError) -> EndOfStream {
+        if channel.stopping.load(ordering: .relaxed) {
+            return EndOfStream(kind: .ipcscopeStopped, incompleteFrameBytes: parser.incompleteFrameBytes)
+        }
+        let kind: EndOfStream.Kind = error.errno == ECONNRESET ? .reset : .error
+        return EndOfStream(kind: kind, errno: error.errno,
+                           likelyCause: channel.likelyCause(ofClosing: direction, at: MonotonicClock.now()),
+                           incompleteFrameBytes: parser.incompleteFrameBytes)
+    }
+
+    private func endOfStream(closedAt time: UInt64) -> EndOfStream {
+        if channel.stopping.load(ordering: .relaxed) {
+            return EndOfStream(kind: .ipcscopeStopped, incompleteFrameBytes: parser.incompleteFrameBytes)
+        }
+        return EndOfStream(kind: .peerClosed, likelyCause: channel.likelyCause(ofClosing: direction, at: time),
+                           incompleteFrameBytes: parser.incompleteFrameBytes)
+    }
+
+    private mutating func sampleQueueDepths(force: Bool) {
+        let now = MonotonicClock.now()
+        guard force || now &- lastSampleTime >= configuration.sampleInterval else { return }
+        var depths = QueueDepths()
+        depths.proxyBufferedBytes = proxyBuffered
+        let outq = ipcs_siocoutq(destination)
+        depths.unreadByReceiverEstimate = outq > 0 ? UInt64(outq) : 0
+        depths.unacknowledgedFDs = channel.unacknowledgedFDs(direction)
+        depths.pendingSyncRequests = channel.pendingSyncRequests(direction)
+        depths.receiverUnprocessedBytes = parser.unprocessedBytes
+        depths.receiverUnmatchedFDs = parser.unmatchedFDs
+        guard force || depths != lastSample else { return }
+        lastSample = depths
+        lastSampleTime = now
+        sink.record(channel: channel.id, direction: direction, time: now, .queueDepths(depths))
+    }
+}

@@ -1,0 +1,99 @@
+import Glibc
+import IPCTransport
+import IPCWire
+
+/// Identifies a relayed channel within one recording session.
+public typealias ChannelID = UInt32
+
+/// What the relay learned about one fd it forwarded (it forwards the fd itself, unchanged).
+public struct RelayedFD: Equatable, Sendable {
+    public var kind: DescriptorKind
+    public var inode: UInt64
+    /// Size of a regular file or memfd; 0 otherwise.
+    public var size: Int64
+    /// Whether ipcscope replaced it with an interposed end (a followed transport).
+    public var interposed: Bool
+
+    public init(kind: DescriptorKind, inode: UInt64, size: Int64, interposed: Bool = false) {
+        self.kind = kind
+        self.inode = inode
+        self.size = size
+        self.interposed = interposed
+    }
+
+    /// An fd the relay could not describe (fstat failed) or whose description it had to drop.
+    public static let unknown = RelayedFD(kind: .other(mode: 0), inode: 0, size: 0)
+}
+
+/// Queue depths of one direction at one instant (libipc-wire §2 names the receiver-side ones).
+public struct QueueDepths: Equatable, Sendable {
+    /// Bytes the proxy holds that it has read and not yet written on.
+    public var proxyBufferedBytes: UInt64 = 0
+    /// Kernel memory of data written to the receiver and not yet read (SIOCOUTQ on the proxy's socket).
+    /// It counts socket buffer memory, not payload bytes: an estimate that over-counts small writes.
+    public var unreadByReceiverEstimate: UInt64 = 0
+    /// Fds sent in this direction and not yet acknowledged by the receiver.
+    public var unacknowledgedFDs: UInt64 = 0
+    /// Sync requests sent in this direction still waiting for their response (needs schemas).
+    public var pendingSyncRequests: UInt64 = 0
+    /// Bytes the receiving LibIPC side buffers unparsed, and fds it holds unmatched (parser's model).
+    public var receiverUnprocessedBytes: UInt64 = 0
+    public var receiverUnmatchedFDs: UInt64 = 0
+
+    public init() {}
+}
+
+/// How a direction ended.
+public struct EndOfStream: Equatable, Sendable {
+    public enum Kind: String, Sendable {
+        /// The sender closed its end (recv returned 0).
+        case peerClosed = "peer-closed"
+        /// The connection was reset (ECONNRESET).
+        case reset
+        /// The sender handed its transport to another process (release-for-transfer), so no EOF is due.
+        case handoffAfterTransfer = "handoff"
+        /// ipcscope stopped recording (SIGINT/SIGTERM) and closed its ends.
+        case ipcscopeStopped = "ipcscope-stopped"
+        /// A read or write failed with another error.
+        case error
+    }
+
+    public var kind: Kind
+    public var errno: Int32
+    /// A violation the closing side received shortly before, which probably made it disconnect.
+    public var likelyCause: Violation?
+    /// Bytes of an incomplete frame left in the stream when it ended.
+    public var incompleteFrameBytes: UInt64
+
+    public init(kind: Kind, errno: Int32 = 0, likelyCause: Violation? = nil, incompleteFrameBytes: UInt64 = 0) {
+        self.kind = kind
+        self.errno = errno
+        self.likelyCause = likelyCause
+        self.incompleteFrameBytes = incompleteFrameBytes
+    }
+}
+
+/// What a relay reports, on its own thread, in stream order.
+public enum RelayEvent {
+    /// `frame.capturedPayload` is borrowed: valid only during the sink call.
+    case payload(PayloadFrameEvent, fds: [RelayedFD])
+    case acknowledgement(AcknowledgementEvent)
+    case violation(Violation)
+    case queueDepths(QueueDepths)
+    case endOfStream(EndOfStream)
+}
+
+/// Receives relay events. Called on relay threads before the chunk they describe is forwarded, so it
+/// must be quick and must not block (a recording sink degrades capture instead; a lossless one may wait).
+public protocol RelayEventSink: Sendable {
+    func record(channel: ChannelID, direction: Direction, time: UInt64, _ event: RelayEvent)
+}
+
+/// Nanoseconds of CLOCK_MONOTONIC.
+public enum MonotonicClock {
+    public static func now() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
+    }
+}

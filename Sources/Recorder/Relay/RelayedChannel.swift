@@ -1,0 +1,84 @@
+import Glibc
+import IPCTransport
+import IPCWire
+import Synchronization
+
+/// One recorded channel: the proxy's end facing endpoint A, the end facing endpoint B, and a relay
+/// thread per direction. It owns both fds and closes them when both directions have ended.
+public final class RelayedChannel: Sendable {
+    public let id: ChannelID
+    private let endA: Int32
+    private let endB: Int32
+    private let shared: ChannelShared
+    private let threads = Mutex<[OSThread]>([])
+    private let finishedDirections = Atomic<Int>(0)
+    private let onClosed: @Sendable (ChannelID) -> Void
+
+    public struct Options: Sendable {
+        public var captureLimit = 4096
+        public var bufferSize = 256 * 1024
+        public var classifier: (any MessageClassifier)?
+
+        public init(captureLimit: Int = 4096, classifier: (any MessageClassifier)? = nil) {
+            self.captureLimit = captureLimit
+            self.classifier = classifier
+        }
+    }
+
+    /// Starts relaying between `endA` and `endB` (both owned from now on). `onClosed` runs on a relay
+    /// thread once both directions have ended and the fds are closed.
+    public init(
+        id: ChannelID, endA: Int32, endB: Int32, options: Options, sink: any RelayEventSink,
+        onClosed: @escaping @Sendable (ChannelID) -> Void = { _ in }
+    ) throws(SystemError) {
+        self.id = id
+        self.endA = endA
+        self.endB = endB
+        self.onClosed = onClosed
+        shared = ChannelShared(id: id, classifier: options.classifier)
+        for fd in [endA, endB] {
+            // The relay threads block in recvmsg/sendmsg; whatever the program asked for is on its own ends.
+            try Descriptor.setNonBlocking(fd, false)
+            try Descriptor.setCloseOnExec(fd)
+        }
+        var configuration = DirectionRelay.Configuration()
+        configuration.bufferSize = options.bufferSize
+        configuration.parser = FrameStreamParser.Configuration(captureLimit: options.captureLimit)
+        let relayConfiguration = configuration
+        var started: [OSThread] = []
+        for direction in Direction.allCases {
+            let (source, destination) = direction == .aToB ? (endA, endB) : (endB, endA)
+            let shared = shared
+            let thread = try OSThread(name: "relay-\(id)-\(direction == .aToB ? "ab" : "ba")") { [self] in
+                var relay = DirectionRelay(source: source, destination: destination, direction: direction,
+                                           channel: shared, sink: sink, configuration: relayConfiguration)
+                relay.run()
+                directionFinished()
+            }
+            started.append(thread)
+        }
+        threads.withLock { $0 = started }
+    }
+
+    private func directionFinished() {
+        if finishedDirections.add(1, ordering: .acquiringAndReleasing).newValue == 2 {
+            Descriptor.close(endA)
+            Descriptor.close(endB)
+            onClosed(id)
+        }
+    }
+
+    /// Ends both directions now (recording stops): their EOFs are recorded as `ipcscopeStopped`.
+    public func stop() {
+        shared.stopping.store(true, ordering: .relaxed)
+        if finishedDirections.load(ordering: .acquiring) < 2 {
+            shutdown(endA, Int32(SHUT_RDWR))
+            shutdown(endB, Int32(SHUT_RDWR))
+        }
+    }
+
+    /// Waits for both relay threads.
+    public func join() {
+        for thread in threads.withLock({ $0 }) { thread.join() }
+    }
+}

@@ -1,0 +1,247 @@
+import Glibc
+import IPCTransport
+import IPCWire
+@testable import Recorder
+import Synchronization
+import Testing
+
+/// Collects relay events, copying what the relay only lends.
+final class CollectingSink: RelayEventSink {
+    enum Event: Equatable {
+        case payload(Direction, FrameHeader, [UInt8], [RelayedFD])
+        case acknowledgement(Direction, UInt32)
+        case violation(Direction, Violation)
+        case queueDepths(Direction, QueueDepths)
+        case endOfStream(Direction, EndOfStream)
+    }
+
+    let events = Mutex<[Event]>([])
+
+    func record(channel: ChannelID, direction: Direction, time: UInt64, _ event: RelayEvent) {
+        let copy: Event
+        switch event {
+        case .payload(let frame, let fds): copy = .payload(direction, frame.header, Array(frame.capturedPayload), fds)
+        case .acknowledgement(let ack): copy = .acknowledgement(direction, ack.count)
+        case .violation(let violation): copy = .violation(direction, violation)
+        case .queueDepths(let depths): copy = .queueDepths(direction, depths)
+        case .endOfStream(let end): copy = .endOfStream(direction, end)
+        }
+        events.withLock { $0.append(copy) }
+    }
+
+    var snapshot: [Event] { events.withLock { $0 } }
+
+    var payloads: [(Direction, FrameHeader, [UInt8], [RelayedFD])] {
+        snapshot.compactMap { if case .payload(let d, let h, let b, let f) = $0 { (d, h, b, f) } else { nil } }
+    }
+
+    var violations: [Violation] {
+        snapshot.compactMap { if case .violation(_, let v) = $0 { v } else { nil } }
+    }
+
+    func endOfStream(_ direction: Direction) -> EndOfStream? {
+        snapshot.lazy.compactMap { event -> EndOfStream? in
+            if case .endOfStream(let d, let end) = event, d == direction { return end }
+            return nil
+        }.first
+    }
+
+    /// Waits (bounded) until `condition` holds for the collected events.
+    func wait(timeout: Duration = .seconds(5), until condition: (CollectingSink) -> Bool) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition(self) { return true }
+            usleep(2_000)
+        }
+        return condition(self)
+    }
+}
+
+/// Two programs' sockets with a relayed channel between them: `programA` ⇄ proxy ⇄ `programB`.
+struct RelayHarness {
+    let programA: Int32
+    let programB: Int32
+    let channel: RelayedChannel
+    let sink = CollectingSink()
+
+    init(captureLimit: Int = 4096) throws {
+        let a = try SocketPair.make()
+        let b = try SocketPair.make()
+        programA = a.first
+        programB = b.first
+        channel = try RelayedChannel(id: 1, endA: a.second, endB: b.second,
+                                     options: .init(captureLimit: captureLimit), sink: sink)
+    }
+
+    func close() {
+        Descriptor.close(programA)
+        Descriptor.close(programB)
+        channel.join()
+    }
+}
+
+func send(_ fd: Int32, _ bytes: [UInt8], fds: [Int32] = []) throws {
+    var offset = 0
+    var pending = fds
+    while offset < bytes.count {
+        let rest = Array(bytes[offset...])
+        offset += try SocketMessaging.sendMessage(fd, bytes: rest, fds: pending)
+        pending = []
+    }
+}
+
+/// Reads exactly `count` bytes (blocking), collecting fds and remembering the byte offset each batch came at.
+func receive(_ fd: Int32, count: Int, maxPerRead: Int = 1 << 20) throws -> (bytes: [UInt8], fdsAt: [(Int, [Int32])]) {
+    try Descriptor.setNonBlocking(fd, false)
+    var bytes: [UInt8] = []
+    var fdsAt: [(Int, [Int32])] = []
+    var buffer = [UInt8](repeating: 0, count: maxPerRead)
+    while bytes.count < count {
+        let want = min(maxPerRead, count - bytes.count)
+        let chunk = try buffer.withUnsafeMutableBytes { raw in
+            try SocketMessaging.receiveMessage(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<want]),
+                                               flags: Int32(MSG_CMSG_CLOEXEC))
+        }
+        if chunk.byteCount == 0 && chunk.fds.isEmpty { break }
+        if !chunk.fds.isEmpty { fdsAt.append((bytes.count, chunk.fds)) }
+        bytes += buffer[0..<chunk.byteCount]
+    }
+    return (bytes, fdsAt)
+}
+
+/// One non-blocking send; nil when the socket is full.
+func sendUnlessFull(_ fd: Int32, _ bytes: [UInt8]) -> Int? {
+    bytes.withUnsafeBytes { raw in
+        let sent = Glibc.send(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+        return sent >= 0 ? sent : nil
+    }
+}
+
+@Suite(.serialized) struct RelayTests {
+    @Test func forwardsBytesAndFDsUnchanged() throws {
+        let harness = try RelayHarness()
+        defer { harness.close() }
+        let pipe = try Pipe.make()
+        defer { Descriptor.close(pipe.readEnd); Descriptor.close(pipe.writeEnd) }
+        let first = FrameEncoder.payloadFrame(Array("hello".utf8))
+        let second = FrameEncoder.payloadFrame([1, 2, 3, 4], fdCount: 1)
+        let third = FrameEncoder.payloadFrame([UInt8](repeating: 7, count: 10_000))
+        try send(harness.programA, first)
+        try send(harness.programA, second, fds: [pipe.writeEnd])
+        try send(harness.programA, third)
+
+        let received = try receive(harness.programB, count: first.count + second.count + third.count)
+        #expect(received.bytes == first + second + third)
+        #expect(received.fdsAt.count == 1)
+        let forwarded = try #require(received.fdsAt.first?.1.first)
+        defer { Descriptor.close(forwarded) }
+        #expect(try Descriptor.info(forwarded).inode == Descriptor.info(pipe.writeEnd).inode)
+
+        #expect(harness.sink.wait { $0.payloads.count == 3 })
+        let payloads = harness.sink.payloads
+        #expect(payloads.map(\.1.payloadSize) == [5, 4, 10_000])
+        #expect(payloads[1].3.map(\.kind) == [.pipe])
+        #expect(payloads[1].3.first?.inode == (try Descriptor.info(pipe.writeEnd).inode))
+        #expect(payloads[2].2.count == 4096)  // capture limit
+        #expect(harness.sink.violations.isEmpty)
+    }
+
+    @Test func fdsTravelWithTheirFramesFirstByte() throws {
+        let harness = try RelayHarness()
+        defer { harness.close() }
+        let pipe = try Pipe.make()
+        defer { Descriptor.close(pipe.readEnd); Descriptor.close(pipe.writeEnd) }
+        let plain = FrameEncoder.payloadFrame(Array("no fds here".utf8))
+        let carrier = FrameEncoder.payloadFrame([9], fdCount: 1)
+        // The sender attaches the fd at the start of a write holding both frames (allowed: fds may
+        // precede their frame). The relay must forward it with the carrier's first byte instead.
+        try send(harness.programA, plain + carrier, fds: [pipe.readEnd])
+        #expect(harness.sink.wait { $0.payloads.count == 2 })
+        let firstRead = try receive(harness.programB, count: plain.count)
+        #expect(firstRead.bytes == plain)
+        #expect(firstRead.fdsAt.isEmpty)
+        let secondRead = try receive(harness.programB, count: carrier.count)
+        #expect(secondRead.bytes == carrier)
+        #expect(secondRead.fdsAt.first?.0 == 0)
+        Descriptor.closeAll(secondRead.fdsAt.flatMap(\.1))
+    }
+
+    @Test func halfCloseIsForwardedAndTheOtherDirectionKeepsFlowing() throws {
+        let harness = try RelayHarness()
+        defer { harness.close() }
+        shutdown(harness.programA, Int32(SHUT_WR))
+        #expect(harness.sink.wait { $0.endOfStream(.aToB) != nil })
+        #expect(harness.sink.endOfStream(.aToB)?.kind == .peerClosed)
+        let eof = try receive(harness.programB, count: 1)
+        #expect(eof.bytes.isEmpty)
+        let reply = FrameEncoder.payloadFrame([42])
+        try send(harness.programB, reply)
+        #expect(try receive(harness.programA, count: reply.count).bytes == reply)
+    }
+
+    @Test func aReceiverThatStopsReadingBlocksOnlyItsDirection() throws {
+        let harness = try RelayHarness()
+        defer { harness.close() }
+        try Descriptor.setNonBlocking(harness.programA, true)
+        let frame = FrameEncoder.payloadFrame([UInt8](repeating: 1, count: 65_536 - 12))
+        var written = 0
+        var stalled = false
+        // programB never reads: A's writes must start failing with EAGAIN after a bounded amount.
+        for _ in 0..<2_000 {
+            if let count = sendUnlessFull(harness.programA, frame) {
+                written += count
+                continue
+            }
+            usleep(20_000)  // let the relay drain what it can
+            guard let count = sendUnlessFull(harness.programA, frame) else {
+                stalled = true
+                break
+            }
+            written += count
+        }
+        #expect(stalled)
+        #expect(written < 8 * 1024 * 1024, "the proxy buffered \(written) bytes")
+        // The other direction is unaffected.
+        let reply = FrameEncoder.payloadFrame([5, 5])
+        try send(harness.programB, reply)
+        #expect(try receive(harness.programA, count: reply.count).bytes == reply)
+    }
+
+    @Test func reportsViolationsAndBlamesTheDisconnectOnThem() throws {
+        let harness = try RelayHarness()
+        defer { Descriptor.close(harness.programA); harness.channel.join() }
+        try send(harness.programA, FrameHeader(type: .payload, payloadSize: 0, fdCount: 200).bytes)
+        #expect(harness.sink.wait { !$0.violations.isEmpty })
+        #expect(harness.sink.violations.map(\.kind) == [.tooManyFDsInFrame])
+        #expect(harness.sink.violations.first?.limit == 128)
+        // The victim disconnects, as Ladybird would.
+        Descriptor.close(harness.programB)
+        #expect(harness.sink.wait { $0.endOfStream(.bToA) != nil })
+        #expect(harness.sink.endOfStream(.bToA)?.likelyCause?.kind == .tooManyFDsInFrame)
+    }
+
+    @Test func overAcknowledgementNeedsBothDirections() throws {
+        let harness = try RelayHarness()
+        defer { harness.close() }
+        let pipe = try Pipe.make()
+        defer { Descriptor.close(pipe.readEnd); Descriptor.close(pipe.writeEnd) }
+        let carrier = FrameEncoder.payloadFrame([1], fdCount: 1)
+        try send(harness.programA, carrier, fds: [pipe.readEnd])
+        let got = try receive(harness.programB, count: carrier.count)
+        Descriptor.closeAll(got.fdsAt.flatMap(\.1))
+        try send(harness.programB, FrameEncoder.acknowledgementFrame(count: 1))
+        try send(harness.programB, FrameEncoder.acknowledgementFrame(count: 1))
+        #expect(harness.sink.wait { !$0.violations.isEmpty })
+        #expect(harness.sink.violations.map(\.kind) == [.overAcknowledgement])
+        #expect(harness.sink.violations.first?.limit == 0)
+    }
+
+    @Test func stoppingRecordsIpcscopeStopped() throws {
+        let harness = try RelayHarness()
+        defer { harness.close() }
+        harness.channel.stop()
+        #expect(harness.sink.wait { $0.endOfStream(.aToB) != nil && $0.endOfStream(.bToA) != nil })
+        #expect(harness.sink.endOfStream(.aToB)?.kind == .ipcscopeStopped)
+        #expect(harness.sink.endOfStream(.bToA)?.kind == .ipcscopeStopped)
+    }
+}
