@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "ipcscope", targets: ["ipcscope"]),
         .library(name: "IPCWire", targets: ["IPCWire"]),
+        .library(name: "IPCScopePreload", type: .dynamic, targets: ["IPCScopePreload"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -18,22 +19,45 @@ let package = Package(
         .target(name: "CSystemShims"),
         // A real LibIPC-compatible endpoint over AF_UNIX stream sockets.
         .target(name: "IPCTransport", dependencies: ["IPCWire", "CSystemShims"]),
+        // The trace file: record model, writer (append-only, checksummed records), reader (mmap, index).
+        .target(name: "TraceFormat", dependencies: ["IPCWire", "CSystemShims"]),
+        // The built-in demo: UI, WebContent and RequestServer peers that talk LibIPC like Ladybird (docs/demo.md).
+        .target(
+            name: "DemoPeers", dependencies: ["IPCTransport", "IPCWire", "CSystemShims"], resources: [.copy("Schemas")]
+        ),
         .executableTarget(
             name: "ipcscope",
             dependencies: [
-                "IPCWire", "IPCTransport",
+                "IPCWire", "IPCTransport", "TraceFormat", "DemoPeers", "Recorder",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // The interposing proxy: relays bytes and fds unchanged, parses both directions, records.
-        .target(name: "Recorder", dependencies: ["IPCWire", "IPCTransport", "CSystemShims"]),
+        .target(name: "Recorder", dependencies: ["IPCWire", "IPCTransport", "TraceFormat", "CSystemShims"]),
+        // LD_PRELOAD interposer: hands the far ends of socketpair()/connect() sockets to the recorder.
+        // Never a dependency of another target (its socketpair/connect would interpose that binary).
+        // -nostartfiles drops swiftrt.o and -static-stdlib the libswiftCore.so dependency: the .so loads
+        // into every program of the recorded tree and needs only libc (plus libstdc++/libm, unused).
+        .target(
+            name: "IPCScopePreload", path: "Sources/IPCScopePreload",
+            linkerSettings: [.unsafeFlags(["-nostartfiles", "-static-stdlib"], .when(platforms: [.linux]))]
+        ),
         // libFuzzer harness; see docs/fuzzing.md. Built normally it replays inputs given as files.
         .executableTarget(name: "IPCScopeFuzz", dependencies: ["IPCWire", "CSystemShims"]),
         // Peer process for IPCTransport's cross-process tests (echo, fd sink, hostile frames, transfer).
         .executableTarget(name: "IPCTestPeer", dependencies: ["IPCTransport", "IPCWire", "CSystemShims"]),
+        // Writes trace records until killed; TraceFormatTests SIGKILLs it to test durability.
+        .executableTarget(name: "TraceWriterStress", dependencies: ["TraceFormat", "IPCWire"]),
         .testTarget(name: "IPCWireTests", dependencies: ["IPCWire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IPCTransportTests", dependencies: ["IPCTransport", "IPCWire", "CSystemShims", "IPCTestPeer"]),
-        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "IPCTransport", "IPCWire", "CSystemShims"]),
         .testTarget(name: "IPCScopeCLITests", dependencies: ["IPCWire", "CSystemShims"]),
+        // Unmodified C program run under the interposer by RecorderTests (socketpair+fork, connect, threads).
+        .executableTarget(name: "PreloadFixture", path: "Tests/Fixtures/PreloadFixture"),
+        .testTarget(
+            name: "RecorderTests",
+            dependencies: ["Recorder", "IPCTransport", "IPCWire", "TraceFormat", "CSystemShims", "PreloadFixture", "ipcscope"]
+        ),
+        .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "IPCWire", "TraceWriterStress"]),
+        .testTarget(name: "DemoTests", dependencies: ["DemoPeers", "IPCWire", "IPCTransport", "CSystemShims", "ipcscope"]),
     ]
 )

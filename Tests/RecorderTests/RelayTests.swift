@@ -109,10 +109,10 @@ func receive(_ fd: Int32, count: Int, maxPerRead: Int = 1 << 20) throws -> (byte
     return (bytes, fdsAt)
 }
 
-/// One non-blocking send; nil when the socket is full.
+/// One send on a non-blocking socket; nil when the socket is full.
 func sendUnlessFull(_ fd: Int32, _ bytes: [UInt8]) -> Int? {
     bytes.withUnsafeBytes { raw in
-        let sent = Glibc.send(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+        let sent = Glibc.send(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL))  // fd is non-blocking
         return sent >= 0 ? sent : nil
     }
 }

@@ -41,4 +41,10 @@ int ipcs_wtermsig(int status);
 /// libFuzzer's driver entry point; defined only when linked with -sanitize=fuzzer (see docs/fuzzing.md).
 int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));
 
+/// CRC-32C with the SSE4.2 `crc32` instruction (TraceFormat's record checksum). Raw register update:
+/// no pre/post inversion. Call only when ipcs_crc32c_hardware_available() returned 1.
+uint32_t ipcs_crc32c_update(uint32_t crc, const void *data, size_t count);
+/// 1 when the CPU has SSE4.2 (x86_64 only), else 0.
+int ipcs_crc32c_hardware_available(void);
+
 #endif

@@ -1,9 +1,22 @@
 import IPCWire
 import Synchronization
 
-/// Tells whether a payload is a sync request, its response, or an async message (needs schemas).
-public protocol MessageClassifier: Sendable {
-    func kind(of envelope: MessageEnvelope) -> MessageKind?
+/// Looks into payloads with the help of schemas: whether a message is a sync request, its response or
+/// async (to count requests waiting for a response), and whether decoding it breaks a limit that the
+/// frame header cannot show (a length over MAX_DECODED_SIZE).
+public protocol MessageInspector: Sendable {
+    func inspect(_ frame: PayloadFrameEvent) -> MessageInspection
+}
+
+public struct MessageInspection: Sendable {
+    public var kind: MessageKind?
+    /// A decode-time violation, with `streamOffset` and `frameIndex` already set for the frame's stream.
+    public var violation: Violation?
+
+    public init(kind: MessageKind? = nil, violation: Violation? = nil) {
+        self.kind = kind
+        self.violation = violation
+    }
 }
 
 /// State both directions of a channel read and write: fd acknowledgements settle the other direction's
@@ -11,7 +24,7 @@ public protocol MessageClassifier: Sendable {
 /// side had just received.
 final class ChannelShared: Sendable {
     let id: ChannelID
-    let classifier: (any MessageClassifier)?
+    let inspector: (any MessageInspector)?
     /// How long after receiving a violating frame a disconnect is blamed on it.
     static let likelyCauseWindow: UInt64 = 2_000_000_000
 
@@ -27,9 +40,9 @@ final class ChannelShared: Sendable {
     private let bToA = DirectionCounters()
     let stopping = Atomic<Bool>(false)
 
-    init(id: ChannelID, classifier: (any MessageClassifier)?) {
+    init(id: ChannelID, inspector: (any MessageInspector)?) {
         self.id = id
-        self.classifier = classifier
+        self.inspector = inspector
     }
 
     private func counters(_ direction: Direction) -> DirectionCounters { direction == .aToB ? aToB : bToA }
@@ -55,9 +68,8 @@ final class ChannelShared: Sendable {
     }
 
     /// Counts sync requests and their responses (paired by order, libipc-wire §3.3).
-    func recordMessage(_ envelope: MessageEnvelope, direction: Direction) {
-        guard let classifier else { return }
-        switch classifier.kind(of: envelope) {
+    func recordMessage(kind: MessageKind?, direction: Direction) {
+        switch kind {
         case .request:
             counters(direction).pendingRequests.add(1, ordering: .relaxed)
         case .response:

@@ -99,11 +99,16 @@ struct DirectionRelay {
             switch event {
             case .payload(let frame):
                 channel.recordSentFDs(frame.header.fdCount, direction: direction)
-                if let envelope = MessageEnvelope(payload: frame.capturedPayload) {
-                    channel.recordMessage(envelope, direction: direction)
-                }
                 let described = queue.take(frame.fdSequence)
                 sink.record(channel: channel.id, direction: direction, time: time, .payload(frame, fds: described))
+                if let inspector = channel.inspector {
+                    let inspection = inspector.inspect(frame)
+                    channel.recordMessage(kind: inspection.kind, direction: direction)
+                    if let violation = inspection.violation {
+                        channel.noteViolation(violation, direction: direction, time: time)
+                        sink.record(channel: channel.id, direction: direction, time: time, .violation(violation))
+                    }
+                }
             case .acknowledgement(let ack):
                 sink.record(channel: channel.id, direction: direction, time: time, .acknowledgement(ack))
                 if let overAcknowledged = channel.recordAcknowledgement(ack, direction: direction) {

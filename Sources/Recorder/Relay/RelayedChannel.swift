@@ -17,11 +17,11 @@ public final class RelayedChannel: Sendable {
     public struct Options: Sendable {
         public var captureLimit = 4096
         public var bufferSize = 256 * 1024
-        public var classifier: (any MessageClassifier)?
+        public var inspector: (any MessageInspector)?
 
-        public init(captureLimit: Int = 4096, classifier: (any MessageClassifier)? = nil) {
+        public init(captureLimit: Int = 4096, inspector: (any MessageInspector)? = nil) {
             self.captureLimit = captureLimit
-            self.classifier = classifier
+            self.inspector = inspector
         }
     }
 
@@ -35,7 +35,7 @@ public final class RelayedChannel: Sendable {
         self.endA = endA
         self.endB = endB
         self.onClosed = onClosed
-        shared = ChannelShared(id: id, classifier: options.classifier)
+        shared = ChannelShared(id: id, inspector: options.inspector)
         for fd in [endA, endB] {
             // The relay threads block in recvmsg/sendmsg; whatever the program asked for is on its own ends.
             try Descriptor.setNonBlocking(fd, false)

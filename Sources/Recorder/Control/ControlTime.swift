@@ -1,0 +1,27 @@
+import Glibc
+
+/// Duration conversions for poll() and socket timeouts (namespaced to stay out of the module's way).
+enum ControlTime {
+    /// Whole milliseconds, rounded down.
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    static func timeval(_ duration: Duration) -> Glibc.timeval {
+        let (seconds, attoseconds) = duration.components
+        return Glibc.timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+    }
+
+    /// Polls one fd for `events` until `deadline`, riding out EINTR. False on timeout or error.
+    static func wait(_ fd: Int32, for events: Int32, until deadline: ContinuousClock.Instant) -> Bool {
+        while true {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            if remaining <= .zero { return false }
+            var ready = pollfd(fd: fd, events: Int16(events), revents: 0)
+            let result = poll(&ready, 1, Int32(clamping: milliseconds(remaining) + 1))
+            if result > 0 { return true }
+            if result < 0, errno != EINTR { return false }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Glibc
+import IPCTransport
+import IPCWire
+import Synchronization
+import TraceFormat
+
+/// One recording: a trace file and every channel relayed into it, from whichever mechanism found them
+/// (a listening socket path, a taken-over helper socket, the preload library, a followed transfer).
+public final class RecordingSession: Sendable {
+    public struct Options: Sendable {
+        /// Payload bytes captured per frame (the snap length).
+        public var snapLength = 4096
+        /// Wait for the disk instead of dropping payload capture when the writer falls behind.
+        public var lossless = false
+        /// Schemas used to classify sync requests (and embedded in the trace for the viewer).
+        public var schemas: SchemaSet?
+        public var writerOptions = TraceWriter.Options()
+
+        public init() {}
+    }
+
+    public let tracePath: String
+    private let writer: TraceWriter
+    private let sink: TraceSink
+    private let options: Options
+    private let channels = Mutex<[ChannelID: RelayedChannel]>([:])
+    /// Channels that ended before `openChannel` registered them (a peer that hangs up at once).
+    private let endedBeforeRegistration = Mutex<Set<ChannelID>>([])
+    private let nextChannel = Atomic<UInt32>(1)
+    private let stopped = Atomic<Bool>(false)
+
+    public init(tracePath: String, header: TraceHeader, options: Options) throws(TraceFileError) {
+        self.tracePath = tracePath
+        self.options = options
+        writer = try TraceWriter(path: tracePath, header: header, options: options.writerOptions)
+        sink = TraceSink(writer: writer, lossless: options.lossless)
+    }
+
+    /// Starts relaying between `endA` (facing endpoint A) and `endB` (facing B); both fds are owned by the
+    /// session from now on, also when this throws.
+    @discardableResult
+    public func openChannel(
+        endA: Int32, endB: Int32, endpointA: ChannelEndpoint, endpointB: ChannelEndpoint,
+        discovery: ChannelDiscovery, transferredBy: TransferOrigin? = nil
+    ) throws(SystemError) -> ChannelID {
+        guard !stopped.load(ordering: .acquiring) else {
+            Descriptor.close(endA)
+            Descriptor.close(endB)
+            throw SystemError(errno: ESHUTDOWN, operation: "open channel after the recording stopped")
+        }
+        let id = nextChannel.add(1, ordering: .relaxed).oldValue
+        writer.submit(.channelOpened(ChannelOpenedRecord(
+            time: MonotonicClock.now(), channel: id, endpointA: endpointA, endpointB: endpointB,
+            discovery: discovery, transferredBy: transferredBy)), waitForRoom: true)
+        sink.statistics.channels.add(1, ordering: .relaxed)
+        var relayOptions = RelayedChannel.Options(captureLimit: options.snapLength)
+        relayOptions.inspector = options.schemas.map { SchemaInspector(schemas: $0) }
+        do {
+            let channel = try RelayedChannel(
+                id: id, endA: endA, endB: endB, options: relayOptions, sink: sink,
+                onClosed: { [weak self] id in self?.channelClosed(id) })
+            endedBeforeRegistration.withLock { ended in
+                if ended.remove(id) == nil { channels.withLock { $0[id] = channel } }
+            }
+        } catch {
+            Descriptor.close(endA)
+            Descriptor.close(endB)
+            throw error
+        }
+        return id
+    }
+
+    private func channelClosed(_ id: ChannelID) {
+        writer.submit(.channelClosed(ChannelClosedRecord(time: MonotonicClock.now(), channel: id)),
+                      waitForRoom: true)
+        // Both relay threads are ending on their own; nothing is left to stop or join.
+        endedBeforeRegistration.withLock { ended in
+            if channels.withLock({ $0.removeValue(forKey: id) }) == nil { ended.insert(id) }
+        }
+    }
+
+    /// Channels still relaying.
+    public var openChannelCount: Int {
+        channels.withLock { $0.count }
+    }
+
+    /// Ends every channel (their open directions get `ipcscopeStopped` EOFs), writes the end record and
+    /// closes the trace. Returns the totals. Safe to call more than once.
+    @discardableResult
+    public func stop(cleanStop: Bool = true) -> TraceSummary {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return sink.statistics.summary }
+        let all = channels.withLock { Array($0.values) }
+        for channel in all { channel.stop() }
+        for channel in all { channel.join() }
+        return finish(cleanStop: cleanStop)
+    }
+
+    /// Waits until every channel has ended by itself, then closes the trace like `stop`.
+    @discardableResult
+    public func finishWhenChannelsEnd() -> TraceSummary {
+        for channel in channels.withLock({ Array($0.values) }) { channel.join() }
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return sink.statistics.summary }
+        return finish(cleanStop: true)
+    }
+
+    private func finish(cleanStop: Bool) -> TraceSummary {
+        let now = MonotonicClock.now()
+        sink.flushLosses(time: now)
+        let summary = sink.statistics.summary
+        writer.submit(.end(EndRecord(time: now, summary: summary, cleanStop: cleanStop)), waitForRoom: true)
+        try? writer.close()
+        return summary
+    }
+
+    /// Frames whose payload capture was dropped or cut because the writer fell behind.
+    public var framesWithLostCapture: UInt64 {
+        sink.statistics.framesWithLostCapture.load(ordering: .relaxed)
+    }
+
+    public var summary: TraceSummary { sink.statistics.summary }
+}

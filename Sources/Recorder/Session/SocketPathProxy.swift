@@ -1,0 +1,138 @@
+import CSystemShims
+import Glibc
+import IPCTransport
+import Synchronization
+import TraceFormat
+
+/// Listens on a socket path and relays every client to an upstream socket path, one channel per client,
+/// the way xtrace or wlhax sit in front of a display server.
+public final class SocketPathProxy: Sendable {
+    public let listenPath: String
+    public let upstreamPath: String
+    private let listener: Int32
+    private let session: RecordingSession
+    private let acceptThread = Mutex<OSThread?>(nil)
+    private let stopping = Atomic<Bool>(false)
+
+    /// Creates the listening socket (mode 0600; a stale socket left by a dead listener is replaced, any
+    /// other existing file is an error) and starts accepting.
+    public init(listenPath: String, upstreamPath: String, session: RecordingSession) throws(SystemError) {
+        self.listenPath = listenPath
+        self.upstreamPath = upstreamPath
+        self.session = session
+        listener = try StreamSocketPath.listen(at: listenPath)
+        let listener = listener
+        let thread = try OSThread(name: "accept") { [self] in
+            acceptLoop(listener)
+        }
+        acceptThread.withLock { $0 = thread }
+    }
+
+    private func acceptLoop(_ listener: Int32) {
+        while !stopping.load(ordering: .relaxed) {
+            let client = ipcs_accept4(listener, Int32(SOCK_CLOEXEC.rawValue))
+            if client < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                if errno == EMFILE || errno == ENFILE {
+                    // Out of fds: say so once per burst and let relays finish before accepting more.
+                    printError("ipcscope record: accept: \(String(cString: strerror(errno))); retrying")
+                    usleep(100_000)
+                    continue
+                }
+                return  // the listener was shut down
+            }
+            let pid = ProcessLookup.peerPID(of: client)
+            let upstream: Int32
+            do {
+                upstream = try StreamSocketPath.connect(to: upstreamPath)
+            } catch {
+                // The client would have failed to connect without the proxy too: hang up on it.
+                printError("ipcscope record: cannot connect to upstream \(upstreamPath): \(error); dropping client pid \(pid)")
+                Descriptor.close(client)
+                continue
+            }
+            let clientEndpoint = ChannelEndpoint(name: "client", pid: pid, command: ProcessLookup.command(of: pid))
+            let upstreamPID = ProcessLookup.peerPID(of: upstream)
+            let serverEndpoint = ChannelEndpoint(name: upstreamPath, pid: upstreamPID,
+                                                 command: ProcessLookup.command(of: upstreamPID))
+            do {
+                try session.openChannel(endA: client, endB: upstream, endpointA: clientEndpoint,
+                                        endpointB: serverEndpoint, discovery: .listen)
+            } catch {
+                printError("ipcscope record: cannot relay client pid \(pid): \(error)")
+            }
+        }
+    }
+
+    /// Stops accepting and removes the socket file. Channels already open keep relaying until the session stops.
+    public func stop() {
+        guard !stopping.exchange(true, ordering: .relaxed) else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        acceptThread.withLock { $0 }?.join()
+        Descriptor.close(listener)
+        unlink(listenPath)
+    }
+}
+
+/// Stream sockets by path, on top of the control server's `UnixSocketAddress` calls.
+public enum StreamSocketPath {
+    public static func connect(to path: String) throws(SystemError) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemError.current("socket") }
+        do {
+            try UnixSocketAddress.connect(fd, to: path)
+        } catch {
+            Descriptor.close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// Binds and listens at `path` with mode 0600.
+    public static func listen(at path: String, backlog: Int32 = 64) throws(SystemError) -> Int32 {
+        try removeStaleSocket(at: path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemError.current("socket") }
+        // The socket file takes its mode from the umask at bind time: never let it be wider than 0600.
+        let previous = umask(0o177)
+        defer { umask(previous) }
+        do {
+            try UnixSocketAddress.bind(fd, to: path)
+        } catch {
+            Descriptor.close(fd)
+            throw error
+        }
+        chmod(path, 0o600)
+        guard Glibc.listen(fd, backlog) == 0 else {
+            let error = SystemError.current("listen \(path)")
+            Descriptor.close(fd)
+            unlink(path)
+            throw error
+        }
+        return fd
+    }
+
+    /// A socket file nobody listens on any more is replaced; anything else at `path` is left alone.
+    private static func removeStaleSocket(at path: String) throws(SystemError) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            throw SystemError(errno: EEXIST, operation: "listen at \(path): a file that is not a socket is there")
+        }
+        let probe: Int32
+        do {
+            probe = try connect(to: path)
+        } catch {
+            guard error.errno == ECONNREFUSED else { throw error }
+            unlink(path)
+            return
+        }
+        Descriptor.close(probe)
+        throw SystemError(errno: EADDRINUSE, operation: "listen at \(path): another process is listening there")
+    }
+}
+
+func printError(_ message: String) {
+    let line = message + "\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+}

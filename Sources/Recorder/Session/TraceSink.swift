@@ -1,0 +1,148 @@
+import IPCTransport
+import IPCWire
+import Synchronization
+import TraceFormat
+
+/// Turns relay events into trace records.
+///
+/// The relay must never wait on the disk, so capture degrades before traffic does: past half the writer's
+/// queue budget payload bytes are dropped (frames are still recorded, with their true length), and a
+/// record the writer refuses is counted. Both become capture-loss records as soon as the writer has room.
+/// In lossless mode it waits for room instead, which slows the relay down to the disk's pace.
+final class TraceSink: RelayEventSink {
+    let writer: TraceWriter
+    let lossless: Bool
+    let statistics = RecordingStatistics()
+    private let pendingLosses = Mutex<[LossKey: (frames: UInt64, bytes: UInt64)]>([:])
+    private let hasPendingLosses = Atomic<Bool>(false)
+
+    private struct LossKey: Hashable {
+        var channel: ChannelID
+        var direction: Direction
+        var reason: String
+    }
+
+    init(writer: TraceWriter, lossless: Bool) {
+        self.writer = writer
+        self.lossless = lossless
+    }
+
+    private var degradeThreshold: Int { writer.options.queueBudgetBytes / 2 }
+
+    func record(channel: ChannelID, direction: Direction, time: UInt64, _ event: RelayEvent) {
+        if hasPendingLosses.load(ordering: .relaxed), writer.queuedBytes < degradeThreshold / 2 {
+            flushLosses(time: time)
+        }
+        switch event {
+        case .payload(let frame, let fds):
+            statistics.frames.add(1, ordering: .relaxed)
+            statistics.bytes.add(UInt64(frame.header.payloadSize) + UInt64(FrameHeader.size), ordering: .relaxed)
+            statistics.fds.add(UInt64(frame.header.fdCount), ordering: .relaxed)
+            var captured = frame.capturedPayload
+            if !lossless, writer.queuedBytes > degradeThreshold, !captured.isEmpty {
+                noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind, bytes: UInt64(captured.count))
+                captured = UnsafeRawBufferPointer(start: nil, count: 0)
+            }
+            let accepted = writer.submitPayloadFrame(
+                time: time, channel: channel, direction: direction, frameIndex: frame.frameIndex,
+                streamOffset: frame.streamOffset, header: frame.header, payload: captured,
+                fds: fds.map(Self.attachedFD), waitForRoom: lossless)
+            if !accepted {
+                noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind,
+                         bytes: UInt64(frame.header.payloadSize))
+            }
+        case .acknowledgement(let ack):
+            submit(.acknowledgement(AcknowledgementRecord(
+                time: time, channel: channel, direction: direction, frameIndex: ack.frameIndex,
+                streamOffset: ack.streamOffset, count: ack.count)), channel, direction)
+        case .violation(let violation):
+            if violation.severity == .violation { statistics.violations.add(1, ordering: .relaxed) }
+            // Violations are what a user chases: they wait for room even when capture is degrading.
+            writer.submit(.violation(ViolationRecord(time: time, channel: channel, direction: direction,
+                                                     violation: violation)), waitForRoom: true)
+        case .queueDepths(let depths):
+            submit(.queueSample(QueueSampleRecord(
+                time: time, channel: channel, direction: direction,
+                proxyBufferedBytes: depths.proxyBufferedBytes,
+                receiverUnreadBytes: depths.unreadByReceiverEstimate, receiverUnreadIsExact: false,
+                unacknowledgedFDs: depths.unacknowledgedFDs, pendingSyncRequests: depths.pendingSyncRequests,
+                receiverUnprocessedBytes: depths.receiverUnprocessedBytes,
+                receiverUnmatchedFDs: depths.receiverUnmatchedFDs)), channel, direction)
+        case .endOfStream(let end):
+            writer.submit(.eof(EOFRecord(
+                time: time, channel: channel, direction: direction, kind: Self.eofKind(end.kind),
+                errorNumber: end.errno, likelyCause: end.likelyCause?.kind.rawValue,
+                likelyCauseFrameIndex: end.likelyCause?.frameIndex)), waitForRoom: true)
+        }
+    }
+
+    private func submit(_ record: TraceRecord, _ channel: ChannelID, _ direction: Direction) {
+        if !writer.submit(record, waitForRoom: lossless) {
+            noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind, bytes: 0)
+        }
+    }
+
+    private func noteLoss(_ channel: ChannelID, _ direction: Direction, reason: String, bytes: UInt64) {
+        statistics.framesWithLostCapture.add(1, ordering: .relaxed)
+        pendingLosses.withLock { losses in
+            let key = LossKey(channel: channel, direction: direction, reason: reason)
+            let current = losses[key] ?? (0, 0)
+            losses[key] = (current.frames + 1, current.bytes + bytes)
+        }
+        hasPendingLosses.store(true, ordering: .relaxed)
+    }
+
+    /// Writes the capture losses counted so far (also called once at the end of the recording).
+    func flushLosses(time: UInt64) {
+        let losses = pendingLosses.withLock { losses in
+            defer { losses.removeAll() }
+            return losses
+        }
+        hasPendingLosses.store(false, ordering: .relaxed)
+        for (key, loss) in losses.sorted(by: { ($0.key.channel, $0.key.direction.rawValue) < ($1.key.channel, $1.key.direction.rawValue) }) {
+            writer.submit(.captureLoss(CaptureLossRecord(
+                time: time, channel: key.channel, direction: key.direction, framesAffected: loss.frames,
+                bytesNotCaptured: loss.bytes, reason: key.reason)), waitForRoom: true)
+        }
+    }
+
+    static func attachedFD(_ fd: RelayedFD) -> AttachedFD {
+        let kind: FDKind
+        switch fd.kind {
+        case .socket: kind = .socket
+        case .pipe: kind = .pipe
+        case .regularFile: kind = .regular
+        case .memfd: kind = .memfd
+        case .other(mode: 0): kind = .unknown
+        default: kind = .other
+        }
+        return AttachedFD(kind: kind, inode: fd.inode, size: UInt64(max(0, fd.size)), interposed: fd.interposed)
+    }
+
+    static func eofKind(_ kind: EndOfStream.Kind) -> EOFKind {
+        switch kind {
+        case .peerClosed: .peerClosed
+        case .reset: .reset
+        case .handoffAfterTransfer: .handoffAfterTransfer
+        case .ipcscopeStopped: .ipcscopeStopped
+        case .error: .error
+        }
+    }
+}
+
+/// Totals for the one-line summary and the trace's end record.
+final class RecordingStatistics: Sendable {
+    let channels = Atomic<UInt64>(0)
+    let frames = Atomic<UInt64>(0)
+    let bytes = Atomic<UInt64>(0)
+    let fds = Atomic<UInt64>(0)
+    let violations = Atomic<UInt64>(0)
+    let framesWithLostCapture = Atomic<UInt64>(0)
+
+    var summary: TraceSummary {
+        TraceSummary(
+            channels: channels.load(ordering: .relaxed), frames: frames.load(ordering: .relaxed),
+            bytes: bytes.load(ordering: .relaxed), fds: fds.load(ordering: .relaxed),
+            violations: violations.load(ordering: .relaxed))
+    }
+}

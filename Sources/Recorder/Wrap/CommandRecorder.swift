@@ -1,0 +1,188 @@
+import Glibc
+import IPCTransport
+import IPCWire
+import TraceFormat
+
+/// Runs a command under recording, the way `strace -f` runs one under tracing: every LibIPC channel the
+/// process tree creates is relayed through the session.
+///
+/// Two mechanisms find channels:
+/// - helper takeover: when this process was launched as a LibIPC helper (SOCKET_TAKEOVER in its
+///   environment), each inherited socket is relayed and the command gets the proxy's end under the same
+///   fd number, so the variable stays valid;
+/// - the preload library (LD_PRELOAD, inherited by children) hands the far ends of every AF_UNIX stream
+///   socketpair — and with `interposeConnect`, of connect() to socket paths — to the control server.
+/// Under an outer `ipcscope record` (IPCSCOPE_CONTROL set) there is no session here: taken-over sockets
+/// are handed to the outer recorder, so one session writes one trace.
+public struct CommandRecorder {
+    public struct Options: Sendable {
+        public var preload = true
+        public var interposeConnect = false
+        public init() {}
+    }
+
+    public let command: [String]
+    public let options: Options
+
+    public init(command: [String], options: Options) {
+        self.command = command
+        self.options = options
+    }
+
+    /// Starts the command. `session` is nil when an outer recorder owns the recording; then
+    /// `outerControlPath` is its control socket.
+    public func start(session: RecordingSession?, outerControlPath: String? = nil) throws(SystemError) -> RunningCommand {
+        var environment: [String: String] = [:]
+        if let outerControlPath {
+            // Our own environment no longer names it (see `detachFromOuterRecorder`); the command's must.
+            environment[ControlEnvironment.controlVariable] = outerControlPath
+        }
+        var passing: [(childFD: Int32, parentFD: Int32)] = []
+        var programEnds: [Int32] = []
+        defer { Descriptor.closeAll(programEnds) }
+
+        for entry in try takeoverEntries() {
+            let pair = try SocketPair.make()
+            programEnds.append(pair.first)
+            passing.append((childFD: entry.fd, parentFD: pair.first))
+            try relayTakeover(name: entry.name, realSocket: entry.fd, proxyEnd: pair.second, session: session,
+                              outerControlPath: outerControlPath)
+        }
+
+        var control: ControlServer?
+        if let session {
+            let server = try ControlServer(handler: ChannelRequestHandler(session: session).handle)
+            control = server
+            environment.merge(server.environment) { $1 }
+        }
+        if options.preload, control != nil {
+            if let library = PreloadLibrary.locate() {
+                environment[PreloadLibrary.environmentVariable] = PreloadLibrary.preloadValue(
+                    library: library, existing: ProcessEnvironment.get(PreloadLibrary.environmentVariable))
+                if options.interposeConnect { environment["IPCSCOPE_INTERPOSE_CONNECT"] = "1" }
+            } else {
+                printError("ipcscope record: \(PreloadLibrary.fileName) not found next to ipcscope; recording only taken-over sockets")
+            }
+        }
+        let child: ChildProcess
+        do {
+            child = try ProcessSpawner.spawn(
+                executable: command[0], arguments: Array(command.dropFirst()), environment: environment,
+                passing: passing)
+        } catch {
+            control?.stop()
+            throw error
+        }
+        return RunningCommand(child: child, control: control)
+    }
+
+    private func takeoverEntries() throws(SystemError) -> [SocketTakeover.Entry] {
+        guard let value = ProcessEnvironment.get(SocketTakeover.environmentVariable) else { return [] }
+        do {
+            let entries = try SocketTakeover.parse(value)
+            for entry in entries where (try? Descriptor.info(entry.fd))?.kind != .socket {
+                throw SystemError(errno: ENOTSOCK, operation: "SOCKET_TAKEOVER entry \(entry.name):\(entry.fd)")
+            }
+            return entries
+        } catch let error as SystemError {
+            throw error
+        } catch {
+            throw SystemError(errno: EINVAL, operation: "SOCKET_TAKEOVER=\(value): \(error)")
+        }
+    }
+
+    /// Relays the parent's socket `realSocket` and our `proxyEnd` (whose peer the command gets).
+    private func relayTakeover(
+        name: String, realSocket: Int32, proxyEnd: Int32, session: RecordingSession?, outerControlPath: String?
+    ) throws(SystemError) {
+        guard let session else {
+            defer {
+                Descriptor.close(proxyEnd)
+                Descriptor.close(realSocket)
+            }
+            let reply = try ControlClient.hand(takeoverName: name, programSide: proxyEnd, realSocket: realSocket,
+                                               controlPath: outerControlPath)
+            guard reply == .accepted else {
+                throw SystemError(errno: reply.status, operation: "the outer recorder refused the \(name) socket")
+            }
+            return
+        }
+        let realCopy = try Descriptor.duplicate(realSocket, minimum: 3)
+        Descriptor.close(realSocket)
+        let parent = getppid()
+        try session.openChannel(
+            endA: realCopy, endB: proxyEnd,
+            endpointA: ChannelEndpoint(name: "parent of \(name)", pid: parent, command: ProcessLookup.command(of: parent)),
+            endpointB: ChannelEndpoint(name: name, pid: -1, command: command.joined(separator: " ")),
+            discovery: .takeover)
+    }
+}
+
+extension CommandRecorder {
+    /// Under an outer `ipcscope record`, this process inherited the preload library: it re-reads
+    /// IPCSCOPE_CONTROL on every call, so removing the variable keeps our own sockets (the takeover pairs)
+    /// out of the outer recording. Returns the outer control socket, nil when there is none.
+    public static func detachFromOuterRecorder() -> String? {
+        guard let path = ControlClient.controlPathFromEnvironment else { return nil }
+        ProcessEnvironment.unset(ControlEnvironment.controlVariable)
+        return path
+    }
+}
+
+/// A command started by ``CommandRecorder``.
+public struct RunningCommand: Sendable {
+    public let child: ChildProcess
+    let control: ControlServer?
+
+    /// Waits for the command, forwarding SIGINT and SIGTERM to it (they must be blocked in every thread,
+    /// see ``SignalWaiter``). Returns its exit status.
+    public func wait() -> ExitStatus {
+        while true {
+            if let status = child.wait(timeout: .milliseconds(20)) { return status }
+            if let signal = SignalWaiter.poll() { child.kill(signal) }
+        }
+    }
+
+    /// No more channels are accepted from the preload library.
+    public func stopAcceptingChannels() {
+        control?.stop(drainTimeout: .seconds(1))
+    }
+}
+
+/// Opens a channel for each request of the preload library or of a nested `ipcscope record`.
+struct ChannelRequestHandler: Sendable {
+    let session: RecordingSession
+
+    func handle(_ request: ControlRequest) -> ControlReply {
+        let pid = request.pid
+        let process = ChannelEndpoint(name: "pid \(pid)", pid: pid, command: ProcessLookup.command(of: pid))
+        do {
+            switch request {
+            case .socketPair(_, _, let fdA, let fdB):
+                try session.openChannel(endA: fdA, endB: fdB, endpointA: process, endpointB: process, discovery: .preload)
+            case .connect(_, let path, let fd):
+                let upstream: Int32
+                do {
+                    upstream = try StreamSocketPath.connect(to: path)
+                } catch {
+                    Descriptor.close(fd)
+                    return .refused(error.errno)
+                }
+                let server = ProcessLookup.peerPID(of: upstream)
+                try session.openChannel(
+                    endA: fd, endB: upstream, endpointA: process,
+                    endpointB: ChannelEndpoint(name: path, pid: server, command: ProcessLookup.command(of: server)),
+                    discovery: .preload)
+            case .takeover(_, let name, let programSide, let realSocket):
+                try session.openChannel(
+                    endA: realSocket, endB: programSide,
+                    endpointA: ChannelEndpoint(name: "parent of \(name)", pid: -1),
+                    endpointB: ChannelEndpoint(name: name, pid: pid, command: process.command),
+                    discovery: .takeover)
+            }
+            return .accepted
+        } catch {
+            return .refused(error.errno)
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Glibc
+
+/// A read-only, shared mapping of a file's first `count` bytes, unmapped when the last user lets go.
+/// Iterators keep the mapping they started with alive, so a reader can remap after growth meanwhile.
+///
+/// `@unchecked Sendable`: immutable after init and the memory is never written through it. (As with any
+/// mapping, a file truncated by someone else below `count` makes access past its new end raise SIGBUS.)
+final class MappedFile: @unchecked Sendable {
+    private let base: UnsafeRawPointer?
+    let count: Int
+
+    init(fd: Int32, count: Int, path: String) throws(TraceFileError) {
+        self.count = count
+        guard count > 0 else {
+            base = nil
+            return
+        }
+        let address = mmap(nil, count, PROT_READ, MAP_SHARED, fd, 0)
+        guard let address, address != MAP_FAILED else {
+            throw .system(path: path, operation: "mmap", errno: errno)
+        }
+        base = UnsafeRawPointer(address)
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+    }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+}
+
+/// An fd closed when the last reader copy lets go of it.
+final class OpenFile: Sendable {
+    let fd: Int32
+    let path: String
+
+    init(path: String) throws(TraceFileError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system(path: path, operation: "open", errno: errno) }
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { close(fd) }
+
+    /// The current size; refuses anything but a regular file.
+    func size() throws(TraceFileError) -> Int {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .system(path: path, operation: "fstat", errno: errno) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .notARegularFile(path: path) }
+        return Int(info.st_size)
+    }
+}

@@ -1,0 +1,35 @@
+/// Record framing (docs/trace-format.md §3): `u32 marker · u32 body length · u32 CRC32C(kind + body) ·
+/// u8 kind · body`.
+extension ByteBuffer {
+    /// Appends one complete record whose body `encodeBody` writes. Returns the record's size in bytes, or
+    /// nil (with nothing appended) when the body is longer than ``TraceFileLayout/maxBodyLength``.
+    @inline(__always)
+    func appendRecord(kind: UInt8, _ encodeBody: (ByteBuffer) -> Void) -> Int? {
+        let start = count
+        append(TraceFileLayout.syncMarker)
+        append(UInt32(0))  // body length, patched below
+        append(UInt32(0))  // CRC, patched below
+        append(kind)
+        encodeBody(self)
+        let bodyLength = count - start - TraceFileLayout.recordHeaderSize
+        guard bodyLength <= TraceFileLayout.maxBodyLength else {
+            truncate(to: start)
+            return nil
+        }
+        let checksummed = UnsafeRawBufferPointer(start: pointer(at: start + 12), count: bodyLength + 1)
+        store(UInt32(bodyLength), at: start + 4)
+        store(CRC32C.checksum(checksummed), at: start + 8)
+        return count - start
+    }
+}
+
+/// The fixed part of a record as read from a file.
+struct RecordFrame {
+    /// Offset of the record in the file.
+    var offset: Int
+    var kind: UInt8
+    var bodyLength: Int
+
+    var bodyOffset: Int { offset + TraceFileLayout.recordHeaderSize }
+    var endOffset: Int { bodyOffset + bodyLength }
+}

@@ -1,0 +1,133 @@
+/// An incomplete record at the end of a file.
+public struct TruncatedTail: Sendable, Equatable {
+    public var offset: Int
+    public var length: Int
+}
+
+/// A damaged region found by ``TraceReader/validate()``.
+public struct TraceCorruption: Sendable, Equatable {
+    public var offset: Int
+    public var reason: CorruptionReason
+    /// Where reading went on (after a resync, or after a bad record whose frame was intact); nil when
+    /// nothing usable followed.
+    public var resumedAt: Int?
+    /// Good records read after this damage, up to the next damage or the end.
+    public var recordsRecovered: Int
+}
+
+/// A record of a kind this version does not know, skipped.
+public struct UnknownKindRecord: Sendable, Equatable {
+    public var offset: Int
+    public var kind: UInt8
+}
+
+/// The result of checking a whole trace file.
+public struct CheckReport: Sendable {
+    public var path: String
+    public var fileSize: Int
+    public var version: TraceFormatVersion
+    /// The header record, when the first record is one.
+    public var header: TraceHeader?
+    /// Good records of known kinds, decoded.
+    public var recordCount = 0
+    public var countsByKind: [TraceRecordKind: Int] = [:]
+    public var unknownKinds: [UnknownKindRecord] = []
+    /// Smallest and largest record time (header excluded).
+    public var firstTime: UInt64?
+    public var lastTime: UInt64?
+    /// Distinct channel ids of channel-opened records.
+    public var channelCount = 0
+    public var frameCount = 0
+    /// Sum of the frames' true payload sizes, and of the bytes captured of them.
+    public var payloadBytes: UInt64 = 0
+    public var capturedPayloadBytes: UInt64 = 0
+    public var fdCount: UInt64 = 0
+    public var violationCount = 0
+    public var captureLossCount = 0
+    /// The end record, when the recorder stopped cleanly.
+    public var end: EndRecord?
+    public var truncatedTail: TruncatedTail?
+    public var corruptions: [TraceCorruption] = []
+
+    /// No damage found. A truncated tail does not count as damage.
+    public var isIntact: Bool { corruptions.isEmpty }
+
+    public var durationNanoseconds: UInt64? {
+        guard let firstTime, let lastTime else { return nil }
+        return lastTime - firstTime
+    }
+
+    public func count(of kind: TraceRecordKind) -> Int { countsByKind[kind] ?? 0 }
+}
+
+enum TraceValidator {
+    static func validate(_ data: UnsafeRawBufferPointer, path: String, version: TraceFormatVersion) -> CheckReport {
+        var report = CheckReport(path: path, fileSize: data.count, version: version)
+        var channels = Set<UInt32>()
+        var scanner = RecordScanner(data: data)
+        var sawGoodRecord = false
+
+        func damage(_ offset: Int, _ reason: CorruptionReason, resumedAt: Int?) {
+            report.corruptions.append(TraceCorruption(offset: offset, reason: reason, resumedAt: resumedAt, recordsRecovered: 0))
+        }
+
+        while let event = scanner.next() {
+            switch event {
+            case .corruption(let offset, let reason, let resumeAt):
+                damage(offset, reason, resumedAt: resumeAt)
+            case .truncatedTail(let offset, let length):
+                report.truncatedTail = TruncatedTail(offset: offset, length: length)
+            case .record(let frame):
+                guard let kind = TraceRecordKind(rawValue: frame.kind) else {
+                    report.unknownKinds.append(UnknownKindRecord(offset: frame.offset, kind: frame.kind))
+                    continue
+                }
+                let record: TraceRecord
+                do {
+                    guard let decoded = try RecordBodyDecoder.decode(kind: frame.kind, body: TraceReader.body(of: frame, in: data))
+                    else { continue }
+                    record = decoded
+                } catch {
+                    damage(frame.offset, .undecodableBody(kind: kind, detail: error.message), resumedAt: frame.endOffset)
+                    continue
+                }
+                if !sawGoodRecord {
+                    sawGoodRecord = true
+                    if case .header(let header) = record {
+                        report.header = header
+                    } else {
+                        damage(frame.offset, .missingHeader(firstKind: frame.kind), resumedAt: frame.offset)
+                    }
+                } else if record.kind == .header {
+                    damage(frame.offset, .misplacedHeader, resumedAt: frame.endOffset)
+                    continue
+                }
+                if !report.corruptions.isEmpty { report.corruptions[report.corruptions.count - 1].recordsRecovered += 1 }
+                tally(record, into: &report, channels: &channels)
+            }
+        }
+        report.channelCount = channels.count
+        return report
+    }
+
+    private static func tally(_ record: TraceRecord, into report: inout CheckReport, channels: inout Set<UInt32>) {
+        report.recordCount += 1
+        report.countsByKind[record.kind, default: 0] += 1
+        if record.kind != .header {
+            report.firstTime = min(report.firstTime ?? .max, record.time)
+            report.lastTime = max(report.lastTime ?? 0, record.time)
+        }
+        switch record {
+        case .channelOpened(let r): channels.insert(r.channel)
+        case .payloadFrame(let r):
+            report.frameCount += 1
+            report.payloadBytes &+= UInt64(r.header.payloadSize)
+            report.capturedPayloadBytes &+= UInt64(r.capturedPayload.count)
+            report.fdCount &+= UInt64(r.header.fdCount)
+        case .violation: report.violationCount += 1
+        case .captureLoss: report.captureLossCount += 1
+        case .end(let r): report.end = r
+        default: break
+        }
+    }
+}

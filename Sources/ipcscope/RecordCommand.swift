@@ -1,0 +1,205 @@
+import ArgumentParser
+import Foundation
+import IPCWire
+import Recorder
+import TraceFormat
+
+struct RecordCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Record LibIPC traffic through a transparent proxy into a trace file.",
+        usage: """
+            ipcscope record -o FILE [options] -- COMMAND [ARG…]
+            ipcscope record -o FILE [options] --listen PATH --upstream PATH
+            """,
+        discussion: """
+            Command mode runs COMMAND and records every LibIPC channel it and its children create, like \
+            `strace -f`: sockets taken over through SOCKET_TAKEOVER (when ipcscope is launched as a LibIPC \
+            helper) and, through a preloaded library, every AF_UNIX stream socketpair. It exits with \
+            COMMAND's status, or dies of the same signal. Under another `ipcscope record`, channels go to \
+            that recording's trace.
+
+            Socket-path mode listens on --listen PATH and relays every client to --upstream PATH, one \
+            channel per client, until SIGINT or SIGTERM.
+
+            Every byte and fd is forwarded unchanged; the trace (mode 0600) holds frames, attachments, \
+            acks, EOFs, queue depths and limit violations.
+            """
+    )
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Trace file to write (created with mode 0600).", valueName: "file"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Socket path to listen on (created with mode 0600).", valueName: "path"))
+    var listen: String?
+
+    @Option(help: ArgumentHelp("Socket path of the real server each client is relayed to.", valueName: "path"))
+    var upstream: String?
+
+    @Flag(help: "Command mode: do not preload the interposer (record only SOCKET_TAKEOVER sockets).")
+    var noPreload = false
+
+    @Flag(help: "Command mode: also interpose connect() to AF_UNIX socket paths.")
+    var interposeConnect = false
+
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("The command to run and record.", valueName: "command"))
+    var command: [String] = []
+
+    @Option(help: ArgumentHelp("Payload bytes captured per frame; the true length is always recorded.", valueName: "bytes"))
+    var snaplen: Int = 4096
+
+    @Option(name: .customLong("schema"), help: ArgumentHelp("An .ipc file used to pair sync requests with their responses; embedded in the trace. Repeatable.", valueName: "file"))
+    var schemas: [String] = []
+
+    @Flag(help: "Never drop payload capture when the disk falls behind: slow the traffic down instead.")
+    var lossless = false
+
+    func validate() throws {
+        guard (0...(16 << 20)).contains(snaplen) else {
+            throw ValidationError("--snaplen must be between 0 and 16777216, not \(snaplen)")
+        }
+        if command.isEmpty {
+            guard let listen, let upstream else {
+                throw ValidationError("give a command after --, or --listen PATH and --upstream PATH")
+            }
+            guard listen != upstream else { throw ValidationError("--listen and --upstream must differ") }
+        } else if listen != nil || upstream != nil {
+            throw ValidationError("--listen/--upstream and a command exclude each other")
+        }
+        if ControlClient.controlPathFromEnvironment == nil || command.isEmpty {
+            guard let output, !output.isEmpty else { throw ValidationError("missing -o FILE (the trace to write)") }
+        }
+    }
+
+    func run() throws {
+        SignalWaiter.blockTerminationSignals()
+        let outerControl = CommandRecorder.detachFromOuterRecorder()
+        if !command.isEmpty, let outerControl {
+            // Nested under another `ipcscope record`: its session records; we only hand sockets over.
+            let running = try startCommand(session: nil, outerControlPath: outerControl)
+            SignalWaiter.exit(like: running.wait())
+        }
+        let tracePath = output ?? ""
+        let session = try makeSession(tracePath: tracePath)
+        if command.isEmpty {
+            try proxySocketPath(session: session, tracePath: tracePath)
+            return
+        }
+        let running: RunningCommand
+        do {
+            running = try startCommand(session: session)
+        } catch {
+            session.stop(cleanStop: false)
+            throw error
+        }
+        let status = running.wait()
+        // Helpers the command started may still be talking; give their channels a moment to end.
+        let deadline = ContinuousClock.now + .seconds(2)
+        while session.openChannelCount > 0, ContinuousClock.now < deadline { usleep(10_000) }
+        running.stopAcceptingChannels()
+        let summary = session.stop()
+        standardError(RecordingSummary.line(summary, tracePath: tracePath, lostCapture: session.framesWithLostCapture)
+                      + " (\(command[0]) \(status))")
+        SignalWaiter.exit(like: status)
+    }
+
+    private func makeSession(tracePath: String) throws -> RecordingSession {
+        let loaded = try SchemaFiles.load(schemas)
+        var options = RecordingSession.Options()
+        options.snapLength = snaplen
+        options.lossless = lossless
+        options.schemas = loaded.set
+        let header = TraceHeader.startingNow(
+            ipcscopeVersion: IPCScopeVersion.string, commandLine: CommandLine.arguments,
+            snapLength: UInt32(snaplen), schemas: loaded.embedded)
+        do {
+            return try RecordingSession(tracePath: tracePath, header: header, options: options)
+        } catch {
+            throw CommandFailure("cannot create trace \(tracePath): \(error)")
+        }
+    }
+
+    private func startCommand(session: RecordingSession?, outerControlPath: String? = nil) throws -> RunningCommand {
+        var options = CommandRecorder.Options()
+        options.preload = !noPreload
+        options.interposeConnect = interposeConnect
+        do {
+            return try CommandRecorder(command: command, options: options)
+                .start(session: session, outerControlPath: outerControlPath)
+        } catch {
+            throw CommandFailure("cannot run \(command[0]): \(error)")
+        }
+    }
+
+    private func proxySocketPath(session: RecordingSession, tracePath: String) throws {
+        let proxy: SocketPathProxy
+        do {
+            proxy = try SocketPathProxy(listenPath: listen ?? "", upstreamPath: upstream ?? "", session: session)
+        } catch {
+            session.stop(cleanStop: false)
+            throw CommandFailure("cannot listen on \(listen ?? ""): \(error)")
+        }
+        standardError("ipcscope: recording to \(tracePath); proxying \(proxy.listenPath) → \(proxy.upstreamPath) (Ctrl-C to stop)")
+        _ = SignalWaiter.wait()
+        proxy.stop()
+        let summary = session.stop()
+        standardError(RecordingSummary.line(summary, tracePath: tracePath, lostCapture: session.framesWithLostCapture))
+    }
+}
+
+/// `.ipc` files named on the command line, parsed, and kept as text for embedding in a trace.
+struct SchemaFiles {
+    var set: SchemaSet?
+    var embedded: [TraceHeader.EmbeddedSchema]
+
+    static func load(_ paths: [String]) throws -> SchemaFiles {
+        guard !paths.isEmpty else { return SchemaFiles(set: nil, embedded: []) }
+        var files: [SchemaFile] = []
+        var embedded: [TraceHeader.EmbeddedSchema] = []
+        for path in paths {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CommandFailure("cannot read schema \(path)")
+            }
+            do {
+                files.append(try SchemaParser.parse(bytes: Array(data), path: path))
+            } catch {
+                throw CommandFailure("\(error)")
+            }
+            embedded.append(.init(path: path, text: String(decoding: data, as: UTF8.self)))
+        }
+        return SchemaFiles(set: SchemaSet(files: files), embedded: embedded)
+    }
+}
+
+enum RecordingSummary {
+    static func line(_ summary: TraceSummary, tracePath: String, lostCapture: UInt64) -> String {
+        var line = "ipcscope: \(summary.channels) channel\(summary.channels == 1 ? "" : "s"), "
+            + "\(summary.frames) frames, \(ByteCount.format(summary.bytes)), \(summary.fds) fds, "
+            + "\(summary.violations) violation\(summary.violations == 1 ? "" : "s")"
+        if lostCapture > 0 { line += ", payload capture lost for \(lostCapture) frames (writer behind)" }
+        return line + " → \(tracePath)"
+    }
+}
+
+enum ByteCount {
+    static func format(_ bytes: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}
+
+/// A failure with a message for the user: printed as `error: …` with exit status 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+func standardError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}

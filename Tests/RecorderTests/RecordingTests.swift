@@ -1,0 +1,203 @@
+import Glibc
+import IPCTransport
+import IPCWire
+import Recorder
+import Testing
+import TraceFormat
+
+/// A fresh directory under /tmp for one test's files.
+func makeScratchDirectory() -> String {
+    var template = Array("/tmp/ipcscope-recording-XXXXXX".utf8CString)
+    return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+}
+
+/// Two real LibIPC endpoints (IPCTransport) talking through a recording session.
+struct RecordedPair {
+    let directory = makeScratchDirectory()
+    let tracePath: String
+    let session: RecordingSession
+    let endpointA: IPCTransport
+    let endpointB: IPCTransport
+
+    init(schemas: SchemaSet? = nil) throws {
+        tracePath = directory + "/test.ipctrace"
+        var options = RecordingSession.Options()
+        options.schemas = schemas
+        let header = TraceHeader.startingNow(ipcscopeVersion: "test", commandLine: ["test"], snapLength: 4096)
+        session = try RecordingSession(tracePath: tracePath, header: header, options: options)
+        let a = try SocketPair.make()
+        let b = try SocketPair.make()
+        try session.openChannel(endA: a.second, endB: b.second, endpointA: ChannelEndpoint(name: "A"),
+                                endpointB: ChannelEndpoint(name: "B"), discovery: .wrap)
+        endpointA = try IPCTransport(adopting: a.first)
+        endpointB = try IPCTransport(adopting: b.first)
+    }
+
+    func records() throws -> [TraceRecord] {
+        try TraceReader(path: tracePath).records().map(\.record)
+    }
+}
+
+func receiveMessage(_ transport: IPCTransport) -> (payload: [UInt8], fds: [Int32])? {
+    if case .message(let payload, let fds) = transport.receive(timeout: .seconds(5)) { return (payload, fds) }
+    return nil
+}
+
+@Suite(.serialized) struct RecordingTests {
+    @Test func endpointsSeeIdenticalTrafficAndTheTraceCountsIt() throws {
+        let pair = try RecordedPair()
+        var sentBytes: UInt64 = 0
+        var sentFDs: UInt64 = 0
+        var inodes: [UInt64] = []
+        for index in 0..<200 {
+            let payload = (0..<(index * 37 % 5000)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }
+            var fds: [Int32] = []
+            if index % 10 == 0 {
+                let pipe = try Pipe.make()
+                inodes.append(try Descriptor.info(pipe.readEnd).inode)
+                Descriptor.close(pipe.writeEnd)
+                fds = [pipe.readEnd]
+            }
+            try pair.endpointA.send(payload: payload, attachments: fds)
+            sentBytes += UInt64(payload.count)
+            sentFDs += UInt64(fds.count)
+            let received = try #require(receiveMessage(pair.endpointB), "message \(index)")
+            #expect(received.payload == payload, "message \(index)")
+            #expect(received.fds.count == fds.count)
+            for fd in received.fds {
+                #expect(try Descriptor.info(fd).inode == inodes.last)
+                Descriptor.close(fd)
+            }
+        }
+        for index in 0..<50 {
+            try pair.endpointB.send(payload: [UInt8(index)])
+            #expect(receiveMessage(pair.endpointA)?.payload == [UInt8(index)])
+        }
+        // Acks travel back through the proxy: A's retained fds return to 0.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while pair.endpointA.statistics.retainedFDs > 0, ContinuousClock.now < deadline { usleep(5_000) }
+        #expect(pair.endpointA.statistics.retainedFDs == 0)
+        pair.endpointA.close()
+        pair.endpointB.close()
+        let summary = pair.session.finishWhenChannelsEnd()
+        #expect(summary.frames == 250)
+
+        let records = try pair.records()
+        let frames = records.compactMap { if case .payloadFrame(let f) = $0 { f } else { nil } }
+        let fromA = frames.filter { $0.direction == .aToB }
+        #expect(fromA.count == 200)
+        #expect(frames.filter { $0.direction == .bToA }.count == 50)
+        #expect(fromA.reduce(0) { $0 + UInt64($1.header.payloadSize) } == sentBytes)
+        #expect(fromA.reduce(0) { $0 + UInt64($1.fds.count) } == sentFDs)
+        #expect(fromA.flatMap(\.fds).map(\.inode) == inodes)
+        #expect(fromA.flatMap(\.fds).allSatisfy { $0.kind == .pipe })
+        let acknowledged = records.reduce(UInt64(0)) {
+            if case .acknowledgement(let ack) = $1, ack.direction == .bToA { return $0 + UInt64(ack.count) }
+            return $0
+        }
+        #expect(acknowledged == sentFDs)
+        #expect(records.contains { if case .end(let end) = $0 { end.cleanStop } else { false } })
+        #expect(records.filter { if case .eof = $0 { true } else { false } }.count == 2)
+
+        var info = stat()
+        #expect(stat(pair.tracePath, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o600)
+        #expect(pair.tracePath.isEmpty == false)
+    }
+
+    @Test func everyFrameLevelViolationIsRecordedOnceWithItsLimit() throws {
+        let cases: [(Violation.Kind, [UInt8], UInt64)] = [
+            (.payloadTooLarge, FrameHeader(type: .payload, payloadSize: 64 * 1024 * 1024 + 1, fdCount: 0).bytes, 67_108_864),
+            (.tooManyFDsInFrame, FrameHeader(type: .payload, payloadSize: 0, fdCount: 129).bytes, 128),
+            (.unknownFrameType, FrameHeader(rawType: 9, payloadSize: 0, fdCount: 0).bytes, 0),
+            (.acknowledgementWithPayload, FrameHeader(type: .fdAcknowledgement, payloadSize: 1, fdCount: 0).bytes + [0], 0),
+            (.overAcknowledgement, FrameEncoder.acknowledgementFrame(count: 3), 0),
+        ]
+        for (kind, bytes, limit) in cases {
+            let pair = try RecordedPair()
+            // Write the bad frame raw: IPCTransport refuses to send such frames.
+            try Descriptor.writeAll(pair.endpointA.socketFD, bytes)
+            // The victim disconnects, as Ladybird does.
+            if case .eof = pair.endpointB.receive(timeout: .seconds(5)) {} else {
+                Issue.record("\(kind): the receiving transport did not disconnect")
+            }
+            pair.endpointB.close()
+            pair.endpointA.close()
+            pair.session.finishWhenChannelsEnd()
+            let violations = try pair.records().compactMap { (record: TraceRecord) -> ViolationRecord? in
+                if case .violation(let v) = record, v.severity == .violation { return v }
+                return nil
+            }
+            #expect(violations.map(\.kindName) == [kind.rawValue], "\(kind)")
+            #expect(violations.first?.limit == limit, "\(kind)")
+            let eofs = try pair.records().compactMap { (record: TraceRecord) -> EOFRecord? in
+                if case .eof(let e) = record { return e }
+                return nil
+            }
+            #expect(eofs.contains { $0.likelyCause == kind.rawValue }, "\(kind): the disconnect names its cause")
+        }
+    }
+}
+
+@Suite(.serialized) struct RecordingWithSchemasTests {
+    static let schema = """
+        endpoint ProbeServer
+        {
+            ask(String question) => (String answer)
+            tell(Vector<u8> data) =|
+        }
+        """
+
+    @Test func aDecodedLengthOverTheLimitIsAViolation() throws {
+        let file = try SchemaParser.parse(Self.schema, path: "Probe.ipc")
+        let pair = try RecordedPair(schemas: SchemaSet(files: [file]))
+        var encoder = IPCEncoder()
+        encoder.envelope(magic: EndpointMagic.of("ProbeServer"), id: 3)
+        encoder.count(0x0500_0000)  // 80 Mi elements claimed, none sent
+        try pair.endpointA.send(payload: encoder.bytes)
+        _ = receiveMessage(pair.endpointB)
+        pair.endpointA.close()
+        pair.endpointB.close()
+        pair.session.finishWhenChannelsEnd()
+        let violations = try pair.records().compactMap { (record: TraceRecord) -> ViolationRecord? in
+            if case .violation(let v) = record { return v }
+            return nil
+        }
+        #expect(violations.map(\.kindName) == [Violation.Kind.decodedSizeTooLarge.rawValue])
+        #expect(violations.first?.limit == 64 * 1024 * 1024)
+        #expect(violations.first?.observed == 0x0500_0000)
+        #expect(violations.first?.streamOffset == 12 + 8)
+    }
+
+    @Test func pendingSyncRequestsArePairedWithTheirResponses() throws {
+        let file = try SchemaParser.parse(Self.schema, path: "Probe.ipc")
+        let pair = try RecordedPair(schemas: SchemaSet(files: [file]))
+        let magic = EndpointMagic.of("ProbeServer")
+        for round in 0..<3 {
+            var request = IPCEncoder()
+            request.envelope(magic: magic, id: 1)
+            request.string("question \(round)")
+            try pair.endpointA.send(payload: request.bytes)
+            _ = receiveMessage(pair.endpointB)
+            usleep(3_000)  // let a queue sample with the request pending go out (samples are ≥ 1 ms apart)
+            var response = IPCEncoder()
+            response.envelope(magic: magic, id: 2)
+            response.string("answer \(round)")
+            try pair.endpointB.send(payload: response.bytes)
+            _ = receiveMessage(pair.endpointA)
+            usleep(3_000)
+        }
+        try pair.endpointA.send(payload: [0])  // one more sample after the last response
+        _ = receiveMessage(pair.endpointB)
+        pair.endpointA.close()
+        pair.endpointB.close()
+        pair.session.finishWhenChannelsEnd()
+        let pending = try pair.records().compactMap { (record: TraceRecord) -> UInt64? in
+            if case .queueSample(let sample) = record, sample.direction == .aToB { return sample.pendingSyncRequests }
+            return nil
+        }
+        #expect(pending.contains(1))
+        #expect(pending.last == 0)
+        #expect(pending.allSatisfy { $0 <= 1 })
+    }
+}
