@@ -58,6 +58,6 @@ let package = Package(
             dependencies: ["Recorder", "IPCTransport", "IPCWire", "TraceFormat", "CSystemShims", "PreloadFixture", "ipcscope"]
         ),
         .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "IPCWire", "TraceWriterStress"]),
-        .testTarget(name: "DemoTests", dependencies: ["DemoPeers", "IPCWire", "IPCTransport", "CSystemShims", "ipcscope"]),
+        .testTarget(name: "DemoTests", dependencies: ["DemoPeers", "IPCWire", "IPCTransport", "TraceFormat", "CSystemShims", "ipcscope"]),
     ]
 )

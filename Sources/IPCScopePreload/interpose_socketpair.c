@@ -3,6 +3,8 @@
 // recorder gets x1 and y1 and relays between them, so every byte and fd between x0 and y0 passes it.
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "preload_internal.h"
 
@@ -37,9 +39,18 @@ static int route_through_recorder(const char *control_path, int type, int sv[2])
         return -1;
     }
     const int far_ends[2] = { x[1], y[1] };
+    // The program's ends' inodes let the recorder recognise them when they travel as attachments.
+    char inodes[48] = "";
+    struct stat x_info, y_info;
+    int named = 0;
+    if (fstat(x[0], &x_info) == 0 && fstat(y[0], &y_info) == 0) {
+        named = snprintf(inodes, sizeof inodes, "%llu %llu",
+                         (unsigned long long)x_info.st_ino, (unsigned long long)y_info.st_ino);
+        if (named < 0 || (size_t)named >= sizeof inodes) named = 0;
+    }
     int32_t status = 0;
     int answered = ipcs_control_request(control_path, IPCSCOPE_KIND_SOCKETPAIR, type & caller_flag_bits,
-                                        NULL, 0, far_ends, 2, &status);
+                                        named > 0 ? inodes : NULL, (uint32_t)named, far_ends, 2, &status);
     // The recorder holds its own copies now (or never will): ours are no longer needed either way.
     close(x[1]);
     close(y[1]);

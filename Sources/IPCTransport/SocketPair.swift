@@ -26,6 +26,17 @@ public enum SocketOptions {
         _ = try retryingOnInterrupt("setsockopt(SO_RCVBUF)") { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, length) }
     }
 
+    /// Whether `fd` is an AF_UNIX stream socket: what a LibIPC transport is.
+    public static func isUnixStream(_ fd: Int32) -> Bool {
+        var type: Int32 = 0
+        var domain: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0 else { return false }
+        length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) == 0 else { return false }
+        return type == Int32(SOCK_STREAM.rawValue) && domain == AF_UNIX
+    }
+
     /// The pending socket error (SO_ERROR), 0 when there is none.
     public static func pendingError(_ fd: Int32) -> Int32 {
         var value: Int32 = 0

@@ -1,6 +1,8 @@
 import ArgumentParser
 import DemoPeers
 import Foundation
+import IPCTransport
+import Recorder
 
 /// `ipcscope demo`: runs a miniature Ladybird — this process as the UI, plus a WebContent and a
 /// RequestServer helper — talking real LibIPC, and prints what every process sent and received.
@@ -17,8 +19,14 @@ struct DemoCommand: ParsableCommand {
             """
     )
 
-    @Flag(name: .customLong("no-record"), help: "Run without recording (the only mode until recording is built).")
+    @Flag(name: .customLong("no-record"), help: "Run the demo without recording it.")
     var noRecord = false
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Trace file to record into.", valueName: "file"))
+    var output = "ipcscope-demo.ipctrace"
+
+    @Option(help: ArgumentHelp("How the recorder finds the demo's channels: preload (every socketpair, through the interposer library) or takeover (each helper wrapped in `ipcscope record`, as SOCKET_TAKEOVER helpers).", valueName: "mechanism"))
+    var via: RecordingMechanism = .preload
 
     @Flag(help: "After the scenario, break each LibIPC limit once and check that the victim disconnects.")
     var misbehave = false
@@ -29,19 +37,50 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Seed for every generated value (bodies, bitmaps, input events).")
     var seed: UInt64 = 1
 
+    /// Set by a recording run for the UI it starts: launch each helper under a nested `ipcscope record`.
+    @Flag(name: .customLong("wrap-helpers"), help: .hidden)
+    var wrapHelpers = false
+
+    enum RecordingMechanism: String, ExpressibleByArgument, CaseIterable {
+        case preload
+        case takeover
+    }
+
     func validate() throws {
         guard messages >= 0 else { throw ValidationError("--messages must be 0 or more") }
     }
 
     func run() throws {
-        if !noRecord {
-            writeToStandardError("ipcscope demo: recording is not built yet; running with --no-record")
+        if noRecord {
+            try runScenario()
+        } else {
+            try recordScenario()
         }
+    }
+
+    private func runScenario() throws {
         let options = DemoOptions(messages: messages, seed: seed, misbehave: misbehave)
-        let result = DemoScenario.run(options, helperLauncher: SelfExecutableLauncher())
+        let executable = SelfExecutableLauncher.currentExecutable()
+        let launcher = wrapHelpers
+            ? SelfExecutableLauncher(executable: executable, arguments: ["record", "--no-preload", "--", executable, "demo-peer"])
+            : SelfExecutableLauncher(executable: executable)
+        let result = DemoScenario.run(options, helperLauncher: launcher)
         if !result.report.isEmpty { print(result.report, terminator: "") }
         if let failure = result.failure { writeToStandardError(failure) }
         if !result.succeeded { throw ExitCode(1) }
+    }
+
+    /// Runs this very command with --no-record under `ipcscope record`, with the demo's schemas.
+    private func recordScenario() throws {
+        let executable = SelfExecutableLauncher.currentExecutable()
+        var arguments = ["record", "-o", output]
+        for path in DemoSchemas.paths() { arguments += ["--schema", path] }
+        if via == .takeover { arguments.append("--no-preload") }
+        arguments += ["--", executable, "demo", "--no-record", "--messages", String(messages), "--seed", String(seed)]
+        if misbehave { arguments.append("--misbehave") }
+        if via == .takeover { arguments.append("--wrap-helpers") }
+        let recorder = try ProcessSpawner.spawn(executable: executable, arguments: arguments)
+        SignalWaiter.exit(like: recorder.wait())
     }
 
     private func writeToStandardError(_ text: String) {

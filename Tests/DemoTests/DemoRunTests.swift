@@ -1,4 +1,6 @@
+import Foundation
 import Testing
+import TraceFormat
 
 /// `ipcscope demo` end to end: three real processes talking LibIPC. Serialized so the runs do not compete
 /// for the two cores with each other.
@@ -66,12 +68,45 @@ struct DemoRunTests {
         for (process, row) in summary.rows { #expect(row.retained == 0, "\(process) retained fds") }
     }
 
-    @Test("without --no-record the demo says recording is not built and runs anyway")
-    func recordingNotBuilt() throws {
-        let result = try DemoBinary.run(["demo", "--messages", "0"])
-        #expect(result.status == 0)
-        #expect(result.stderr.contains("ipcscope demo: recording is not built yet; running with --no-record"))
+    @Test("demo records itself through the preload library and through helper takeover, with the same channels",
+          arguments: ["preload", "takeover"])
+    func recordedRun(via: String) throws {
+        let directory = try DemoScratch.make()
+        let trace = directory + "/demo-\(via).ipctrace"
+        let result = try DemoBinary.run(["demo", "-o", trace, "--via", via, "--messages", "60"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(DemoSummary(result.stdout).ok)
+        #expect(result.stderr.contains("4 channels"), "\(result.stderr)")
+        let records = try TraceReader(path: trace).records().map(\.record)
+        let opened = records.compactMap { (record: TraceRecord) -> ChannelOpenedRecord? in
+            if case .channelOpened(let channel) = record { return channel }
+            return nil
+        }
+        // UI↔WebContent, UI↔RequestServer, WebContent↔RequestServer (handed over), the message port.
+        #expect(opened.count == 4)
+        let frames = records.compactMap { (record: TraceRecord) -> PayloadFrameRecord? in
+            if case .payloadFrame(let frame) = record { return frame }
+            return nil
+        }
+        #expect(frames.count > 60)
+        #expect(!records.contains { if case .violation = $0 { true } else { false } })
+        // Every channel carried traffic.
+        #expect(Set(frames.map(\.channel)) == Set(opened.map(\.channel)))
+        if via == "takeover" {
+            // Without the preload library the handed-over transports are followed: each becomes a channel
+            // linked to the frame that carried it, whose attachment is the interposed socket.
+            let transferred = opened.filter { $0.discovery == .transfer }
+            #expect(transferred.count == 2)
+            for channel in transferred {
+                let origin = try #require(channel.transferredBy)
+                let carrier = frames.first {
+                    $0.channel == origin.parentChannel && $0.direction == origin.direction && $0.frameIndex == origin.frameIndex
+                }
+                #expect(carrier?.fds.contains { $0.kind == .socket && $0.interposed } == true)
+            }
+        } else {
+            #expect(opened.allSatisfy { $0.discovery == .preload })
+        }
     }
 
     @Test("demo-peer refuses an unknown role and fails cleanly without SOCKET_TAKEOVER")
@@ -82,5 +117,14 @@ struct DemoRunTests {
         let alone = try DemoBinary.run(["demo-peer", "webcontent"])
         #expect(alone.status == 1)
         #expect(alone.stderr.contains("SOCKET_TAKEOVER"))
+    }
+}
+
+/// A private scratch folder for a test's files.
+enum DemoScratch {
+    static func make() throws -> String {
+        let path = NSTemporaryDirectory() + "ipcscope-demo-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
     }
 }

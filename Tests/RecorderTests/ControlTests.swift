@@ -196,7 +196,7 @@ struct MalformedRequest: Sendable, CustomTestStringConvertible {
         let seen = Mutex<[ControlRequest]>([])
         let server = try ControlServer { request in
             seen.withLock { $0.append(request) }
-            if case .socketPair(_, _, let fdA, let fdB) = request {
+            if case .socketPair(_, _, let fdA, let fdB, _) = request {
                 _ = try? Descriptor.writeAll(fdA, Array("to A".utf8))
                 _ = try? Descriptor.writeAll(fdB, Array("to B".utf8))
             }
@@ -215,7 +215,8 @@ struct MalformedRequest: Sendable, CustomTestStringConvertible {
         #expect(try Descriptor.readToEnd(second.first) == Array("to B".utf8))
         let requests = seen.withLock { $0 }
         #expect(requests.count == 1)
-        if case .socketPair(let pid, let flags, _, _) = requests.first {
+        if case .socketPair(let pid, let flags, _, _, let inodes) = requests.first {
+            #expect(inodes.isEmpty)
             #expect(pid == getpid())
             #expect(flags == sockCloexec)
         } else {

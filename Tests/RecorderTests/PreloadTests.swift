@@ -10,7 +10,7 @@ private let sockNonblock = Int32(SOCK_NONBLOCK.rawValue)
 
 private func socketPairRequests(_ requests: [ControlRequest]) -> [(pid: Int32, flags: Int32)] {
     requests.compactMap { request in
-        if case .socketPair(let pid, let flags, _, _) = request { return (pid, flags) }
+        if case .socketPair(let pid, let flags, _, _, let inodes) = request, inodes.count == 2 { return (pid, flags) }
         return nil
     }
 }

@@ -5,7 +5,9 @@ import Glibc
 public enum ControlRequest: Sendable, Equatable {
     /// The program called `socketpair`: what it writes to `sv[0]` arrives on `fdA`, what it writes to `sv[1]`
     /// arrives on `fdB`. Relay `fdA` ⇄ `fdB`. `flags` are the SOCK_CLOEXEC/SOCK_NONBLOCK bits it asked for.
-    case socketPair(pid: Int32, flags: Int32, fdA: Int32, fdB: Int32)
+    /// `programSideInodes`: inodes of the two ends the program got, when the interposer sent them; the
+    /// recorder uses them to recognise those ends when they travel as attachments (already relayed).
+    case socketPair(pid: Int32, flags: Int32, fdA: Int32, fdB: Int32, programSideInodes: [UInt64] = [])
     /// The program called `connect(path)`. Connect to `path` (absolute, possibly longer than `sun_path`)
     /// and relay `fd` ⇄ that connection, or reply `.refused(errno)` with connect's errno.
     case connect(pid: Int32, path: String, fd: Int32)
@@ -15,14 +17,14 @@ public enum ControlRequest: Sendable, Equatable {
     /// The pid the client reported (its own `getpid()`).
     public var pid: Int32 {
         switch self {
-        case .socketPair(let pid, _, _, _), .connect(let pid, _, _), .takeover(let pid, _, _, _): return pid
+        case .socketPair(let pid, _, _, _, _), .connect(let pid, _, _), .takeover(let pid, _, _, _): return pid
         }
     }
 
     /// Every fd the request carries, in wire order.
     public var fds: [Int32] {
         switch self {
-        case .socketPair(_, _, let fdA, let fdB): return [fdA, fdB]
+        case .socketPair(_, _, let fdA, let fdB, _): return [fdA, fdB]
         case .connect(_, _, let fd): return [fd]
         case .takeover(_, _, let programSide, let realSocket): return [programSide, realSocket]
         }

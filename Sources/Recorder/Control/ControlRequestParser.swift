@@ -98,9 +98,9 @@ public enum ControlRequestParser {
         switch kind {
         case .socketPair:
             guard header.flags & ~allowedSocketPairFlags == 0 else { throw .invalidFlags(header.flags) }
-            guard nameBytes.isEmpty else { throw .invalidName }
+            let inodes = try programSideInodes(nameBytes)
             try requireSockets(fds, isSocket)
-            return .socketPair(pid: header.pid, flags: header.flags, fdA: fds[0], fdB: fds[1])
+            return .socketPair(pid: header.pid, flags: header.flags, fdA: fds[0], fdB: fds[1], programSideInodes: inodes)
         case .connect:
             guard header.flags == 0 else { throw .invalidFlags(header.flags) }
             let path = try name(nameBytes)
@@ -115,6 +115,20 @@ public enum ControlRequestParser {
         case .attach:
             throw .unsupportedKind(kind)
         }
+    }
+
+    /// A socketpair request's name is empty or two decimal inodes separated by one space.
+    private static func programSideInodes(_ bytes: some Collection<UInt8>) throws(ControlRequestError) -> [UInt64] {
+        guard !bytes.isEmpty else { return [] }
+        let parts = bytes.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+        guard parts.count == 2 else { throw .invalidName }
+        var inodes: [UInt64] = []
+        for part in parts {
+            guard !part.isEmpty, part.count <= 20, part.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+                  let value = UInt64(String(decoding: part, as: UTF8.self)) else { throw .invalidName }
+            inodes.append(value)
+        }
+        return inodes
     }
 
     private static func name(_ bytes: some Collection<UInt8>) throws(ControlRequestError) -> String {

@@ -40,9 +40,12 @@ final class ChannelShared: Sendable {
     private let bToA = DirectionCounters()
     let stopping = Atomic<Bool>(false)
 
-    init(id: ChannelID, inspector: (any MessageInspector)?) {
+    let follower: (any TransferFollower)?
+
+    init(id: ChannelID, inspector: (any MessageInspector)?, follower: (any TransferFollower)? = nil) {
         self.id = id
         self.inspector = inspector
+        self.follower = follower
     }
 
     private func counters(_ direction: Direction) -> DirectionCounters { direction == .aToB ? aToB : bToA }

@@ -63,11 +63,13 @@ struct DirectionRelay {
             }
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<chunk.byteCount])
             let chunkStart = parser.streamOffset
+            let firstPosition = parser.fdsReceived
             proxyBuffered = UInt64(chunk.byteCount)
-            parse(bytes, fds: chunk.fds)
+            let transfers = parse(bytes, fds: chunk.fds)
             let split = parser.fdClaimingFrameOffsetInLastChunk.map { Int($0 - chunkStart) } ?? 0
-            let forwarded = forward(bytes, fds: chunk.fds, fdsAt: split)
-            Descriptor.closeAll(chunk.fds)
+            let (outgoing, toClose) = followTransfers(chunk.fds, firstPosition: firstPosition, origins: transfers)
+            let forwarded = forward(bytes, fds: outgoing, fdsAt: split)
+            Descriptor.closeAll(toClose)
             proxyBuffered = 0
             if let failure = forwarded {
                 // The receiver is gone. Refuse further input so the sender sees EPIPE, as it would directly.
@@ -86,8 +88,11 @@ struct DirectionRelay {
 
     // MARK: Parsing
 
-    private mutating func parse(_ bytes: UnsafeRawBufferPointer, fds: [Int32]) {
-        for fd in fds { fdDescriptions.append(Self.describe(fd)) }
+    /// Parses the chunk and reports its events. Returns, for each fd position holding a transport to
+    /// follow, the frame that carries it.
+    private mutating func parse(_ bytes: UnsafeRawBufferPointer, fds: [Int32]) -> [UInt64: UInt64] {
+        var origins: [UInt64: UInt64] = [:]
+        for fd in fds { fdDescriptions.append(describe(fd)) }
         let time = MonotonicClock.now()
         let channel = channel
         let direction = direction
@@ -100,6 +105,9 @@ struct DirectionRelay {
             case .payload(let frame):
                 channel.recordSentFDs(frame.header.fdCount, direction: direction)
                 let described = queue.take(frame.fdSequence)
+                for (offset, fd) in described.enumerated() where fd.interposed {
+                    origins[frame.fdSequence.lowerBound + UInt64(offset)] = frame.frameIndex
+                }
                 sink.record(channel: channel.id, direction: direction, time: time, .payload(frame, fds: described))
                 if let inspector = channel.inspector {
                     let inspection = inspector.inspect(frame)
@@ -121,12 +129,41 @@ struct DirectionRelay {
             }
         }
         fdDescriptions = queue
+        return origins
     }
 
-    private static func describe(_ fd: Int32) -> RelayedFD {
+    /// What the trace says about an fd; a transport to follow is marked as interposed.
+    private func describe(_ fd: Int32) -> RelayedFD {
         guard let info = try? Descriptor.info(fd) else { return .unknown }
         let sized = info.kind == .regularFile || info.kind == .memfd
-        return RelayedFD(kind: info.kind, inode: info.inode, size: sized ? info.size : 0)
+        var described = RelayedFD(kind: info.kind, inode: info.inode, size: sized ? info.size : 0)
+        described.interposed = isTransportToFollow(fd, info)
+        return described
+    }
+
+    private func isTransportToFollow(_ fd: Int32, _ info: DescriptorInfo) -> Bool {
+        guard info.kind == .socket, let follower = channel.follower, !follower.isRelayed(inode: info.inode) else {
+            return false
+        }
+        return SocketOptions.isUnixStream(fd)
+    }
+
+    /// The fds to forward — transports to follow replaced by interposed ends — and the fds to close after.
+    private func followTransfers(
+        _ fds: [Int32], firstPosition: UInt64, origins: [UInt64: UInt64]
+    ) -> (outgoing: [Int32], toClose: [Int32]) {
+        guard let follower = channel.follower, !fds.isEmpty else { return (fds, fds) }
+        var outgoing = fds
+        var toClose = fds
+        for (index, fd) in fds.enumerated() {
+            let position = firstPosition + UInt64(index)
+            guard let info = try? Descriptor.info(fd), isTransportToFollow(fd, info),
+                  let replacement = follower.follow(socket: fd, from: channel.id, direction: direction,
+                                                    frameIndex: origins[position]) else { continue }
+            outgoing[index] = replacement
+            toClose[index] = replacement  // the follower owns `fd` now; our copy of the new end goes
+        }
+        return (outgoing, toClose)
     }
 
     // MARK: Forwarding

@@ -89,6 +89,16 @@ public protocol RelayEventSink: Sendable {
     func record(channel: ChannelID, direction: Direction, time: UInt64, _ event: RelayEvent)
 }
 
+/// Follows transports that travel as attachments (libipc-wire §6): a socket that is not already relayed is
+/// replaced by an interposed end, so the transferred transport becomes a recorded channel of its own.
+public protocol TransferFollower: Sendable {
+    /// Whether `inode` is a program's end of a channel already relayed (it travels as is).
+    func isRelayed(inode: UInt64) -> Bool
+    /// Starts relaying `socket` (taking ownership when it returns non-nil) and returns the end to forward
+    /// in its place; nil leaves the socket to be forwarded unchanged.
+    func follow(socket: Int32, from channel: ChannelID, direction: Direction, frameIndex: UInt64?) -> Int32?
+}
+
 /// Nanoseconds of CLOCK_MONOTONIC.
 public enum MonotonicClock {
     public static func now() -> UInt64 {

@@ -18,6 +18,7 @@ public final class RelayedChannel: Sendable {
         public var captureLimit = 4096
         public var bufferSize = 256 * 1024
         public var inspector: (any MessageInspector)?
+        public var follower: (any TransferFollower)?
 
         public init(captureLimit: Int = 4096, inspector: (any MessageInspector)? = nil) {
             self.captureLimit = captureLimit
@@ -35,7 +36,7 @@ public final class RelayedChannel: Sendable {
         self.endA = endA
         self.endB = endB
         self.onClosed = onClosed
-        shared = ChannelShared(id: id, inspector: options.inspector)
+        shared = ChannelShared(id: id, inspector: options.inspector, follower: options.follower)
         for fd in [endA, endB] {
             // The relay threads block in recvmsg/sendmsg; whatever the program asked for is on its own ends.
             try Descriptor.setNonBlocking(fd, false)

@@ -15,6 +15,8 @@ public final class RecordingSession: Sendable {
         /// Schemas used to classify sync requests (and embedded in the trace for the viewer).
         public var schemas: SchemaSet?
         public var writerOptions = TraceWriter.Options()
+        /// Interpose transports that travel as attachments, so they become channels of their own.
+        public var followTransfers = true
 
         public init() {}
     }
@@ -24,6 +26,9 @@ public final class RecordingSession: Sendable {
     private let sink: TraceSink
     private let options: Options
     private let channels = Mutex<[ChannelID: RelayedChannel]>([:])
+    /// Inodes of the ends programs hold of relayed channels, so such an end travelling as an attachment is
+    /// recognised as already relayed (and not interposed a second time).
+    private let programSideInodes = Mutex<[UInt64: ChannelID]>([:])
     /// Channels that ended before `openChannel` registered them (a peer that hangs up at once).
     private let endedBeforeRegistration = Mutex<Set<ChannelID>>([])
     private let nextChannel = Atomic<UInt32>(1)
@@ -41,7 +46,7 @@ public final class RecordingSession: Sendable {
     @discardableResult
     public func openChannel(
         endA: Int32, endB: Int32, endpointA: ChannelEndpoint, endpointB: ChannelEndpoint,
-        discovery: ChannelDiscovery, transferredBy: TransferOrigin? = nil
+        discovery: ChannelDiscovery, transferredBy: TransferOrigin? = nil, programSideInodes inodes: [UInt64] = []
     ) throws(SystemError) -> ChannelID {
         guard !stopped.load(ordering: .acquiring) else {
             Descriptor.close(endA)
@@ -53,7 +58,9 @@ public final class RecordingSession: Sendable {
             time: MonotonicClock.now(), channel: id, endpointA: endpointA, endpointB: endpointB,
             discovery: discovery, transferredBy: transferredBy)), waitForRoom: true)
         sink.statistics.channels.add(1, ordering: .relaxed)
+        programSideInodes.withLock { known in for inode in inodes { known[inode] = id } }
         var relayOptions = RelayedChannel.Options(captureLimit: options.snapLength)
+        if options.followTransfers { relayOptions.follower = SessionTransferFollower(session: self) }
         relayOptions.inspector = options.schemas.map { SchemaInspector(schemas: $0) }
         do {
             let channel = try RelayedChannel(
@@ -73,10 +80,37 @@ public final class RecordingSession: Sendable {
     private func channelClosed(_ id: ChannelID) {
         writer.submit(.channelClosed(ChannelClosedRecord(time: MonotonicClock.now(), channel: id)),
                       waitForRoom: true)
+        programSideInodes.withLock { known in known = known.filter { $0.value != id } }
         // Both relay threads are ending on their own; nothing is left to stop or join.
         endedBeforeRegistration.withLock { ended in
             if channels.withLock({ $0.removeValue(forKey: id) }) == nil { ended.insert(id) }
         }
+    }
+
+    func isProgramSide(inode: UInt64) -> Bool {
+        programSideInodes.withLock { $0[inode] != nil }
+    }
+
+    /// Relays a transport that travelled in frame `frameIndex` of `parent`: `socket` (our copy of it) keeps
+    /// facing its peer, and the returned end is forwarded in its place.
+    func followTransfer(socket: Int32, parent: ChannelID, direction: Direction, frameIndex: UInt64?) -> Int32? {
+        guard let pair = try? SocketPair.make() else { return nil }
+        guard let programSide = try? Descriptor.info(pair.first).inode else {
+            Descriptor.closeAll([pair.first, pair.second])
+            return nil
+        }
+        let origin = frameIndex.map { TransferOrigin(parentChannel: parent, direction: direction, frameIndex: $0) }
+        do {
+            try openChannel(
+                endA: socket, endB: pair.second,
+                endpointA: ChannelEndpoint(name: "peer of a transport sent on channel \(parent)"),
+                endpointB: ChannelEndpoint(name: "receiver of channel \(parent)'s transport"),
+                discovery: .transfer, transferredBy: origin, programSideInodes: [programSide])
+        } catch {
+            Descriptor.close(pair.first)
+            return nil
+        }
+        return pair.first
     }
 
     /// Channels still relaying.
@@ -118,4 +152,17 @@ public final class RecordingSession: Sendable {
     }
 
     public var summary: TraceSummary { sink.statistics.summary }
+}
+
+/// The session as the relays' transfer follower (a small value, so relays hold no strong cycle).
+struct SessionTransferFollower: TransferFollower {
+    weak var session: RecordingSession?
+
+    func isRelayed(inode: UInt64) -> Bool {
+        session?.isProgramSide(inode: inode) ?? true
+    }
+
+    func follow(socket: Int32, from channel: ChannelID, direction: Direction, frameIndex: UInt64?) -> Int32? {
+        session?.followTransfer(socket: socket, parent: channel, direction: direction, frameIndex: frameIndex)
+    }
 }

@@ -45,8 +45,8 @@ public struct CommandRecorder {
             let pair = try SocketPair.make()
             programEnds.append(pair.first)
             passing.append((childFD: entry.fd, parentFD: pair.first))
-            try relayTakeover(name: entry.name, realSocket: entry.fd, proxyEnd: pair.second, session: session,
-                              outerControlPath: outerControlPath)
+            try relayTakeover(name: entry.name, realSocket: entry.fd, proxyEnd: pair.second,
+                              programSide: pair.first, session: session, outerControlPath: outerControlPath)
         }
 
         var control: ControlServer?
@@ -93,7 +93,8 @@ public struct CommandRecorder {
 
     /// Relays the parent's socket `realSocket` and our `proxyEnd` (whose peer the command gets).
     private func relayTakeover(
-        name: String, realSocket: Int32, proxyEnd: Int32, session: RecordingSession?, outerControlPath: String?
+        name: String, realSocket: Int32, proxyEnd: Int32, programSide: Int32, session: RecordingSession?,
+        outerControlPath: String?
     ) throws(SystemError) {
         guard let session else {
             defer {
@@ -114,7 +115,7 @@ public struct CommandRecorder {
             endA: realCopy, endB: proxyEnd,
             endpointA: ChannelEndpoint(name: "parent of \(name)", pid: parent, command: ProcessLookup.command(of: parent)),
             endpointB: ChannelEndpoint(name: name, pid: -1, command: command.joined(separator: " ")),
-            discovery: .takeover)
+            discovery: .takeover, programSideInodes: [try Descriptor.info(programSide).inode])
     }
 }
 
@@ -158,8 +159,9 @@ struct ChannelRequestHandler: Sendable {
         let process = ChannelEndpoint(name: "pid \(pid)", pid: pid, command: ProcessLookup.command(of: pid))
         do {
             switch request {
-            case .socketPair(_, _, let fdA, let fdB):
-                try session.openChannel(endA: fdA, endB: fdB, endpointA: process, endpointB: process, discovery: .preload)
+            case .socketPair(_, _, let fdA, let fdB, let programSideInodes):
+                try session.openChannel(endA: fdA, endB: fdB, endpointA: process, endpointB: process, discovery: .preload,
+                                        programSideInodes: programSideInodes)
             case .connect(_, let path, let fd):
                 let upstream: Int32
                 do {

@@ -35,7 +35,7 @@ final class RecordingHandler: Sendable {
             return .refused(errno)
         case .relay:
             switch request {
-            case .socketPair(_, _, let fdA, let fdB):
+            case .socketPair(_, _, let fdA, let fdB, _):
                 TestRelay.start(fdA, fdB)
                 return .accepted
             case .takeover(_, _, let programSide, let realSocket):
