@@ -9,7 +9,7 @@ import Testing
     static let demoNames = ["DemoWebContentServer", "DemoWebContentClient", "DemoRequestServer", "DemoRequestClient"]
 
     static func demoPath(_ name: String) -> String {
-        repository.appendingPathComponent("Schemas/Demo/\(name).ipc").path
+        repository.appendingPathComponent("Sources/DemoPeers/Schemas/\(name).ipc").path
     }
 
     /// `swift test` builds the executable next to the test bundle.

@@ -310,7 +310,7 @@ private func expectError(
 
     @Test func loadsTheDemoSchemas() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../Schemas/Demo").standardizedFileURL
+            .appendingPathComponent("../../Sources/DemoPeers/Schemas").standardizedFileURL
         let names = ["DemoWebContentServer", "DemoWebContentClient", "DemoRequestServer", "DemoRequestClient"]
         let files = try names.map { name in
             try SchemaParser.parse(
