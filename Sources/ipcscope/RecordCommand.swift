@@ -157,15 +157,17 @@ struct SchemaFiles {
         var files: [SchemaFile] = []
         var embedded: [TraceHeader.EmbeddedSchema] = []
         for path in paths {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw CommandFailure("cannot read schema \(path)")
+            let bytes: [UInt8]
+            switch SchemaFileReader.read(path) {
+            case .success(let read): bytes = read
+            case .failure(let failure): throw CommandFailure("\(failure)")
             }
             do {
-                files.append(try SchemaParser.parse(bytes: Array(data), path: path))
+                files.append(try SchemaParser.parse(bytes: bytes, path: path))
             } catch {
                 throw CommandFailure("\(error)")
             }
-            embedded.append(.init(path: path, text: String(decoding: data, as: UTF8.self)))
+            embedded.append(.init(path: path, text: String(decoding: bytes, as: UTF8.self)))
         }
         return SchemaFiles(set: SchemaSet(files: files), embedded: embedded)
     }

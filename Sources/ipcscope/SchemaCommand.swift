@@ -60,11 +60,13 @@ enum SchemaFileLoader {
             return .failure("\(path): no such file")
         }
         if isDirectory.boolValue { return .failure("\(path): is a directory") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return .failure("\(path): cannot be read")
+        let bytes: [UInt8]
+        switch SchemaFileReader.read(path) {
+        case .success(let read): bytes = read
+        case .failure(let failure): return .failure(failure.description)
         }
         do {
-            return .success(try SchemaParser.parse(bytes: [UInt8](data), path: path))
+            return .success(try SchemaParser.parse(bytes: bytes, path: path))
         } catch {
             return .failure(error.description)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import IPCWire
 import Testing
 
@@ -121,6 +122,17 @@ import Testing
         let none = try run([])
         #expect(none.status != 0)
         #expect(none.stderr.contains("at least one .ipc file"))
+    }
+
+    @Test func refusesDevicesAndHugeFilesWithoutReadingThem() throws {
+        let device = try run(["/dev/zero"])
+        #expect(device.status != 0)
+        #expect(device.stderr == "error: /dev/zero: not a regular file\n")
+        let huge = try temporaryFiles([("huge.ipc", "")])[0]
+        #expect(Glibc.truncate(huge, 64 << 20) == 0)  // sparse: costs no disk
+        let tooLarge = try run([huge])
+        #expect(tooLarge.status != 0)
+        #expect(tooLarge.stderr.contains("too large for a schema"))
     }
 
     @Test func warnsAboutMagicCollisionsButStillLists() throws {
