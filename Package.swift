@@ -53,9 +53,13 @@ let package = Package(
         .testTarget(name: "IPCScopeCLITests", dependencies: ["IPCWire", "CSystemShims"]),
         // Unmodified C program run under the interposer by RecorderTests (socketpair+fork, connect, threads).
         .executableTarget(name: "PreloadFixture", path: "Tests/Fixtures/PreloadFixture"),
+        // Unmodified C programs that talk LibIPC framing (fds, acks, a transport handoff) for `record -- CMD`.
+        .executableTarget(name: "LibIPCForkFixture", path: "Tests/Fixtures/LibIPCForkFixture"),
+        .executableTarget(name: "LibIPCHandoffFixture", path: "Tests/Fixtures/LibIPCHandoffFixture"),
         .testTarget(
             name: "RecorderTests",
-            dependencies: ["Recorder", "IPCTransport", "IPCWire", "TraceFormat", "CSystemShims", "PreloadFixture", "ipcscope"]
+            dependencies: ["Recorder", "IPCTransport", "IPCWire", "TraceFormat", "CSystemShims", "PreloadFixture", "ipcscope",
+                           "LibIPCForkFixture", "LibIPCHandoffFixture"]
         ),
         .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "IPCWire", "TraceWriterStress"]),
         .testTarget(name: "DemoTests", dependencies: ["DemoPeers", "IPCWire", "IPCTransport", "TraceFormat", "CSystemShims", "ipcscope"]),
