@@ -93,8 +93,9 @@ struct RecordCommand: ParsableCommand {
             throw error
         }
         let status = running.wait()
-        // Helpers the command started may still be talking; give their channels a moment to end.
-        let deadline = ContinuousClock.now + .seconds(2)
+        // Helpers the command started may still be talking; give their channels time to end on their own
+        // (on a loaded machine the relays may lag behind the exit), then stop the rest.
+        let deadline = ContinuousClock.now + .seconds(5)
         while session.openChannelCount > 0, ContinuousClock.now < deadline { usleep(10_000) }
         running.stopAcceptingChannels()
         let summary = session.stop()
