@@ -50,7 +50,9 @@ let package = Package(
         .executableTarget(name: "TraceWriterStress", dependencies: ["TraceFormat", "IPCWire"]),
         .testTarget(name: "IPCWireTests", dependencies: ["IPCWire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IPCTransportTests", dependencies: ["IPCTransport", "IPCWire", "CSystemShims", "IPCTestPeer"]),
-        .testTarget(name: "IPCScopeCLITests", dependencies: ["IPCWire", "CSystemShims"]),
+        // Helpers shared by the test targets that run ipcscope as a user would.
+        .target(name: "TestSupport", dependencies: ["CSystemShims"], path: "Tests/TestSupport"),
+        .testTarget(name: "IPCScopeCLITests", dependencies: ["IPCWire", "CSystemShims", "TestSupport"]),
         // Unmodified C program run under the interposer by RecorderTests (socketpair+fork, connect, threads).
         .executableTarget(name: "PreloadFixture", path: "Tests/Fixtures/PreloadFixture"),
         // Unmodified C programs that talk LibIPC framing (fds, acks, a transport handoff) for `record -- CMD`.
@@ -62,6 +64,6 @@ let package = Package(
                            "LibIPCForkFixture", "LibIPCHandoffFixture"]
         ),
         .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "IPCWire", "TraceWriterStress"]),
-        .testTarget(name: "DemoTests", dependencies: ["DemoPeers", "IPCWire", "IPCTransport", "TraceFormat", "CSystemShims", "ipcscope"]),
+        .testTarget(name: "DemoTests", dependencies: ["DemoPeers", "IPCWire", "IPCTransport", "TraceFormat", "CSystemShims", "TestSupport", "ipcscope"]),
     ]
 )

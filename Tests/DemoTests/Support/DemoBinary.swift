@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 
 /// The `ipcscope` executable that `swift build`/`swift test` put next to the test bundle.

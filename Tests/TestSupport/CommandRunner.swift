@@ -1,26 +1,24 @@
 import CSystemShims
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// What a finished child process left behind.
-struct CommandResult: Sendable {
+public struct CommandResult: Sendable {
     /// The exit status, or 128 + the signal number when a signal ended the process.
-    var status: Int32
-    var stdout: String
-    var stderr: String
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+    public var timedOut: Bool
 }
 
-struct CommandRunnerError: Error, CustomStringConvertible {
-    var description: String
+public struct CommandRunnerError: Error, CustomStringConvertible {
+    public var description: String
 }
 
-/// Runs a program with posix_spawn and captures its output through pipes. Not Foundation.Process: that
-/// one passes Swift Testing's blocked signal mask on to the child and keeps an extra fd open in it.
-enum CommandRunner {
-    static func run(_ executable: String, _ arguments: [String]) throws -> CommandResult {
+/// Runs a program with posix_spawn and captures its output through pipes, killing it at a deadline; shared
+/// by the test targets that run ipcscope as a user would. Not Foundation.Process: that one passes Swift Testing's blocked signal mask on to the
+/// child and keeps an extra fd open in it.
+public enum CommandRunner {
+    public static func run(_ executable: String, _ arguments: [String], timeoutSeconds: Int32 = 120) throws -> CommandResult {
         var stdoutPipe: [Int32] = [-1, -1]
         var stderrPipe: [Int32] = [-1, -1]
         guard ipcs_pipe2(&stdoutPipe, O_CLOEXEC) == 0 else { throw CommandRunnerError(description: "pipe: errno \(errno)") }
@@ -55,7 +53,7 @@ enum CommandRunner {
             throw CommandRunnerError(description: "posix_spawn \(executable): error \(spawnResult)")
         }
 
-        let (out, err) = readBoth(stdoutPipe[0], stderrPipe[0])
+        let (out, err, timedOut) = readBoth(stdoutPipe[0], stderrPipe[0], pid: pid, timeoutSeconds: timeoutSeconds)
         close(stdoutPipe[0])
         close(stderrPipe[0])
 
@@ -65,20 +63,31 @@ enum CommandRunner {
         }
         let code: Int32 = ipcs_wifexited(status) != 0 ? ipcs_wexitstatus(status) : 128 + ipcs_wtermsig(status)
         return CommandResult(
-            status: code, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+            status: code, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self),
+            timedOut: timedOut)
     }
 
-    /// Drains both pipes together so that a child filling one of them never blocks.
-    private static func readBoth(_ first: Int32, _ second: Int32) -> ([UInt8], [UInt8]) {
+    /// Drains both pipes together so that a child filling one of them never blocks; kills the child
+    /// (SIGKILL) if it is still writing at the deadline.
+    private static func readBoth(_ first: Int32, _ second: Int32, pid: pid_t, timeoutSeconds: Int32) -> ([UInt8], [UInt8], Bool) {
         var outputs: [[UInt8]] = [[], []]
         var fds = [pollfd(fd: first, events: Int16(POLLIN), revents: 0), pollfd(fd: second, events: Int16(POLLIN), revents: 0)]
         var open = 2
         var chunk = [UInt8](repeating: 0, count: 65_536)
+        let deadline = time(nil) + time_t(timeoutSeconds)
+        var timedOut = false
         while open > 0 {
-            let ready = poll(&fds, nfds_t(fds.count), -1)
+            let ready = poll(&fds, nfds_t(fds.count), 1000)
             if ready < 0 {
                 if errno == EINTR { continue }
                 break
+            }
+            if ready == 0 {
+                if !timedOut, time(nil) >= deadline {
+                    timedOut = true
+                    kill(pid, SIGKILL)
+                }
+                continue
             }
             for index in fds.indices where fds[index].fd >= 0 && fds[index].revents != 0 {
                 let count = chunk.withUnsafeMutableBytes { read(fds[index].fd, $0.baseAddress, $0.count) }
@@ -90,6 +99,6 @@ enum CommandRunner {
                 }
             }
         }
-        return (outputs[0], outputs[1])
+        return (outputs[0], outputs[1], timedOut)
     }
 }
