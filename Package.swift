@@ -48,6 +48,14 @@ let package = Package(
         .executableTarget(name: "IPCTestPeer", dependencies: ["IPCTransport", "IPCWire", "CSystemShims"]),
         // Writes trace records until killed; TraceFormatTests SIGKILLs it to test durability.
         .executableTarget(name: "TraceWriterStress", dependencies: ["TraceFormat", "IPCWire"]),
+        // Proxy benchmark: direct socketpair vs `ipcscope record` vs socat (docs/benchmarks.md).
+        .executableTarget(
+            name: "IPCBench",
+            dependencies: [
+                "IPCTransport", "IPCWire", "CSystemShims",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(name: "IPCWireTests", dependencies: ["IPCWire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IPCTransportTests", dependencies: ["IPCTransport", "IPCWire", "CSystemShims", "IPCTestPeer"]),
         // Helpers shared by the test targets that run ipcscope as a user would.
