@@ -16,10 +16,23 @@ extension ByteBuffer {
             truncate(to: start)
             return nil
         }
-        let checksummed = UnsafeRawBufferPointer(start: pointer(at: start + 12), count: bodyLength + 1)
         store(UInt32(bodyLength), at: start + 4)
-        store(CRC32C.checksum(checksummed), at: start + 8)
+        if !defersChecksums {
+            let checksummed = UnsafeRawBufferPointer(start: pointer(at: start + 12), count: bodyLength + 1)
+            store(CRC32C.checksum(checksummed), at: start + 8)
+        }
         return count - start
+    }
+
+    /// Computes the CRC of every record in the buffer (whole records only, as `appendRecord` leaves them).
+    func fillRecordChecksums() {
+        var offset = 0
+        while offset + TraceFileLayout.recordHeaderSize <= count {
+            let bodyLength = Int(UInt32(littleEndian: pointer(at: offset + 4).loadUnaligned(as: UInt32.self)))
+            let checksummed = UnsafeRawBufferPointer(start: pointer(at: offset + 12), count: bodyLength + 1)
+            store(CRC32C.checksum(checksummed), at: offset + 8)
+            offset += TraceFileLayout.recordHeaderSize + bodyLength
+        }
     }
 }
 

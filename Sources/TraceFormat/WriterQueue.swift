@@ -24,8 +24,15 @@ final class WriterQueue: @unchecked Sendable {
     /// Broadcast after every batch the writer finishes: flush and room waiters re-check.
     private let progress = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    private var pending = ByteBuffer(capacity: 1 << 20)
-    private var spare: ByteBuffer? = ByteBuffer(capacity: 1 << 20)
+    private var pending = WriterQueue.makeBuffer()
+    private var spare: ByteBuffer? = WriterQueue.makeBuffer()
+
+    /// Queue buffers leave checksums to the writer thread (see ``ByteBuffer/defersChecksums``).
+    private static func makeBuffer() -> ByteBuffer {
+        let buffer = ByteBuffer(capacity: 1 << 20)
+        buffer.defersChecksums = true
+        return buffer
+    }
     /// Monotonic time at which `pending` last became non-empty.
     private var pendingSince: UInt64 = 0
     private var inFlightBytes = 0
@@ -167,7 +174,7 @@ final class WriterQueue: @unchecked Sendable {
                 }
             }
             let batch = pending
-            pending = spare ?? ByteBuffer(capacity: 1 << 20)
+            pending = spare ?? WriterQueue.makeBuffer()
             spare = nil
             inFlightBytes = batch.count
             flushRequested = false
@@ -175,6 +182,8 @@ final class WriterQueue: @unchecked Sendable {
             pthread_mutex_unlock(mutex)
 
             // Outside the lock: submitters keep filling the new `pending` meanwhile.
+            // The checksums are computed here, on this thread, rather than by every relay thread as it submits.
+            batch.fillRecordChecksums()
             let error = alreadyFailed ? nil : writeAll(batch.bytes)
             if error == nil && !alreadyFailed { bytesWritten.add(UInt64(batch.count), ordering: .relaxed) }
 
