@@ -168,7 +168,9 @@ struct ChannelRequestHandler: Sendable {
                     upstream = try StreamSocketPath.connect(to: path)
                 } catch {
                     Descriptor.close(fd)
-                    return .refused(error.errno)
+                    // A path too long for sun_path once made absolute: let the program connect by itself.
+                    // Any other failure is what the program would have got: pass its errno on.
+                    return error.errno == ENAMETOOLONG ? .declined : .refused(error.errno)
                 }
                 let server = ProcessLookup.peerPID(of: upstream)
                 try session.openChannel(
