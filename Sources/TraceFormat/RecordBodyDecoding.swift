@@ -33,6 +33,16 @@ enum RecordBodyDecoder {
             return .end(EndRecord(time: time, summary: summary, cleanStop: flags & 1 != 0))
         case .channelClosed:
             return .channelClosed(ChannelClosedRecord(time: try r.u64("time"), channel: try r.u32("channel")))
+        case .endpointResolved:
+            let time = try r.u64("time")
+            let channel = try r.u32("channel")
+            let rawSide = try r.u8("side")
+            guard let side = EndpointResolvedRecord.Side(rawValue: rawSide) else {
+                throw BodyDecodingError("side \(rawSide) is not 0 or 1")
+            }
+            let endpoint = ChannelEndpoint(name: try r.string("endpoint name"), pid: try r.i32("endpoint pid"),
+                                           command: try r.string("endpoint command"))
+            return .endpointResolved(EndpointResolvedRecord(time: time, channel: channel, side: side, endpoint: endpoint))
         }
     }
 

@@ -61,6 +61,11 @@ extension ByteBuffer {
             return appendRecord(kind: TraceRecordKind.channelClosed.rawValue) { b in
                 b.append(r.time); b.append(r.channel)
             }
+        case .endpointResolved(let r):
+            return appendRecord(kind: TraceRecordKind.endpointResolved.rawValue) { b in
+                b.append(r.time); b.append(r.channel); b.append(r.side.rawValue)
+                b.append(r.endpoint.name); b.append(r.endpoint.pid); b.append(r.endpoint.command)
+            }
         }
     }
 

@@ -12,6 +12,7 @@ public enum TraceRecordKind: UInt8, Sendable, CaseIterable, Comparable, CustomSt
     case captureLoss = 8
     case end = 9
     case channelClosed = 10
+    case endpointResolved = 11
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -28,6 +29,7 @@ public enum TraceRecordKind: UInt8, Sendable, CaseIterable, Comparable, CustomSt
         case .captureLoss: "capture-loss"
         case .end: "end"
         case .channelClosed: "channel-closed"
+        case .endpointResolved: "endpoint-resolved"
         }
     }
 }
@@ -45,6 +47,7 @@ public enum TraceRecord: Sendable, Equatable {
     case captureLoss(CaptureLossRecord)
     case end(EndRecord)
     case channelClosed(ChannelClosedRecord)
+    case endpointResolved(EndpointResolvedRecord)
 
     public var kind: TraceRecordKind {
         switch self {
@@ -58,6 +61,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .captureLoss: .captureLoss
         case .end: .end
         case .channelClosed: .channelClosed
+        case .endpointResolved: .endpointResolved
         }
     }
 
@@ -74,6 +78,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .captureLoss(let r): r.time
         case .end(let r): r.time
         case .channelClosed(let r): r.time
+        case .endpointResolved(let r): r.time
         }
     }
 
@@ -89,6 +94,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .violation(let r): r.channel
         case .captureLoss(let r): r.channel
         case .channelClosed(let r): r.channel
+        case .endpointResolved(let r): r.channel
         }
     }
 }
@@ -486,5 +492,29 @@ public struct ChannelClosedRecord: Sendable, Equatable {
     public init(time: UInt64, channel: UInt32) {
         self.time = time
         self.channel = channel
+    }
+}
+
+// MARK: - 11 endpointResolved
+
+/// Who one side of a channel turned out to be, learnt after the channel opened: the process holding that
+/// side's socket when the channel first carried traffic, or the endpoint its messages belong to (from the
+/// schemas). Replaces the endpoint given by channel-opened (or an earlier endpoint-resolved) for that side.
+public struct EndpointResolvedRecord: Sendable, Equatable {
+    public enum Side: UInt8, Sendable {
+        case a = 0
+        case b = 1
+    }
+
+    public var time: UInt64
+    public var channel: UInt32
+    public var side: Side
+    public var endpoint: ChannelEndpoint
+
+    public init(time: UInt64, channel: UInt32, side: Side, endpoint: ChannelEndpoint) {
+        self.time = time
+        self.channel = channel
+        self.side = side
+        self.endpoint = endpoint
     }
 }

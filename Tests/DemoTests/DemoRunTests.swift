@@ -92,6 +92,15 @@ struct DemoRunTests {
         #expect(!records.contains { if case .violation = $0 { true } else { false } })
         // Every channel carried traffic.
         #expect(Set(frames.map(\.channel)) == Set(opened.map(\.channel)))
+        // The sides are named from decoded messages (the trace embeds the demo's schemas) and their
+        // holders found when each channel first carried traffic.
+        var sides: [String: ChannelEndpoint] = [:]
+        for record in records {
+            if case .endpointResolved(let resolved) = record { sides["\(resolved.channel)-\(resolved.side)"] = resolved.endpoint }
+        }
+        let names = Set(sides.values.map(\.name))
+        #expect(names.isSuperset(of: ["DemoWebContentServer", "DemoRequestServer", "DemoWebContentClient"]), "\(names)")
+        #expect(sides.values.contains { $0.pid > 0 && $0.command.contains("demo-peer") }, "\(sides)")
         if via == "takeover" {
             // Without the preload library the handed-over transports are followed: each becomes a channel
             // linked to the frame that carried it, whose attachment is the interposed socket.

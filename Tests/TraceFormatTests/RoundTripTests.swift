@@ -51,6 +51,9 @@ import Testing
         .end(EndRecord(time: 0, summary: TraceSummary(), cleanStop: true)),
         .channelClosed(ChannelClosedRecord(time: .max, channel: .max)),
         .channelClosed(ChannelClosedRecord(time: 0, channel: 0)),
+        .endpointResolved(EndpointResolvedRecord(
+            time: .max, channel: .max, side: .b, endpoint: ChannelEndpoint(name: "DemoRequestServer", pid: .max, command: "ü x"))),
+        .endpointResolved(EndpointResolvedRecord(time: 0, channel: 0, side: .a, endpoint: ChannelEndpoint(name: "", pid: -1))),
     ]
 
     static let edgeHeaders: [TraceHeader] = [

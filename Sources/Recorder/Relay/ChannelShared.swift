@@ -10,11 +10,15 @@ public protocol MessageInspector: Sendable {
 
 public struct MessageInspection: Sendable {
     public var kind: MessageKind?
+    /// The endpoint that declares the message (a request's or async message's receiver implements it; a
+    /// response's sender does).
+    public var endpointName: String?
     /// A decode-time violation, with `streamOffset` and `frameIndex` already set for the frame's stream.
     public var violation: Violation?
 
-    public init(kind: MessageKind? = nil, violation: Violation? = nil) {
+    public init(kind: MessageKind? = nil, endpointName: String? = nil, violation: Violation? = nil) {
         self.kind = kind
+        self.endpointName = endpointName
         self.violation = violation
     }
 }
@@ -39,13 +43,28 @@ final class ChannelShared: Sendable {
     private let aToB = DirectionCounters()
     private let bToA = DirectionCounters()
     let stopping = Atomic<Bool>(false)
+    /// Inodes of the sockets programs hold for each side, when known (to find their holders).
+    let programSideInodes: [ChannelSide: UInt64]
+
+    /// What has been learnt about the sides already, so each fact is looked up and reported once.
+    enum IdentitySource: Hashable { case holder, schema }
+    private let learnt = Mutex<Set<[UInt8]>>([])
+
+    /// True the first time it is called for `side` and `source`.
+    func shouldLearn(_ side: ChannelSide, from source: IdentitySource) -> Bool {
+        learnt.withLock { $0.insert([side.rawValue, source == .holder ? 0 : 1]).inserted }
+    }
 
     let follower: (any TransferFollower)?
 
-    init(id: ChannelID, inspector: (any MessageInspector)?, follower: (any TransferFollower)? = nil) {
+    init(
+        id: ChannelID, inspector: (any MessageInspector)?, follower: (any TransferFollower)? = nil,
+        programSideInodes: [ChannelSide: UInt64] = [:]
+    ) {
         self.id = id
         self.inspector = inspector
         self.follower = follower
+        self.programSideInodes = programSideInodes
     }
 
     private func counters(_ direction: Direction) -> DirectionCounters { direction == .aToB ? aToB : bToA }

@@ -63,6 +63,7 @@ struct DirectionRelay {
             }
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<chunk.byteCount])
             let chunkStart = parser.streamOffset
+            if chunkStart == 0 { identifySender() }
             let firstPosition = parser.fdsReceived
             proxyBuffered = UInt64(chunk.byteCount)
             let transfers = parse(bytes, fds: chunk.fds)
@@ -112,6 +113,14 @@ struct DirectionRelay {
                 if let inspector = channel.inspector {
                     let inspection = inspector.inspect(frame)
                     channel.recordMessage(kind: inspection.kind, direction: direction)
+                    if let name = inspection.endpointName, let kind = inspection.kind {
+                        // A request or async message is for the receiver's endpoint; a response comes from it.
+                        let side = kind == .response ? ChannelSide.sender(of: direction) : ChannelSide.receiver(of: direction)
+                        if channel.shouldLearn(side, from: .schema) {
+                            sink.record(channel: channel.id, direction: direction, time: time,
+                                        .endpointIdentified(EndpointIdentity(side: side, endpointName: name)))
+                        }
+                    }
                     if let violation = inspection.violation {
                         channel.noteViolation(violation, direction: direction, time: time)
                         sink.record(channel: channel.id, direction: direction, time: time, .violation(violation))
@@ -130,6 +139,21 @@ struct DirectionRelay {
         }
         fdDescriptions = queue
         return origins
+    }
+
+    /// Looks up, off the relay thread, which process holds the sending side's socket: the first traffic
+    /// says who really uses a channel (after a fork or a hand-over the creator may not).
+    private func identifySender() {
+        let side = ChannelSide.sender(of: direction)
+        guard let inode = channel.programSideInodes[side], channel.shouldLearn(side, from: .holder) else { return }
+        let channel = channel
+        let sink = sink
+        let direction = direction
+        _ = try? OSThread(name: "ipcscope-whois") {
+            guard let pid = SocketHolders.firstHolder(ofInode: inode) else { return }
+            let identity = EndpointIdentity(side: side, pid: pid, command: ProcessLookup.command(of: pid))
+            sink.record(channel: channel.id, direction: direction, time: MonotonicClock.now(), .endpointIdentified(identity))
+        }
     }
 
     /// What the trace says about an fd; a transport to follow is marked as interposed.

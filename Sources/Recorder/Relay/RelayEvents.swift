@@ -73,6 +73,34 @@ public struct EndOfStream: Equatable, Sendable {
     }
 }
 
+/// Which side of a channel: A faces endpoint A (the source of `aToB`), B faces endpoint B.
+public enum ChannelSide: UInt8, Sendable {
+    case a = 0
+    case b = 1
+
+    /// The side that sends in `direction`.
+    public static func sender(of direction: Direction) -> ChannelSide { direction == .aToB ? .a : .b }
+    /// The side that receives in `direction`.
+    public static func receiver(of direction: Direction) -> ChannelSide { direction == .aToB ? .b : .a }
+}
+
+/// Something learnt about who one side of a channel is; nil fields are not known from this source.
+public struct EndpointIdentity: Equatable, Sendable {
+    public var side: ChannelSide
+    /// The LibIPC endpoint that side implements (from decoded messages).
+    public var endpointName: String?
+    /// The process holding that side's socket when the channel first carried traffic.
+    public var pid: Int32?
+    public var command: String?
+
+    public init(side: ChannelSide, endpointName: String? = nil, pid: Int32? = nil, command: String? = nil) {
+        self.side = side
+        self.endpointName = endpointName
+        self.pid = pid
+        self.command = command
+    }
+}
+
 /// What a relay reports, on its own thread, in stream order.
 public enum RelayEvent {
     /// `frame.capturedPayload` is borrowed: valid only during the sink call.
@@ -81,6 +109,8 @@ public enum RelayEvent {
     case violation(Violation)
     case queueDepths(QueueDepths)
     case endOfStream(EndOfStream)
+    /// May come from a helper thread, out of stream order.
+    case endpointIdentified(EndpointIdentity)
 }
 
 /// Receives relay events. Called on relay threads before the chunk they describe is forwarded, so it

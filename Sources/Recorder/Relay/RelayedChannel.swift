@@ -19,6 +19,9 @@ public final class RelayedChannel: Sendable {
         public var bufferSize = 256 * 1024
         public var inspector: (any MessageInspector)?
         public var follower: (any TransferFollower)?
+        /// Inodes of the sockets the programs hold for each side, when known: their holders are looked up
+        /// when the channel first carries traffic.
+        public var programSideInodes: [ChannelSide: UInt64] = [:]
 
         public init(captureLimit: Int = 4096, inspector: (any MessageInspector)? = nil) {
             self.captureLimit = captureLimit
@@ -36,7 +39,8 @@ public final class RelayedChannel: Sendable {
         self.endA = endA
         self.endB = endB
         self.onClosed = onClosed
-        shared = ChannelShared(id: id, inspector: options.inspector, follower: options.follower)
+        shared = ChannelShared(id: id, inspector: options.inspector, follower: options.follower,
+                               programSideInodes: options.programSideInodes)
         for fd in [endA, endB] {
             // The relay threads block in recvmsg/sendmsg; whatever the program asked for is on its own ends.
             try Descriptor.setNonBlocking(fd, false)

@@ -46,7 +46,8 @@ public final class RecordingSession: Sendable {
     @discardableResult
     public func openChannel(
         endA: Int32, endB: Int32, endpointA: ChannelEndpoint, endpointB: ChannelEndpoint,
-        discovery: ChannelDiscovery, transferredBy: TransferOrigin? = nil, programSideInodes inodes: [UInt64] = []
+        discovery: ChannelDiscovery, transferredBy: TransferOrigin? = nil, programSideInodes inodes: [UInt64] = [],
+        programSideInodesBySide: [ChannelSide: UInt64] = [:]
     ) throws(SystemError) -> ChannelID {
         guard !stopped.load(ordering: .acquiring) else {
             Descriptor.close(endA)
@@ -58,9 +59,11 @@ public final class RecordingSession: Sendable {
             time: MonotonicClock.now(), channel: id, endpointA: endpointA, endpointB: endpointB,
             discovery: discovery, transferredBy: transferredBy)), waitForRoom: true)
         sink.statistics.channels.add(1, ordering: .relaxed)
+        sink.channelOpened(id, endpointA: endpointA, endpointB: endpointB)
         programSideInodes.withLock { known in for inode in inodes { known[inode] = id } }
         var relayOptions = RelayedChannel.Options(captureLimit: options.snapLength)
         if options.followTransfers { relayOptions.follower = SessionTransferFollower(session: self) }
+        relayOptions.programSideInodes = programSideInodesBySide
         relayOptions.inspector = options.schemas.map { SchemaInspector(schemas: $0) }
         do {
             let channel = try RelayedChannel(
@@ -81,6 +84,7 @@ public final class RecordingSession: Sendable {
         writer.submit(.channelClosed(ChannelClosedRecord(time: MonotonicClock.now(), channel: id)),
                       waitForRoom: true)
         programSideInodes.withLock { known in known = known.filter { $0.value != id } }
+        sink.channelClosed(id)
         // Both relay threads are ending on their own; nothing is left to stop or join.
         endedBeforeRegistration.withLock { ended in
             if channels.withLock({ $0.removeValue(forKey: id) }) == nil { ended.insert(id) }
@@ -105,7 +109,8 @@ public final class RecordingSession: Sendable {
                 endA: socket, endB: pair.second,
                 endpointA: ChannelEndpoint(name: "peer of a transport sent on channel \(parent)"),
                 endpointB: ChannelEndpoint(name: "receiver of channel \(parent)'s transport"),
-                discovery: .transfer, transferredBy: origin, programSideInodes: [programSide])
+                discovery: .transfer, transferredBy: origin, programSideInodes: [programSide],
+                programSideInodesBySide: [.b: programSide])
         } catch {
             Descriptor.close(pair.first)
             return nil

@@ -17,7 +17,7 @@ struct SchemaInspector: MessageInspector {
               let descriptor = schemas.message(magic: envelope.magic, id: envelope.messageID) else {
             return MessageInspection()
         }
-        var inspection = MessageInspection(kind: descriptor.kind)
+        var inspection = MessageInspection(kind: descriptor.kind, endpointName: descriptor.endpointName)
         let decoded = decoder.decode(payload: frame.capturedPayload, truePayloadLength: frame.payloadLength,
                                      attachmentCount: Int(frame.header.fdCount))
         if case .violation(var violation) = decoded.outcome {

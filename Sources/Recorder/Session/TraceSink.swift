@@ -14,6 +14,8 @@ final class TraceSink: RelayEventSink {
     let lossless: Bool
     let statistics = RecordingStatistics()
     private let pendingLosses = Mutex<[LossKey: (frames: UInt64, bytes: UInt64)]>([:])
+    /// What each channel's sides are known as so far, merged as facts arrive (endpoint-resolved records).
+    private let endpoints = Mutex<[ChannelID: [ChannelEndpoint]]>([:])
     private let hasPendingLosses = Atomic<Bool>(false)
 
     private struct LossKey: Hashable {
@@ -28,6 +30,30 @@ final class TraceSink: RelayEventSink {
     }
 
     private var degradeThreshold: Int { writer.options.queueBudgetBytes / 2 }
+
+    func channelOpened(_ channel: ChannelID, endpointA: ChannelEndpoint, endpointB: ChannelEndpoint) {
+        endpoints.withLock { $0[channel] = [endpointA, endpointB] }
+    }
+
+    func channelClosed(_ channel: ChannelID) {
+        endpoints.withLock { _ = $0.removeValue(forKey: channel) }
+    }
+
+    private func resolve(_ identity: EndpointIdentity, channel: ChannelID, time: UInt64) {
+        let merged: ChannelEndpoint? = endpoints.withLock { known in
+            guard var sides = known[channel] else { return nil }
+            var endpoint = sides[Int(identity.side.rawValue)]
+            if let name = identity.endpointName { endpoint.name = name }
+            if let pid = identity.pid { endpoint.pid = pid }
+            if let command = identity.command { endpoint.command = command }
+            sides[Int(identity.side.rawValue)] = endpoint
+            known[channel] = sides
+            return endpoint
+        }
+        guard let merged else { return }
+        writer.submit(.endpointResolved(EndpointResolvedRecord(
+            time: time, channel: channel, side: identity.side == .a ? .a : .b, endpoint: merged)), waitForRoom: true)
+    }
 
     func record(channel: ChannelID, direction: Direction, time: UInt64, _ event: RelayEvent) {
         if hasPendingLosses.load(ordering: .relaxed), writer.queuedBytes < degradeThreshold / 2 {
@@ -68,6 +94,8 @@ final class TraceSink: RelayEventSink {
                 unacknowledgedFDs: depths.unacknowledgedFDs, pendingSyncRequests: depths.pendingSyncRequests,
                 receiverUnprocessedBytes: depths.receiverUnprocessedBytes,
                 receiverUnmatchedFDs: depths.receiverUnmatchedFDs)), channel, direction)
+        case .endpointIdentified(let identity):
+            resolve(identity, channel: channel, time: time)
         case .endOfStream(let end):
             writer.submit(.eof(EOFRecord(
                 time: time, channel: channel, direction: direction, kind: Self.eofKind(end.kind),

@@ -108,6 +108,7 @@ public struct CommandRecorder {
             }
             return
         }
+        let programInode = try Descriptor.info(programSide).inode
         let realCopy = try Descriptor.duplicate(realSocket, minimum: 3)
         Descriptor.close(realSocket)
         let parent = getppid()
@@ -115,7 +116,7 @@ public struct CommandRecorder {
             endA: realCopy, endB: proxyEnd,
             endpointA: ChannelEndpoint(name: "parent of \(name)", pid: parent, command: ProcessLookup.command(of: parent)),
             endpointB: ChannelEndpoint(name: name, pid: -1, command: command.joined(separator: " ")),
-            discovery: .takeover, programSideInodes: [try Descriptor.info(programSide).inode])
+            discovery: .takeover, programSideInodes: [programInode], programSideInodesBySide: [.b: programInode])
     }
 }
 
@@ -160,8 +161,11 @@ struct ChannelRequestHandler: Sendable {
         do {
             switch request {
             case .socketPair(_, _, let fdA, let fdB, let programSideInodes):
+                // The interposer gave the program x0 and y0; our fdA/fdB are their peers x1 and y1.
+                let bySide = programSideInodes.count == 2
+                    ? [ChannelSide.a: programSideInodes[0], ChannelSide.b: programSideInodes[1]] : [:]
                 try session.openChannel(endA: fdA, endB: fdB, endpointA: process, endpointB: process, discovery: .preload,
-                                        programSideInodes: programSideInodes)
+                                        programSideInodes: programSideInodes, programSideInodesBySide: bySide)
             case .connect(_, let path, let fd):
                 let upstream: Int32
                 do {
