@@ -43,6 +43,12 @@ enum RecordBodyDecoder {
             let endpoint = ChannelEndpoint(name: try r.string("endpoint name"), pid: try r.i32("endpoint pid"),
                                            command: try r.string("endpoint command"))
             return .endpointResolved(EndpointResolvedRecord(time: time, channel: channel, side: side, endpoint: endpoint))
+        case .channelTransferred:
+            let time = try r.u64("time")
+            let channel = try r.u32("channel")
+            let parent = try r.u32("carrying channel")
+            let origin = TransferOrigin(parentChannel: parent, direction: try direction(&r), frameIndex: try r.u64("carrying frame index"))
+            return .channelTransferred(ChannelTransferredRecord(time: time, channel: channel, carriedBy: origin))
         }
     }
 

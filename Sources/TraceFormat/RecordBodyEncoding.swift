@@ -66,6 +66,11 @@ extension ByteBuffer {
                 b.append(r.time); b.append(r.channel); b.append(r.side.rawValue)
                 b.append(r.endpoint.name); b.append(r.endpoint.pid); b.append(r.endpoint.command)
             }
+        case .channelTransferred(let r):
+            return appendRecord(kind: TraceRecordKind.channelTransferred.rawValue) { b in
+                b.append(r.time); b.append(r.channel); b.append(r.carriedBy.parentChannel)
+                b.append(r.carriedBy.direction.rawValue); b.append(r.carriedBy.frameIndex)
+            }
         }
     }
 

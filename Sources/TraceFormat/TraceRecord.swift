@@ -13,6 +13,7 @@ public enum TraceRecordKind: UInt8, Sendable, CaseIterable, Comparable, CustomSt
     case end = 9
     case channelClosed = 10
     case endpointResolved = 11
+    case channelTransferred = 12
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -30,6 +31,7 @@ public enum TraceRecordKind: UInt8, Sendable, CaseIterable, Comparable, CustomSt
         case .end: "end"
         case .channelClosed: "channel-closed"
         case .endpointResolved: "endpoint-resolved"
+        case .channelTransferred: "channel-transferred"
         }
     }
 }
@@ -48,6 +50,7 @@ public enum TraceRecord: Sendable, Equatable {
     case end(EndRecord)
     case channelClosed(ChannelClosedRecord)
     case endpointResolved(EndpointResolvedRecord)
+    case channelTransferred(ChannelTransferredRecord)
 
     public var kind: TraceRecordKind {
         switch self {
@@ -62,6 +65,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .end: .end
         case .channelClosed: .channelClosed
         case .endpointResolved: .endpointResolved
+        case .channelTransferred: .channelTransferred
         }
     }
 
@@ -79,6 +83,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .end(let r): r.time
         case .channelClosed(let r): r.time
         case .endpointResolved(let r): r.time
+        case .channelTransferred(let r): r.time
         }
     }
 
@@ -95,6 +100,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .captureLoss(let r): r.channel
         case .channelClosed(let r): r.channel
         case .endpointResolved(let r): r.channel
+        case .channelTransferred(let r): r.channel
         }
     }
 }
@@ -516,5 +522,24 @@ public struct EndpointResolvedRecord: Sendable, Equatable {
         self.channel = channel
         self.side = side
         self.endpoint = endpoint
+    }
+}
+
+// MARK: - 12 channelTransferred
+
+/// One end of an already recorded channel travelled as an attachment of a frame (a transport handed to
+/// another process, libipc-wire §6). Channels found when their transport was created (preload) get their
+/// link to the carrying frame this way; followed transfers carry it in channel-opened.
+public struct ChannelTransferredRecord: Sendable, Equatable {
+    public var time: UInt64
+    /// The channel whose end travelled.
+    public var channel: UInt32
+    /// The frame that carried it.
+    public var carriedBy: TransferOrigin
+
+    public init(time: UInt64, channel: UInt32, carriedBy: TransferOrigin) {
+        self.time = time
+        self.channel = channel
+        self.carriedBy = carriedBy
     }
 }

@@ -115,6 +115,20 @@ struct DemoRunTests {
             }
         } else {
             #expect(opened.allSatisfy { $0.discovery == .preload })
+            // Relayed from their creation, the handed-over transports are linked to the frames that carried
+            // them by channel-transferred records.
+            let carried = records.compactMap { (record: TraceRecord) -> ChannelTransferredRecord? in
+                if case .channelTransferred(let transferred) = record { return transferred }
+                return nil
+            }
+            #expect(Set(carried.map(\.channel)).count == 2, "\(carried)")
+            for link in carried {
+                let carrier = frames.first {
+                    $0.channel == link.carriedBy.parentChannel && $0.direction == link.carriedBy.direction
+                        && $0.frameIndex == link.carriedBy.frameIndex
+                }
+                #expect(carrier?.fds.contains { $0.kind == .socket } == true)
+            }
         }
     }
 

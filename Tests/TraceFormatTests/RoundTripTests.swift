@@ -54,6 +54,10 @@ import Testing
         .endpointResolved(EndpointResolvedRecord(
             time: .max, channel: .max, side: .b, endpoint: ChannelEndpoint(name: "DemoRequestServer", pid: .max, command: "ü x"))),
         .endpointResolved(EndpointResolvedRecord(time: 0, channel: 0, side: .a, endpoint: ChannelEndpoint(name: "", pid: -1))),
+        .channelTransferred(ChannelTransferredRecord(
+            time: .max, channel: .max, carriedBy: TransferOrigin(parentChannel: .max, direction: .bToA, frameIndex: .max))),
+        .channelTransferred(ChannelTransferredRecord(
+            time: 0, channel: 0, carriedBy: TransferOrigin(parentChannel: 0, direction: .aToB, frameIndex: 0))),
     ]
 
     static let edgeHeaders: [TraceHeader] = [

@@ -106,8 +106,13 @@ struct DirectionRelay {
             case .payload(let frame):
                 channel.recordSentFDs(frame.header.fdCount, direction: direction)
                 let described = queue.take(frame.fdSequence)
-                for (offset, fd) in described.enumerated() where fd.interposed {
-                    origins[frame.fdSequence.lowerBound + UInt64(offset)] = frame.frameIndex
+                for (offset, fd) in described.enumerated() where fd.kind == .socket {
+                    if fd.interposed {
+                        origins[frame.fdSequence.lowerBound + UInt64(offset)] = frame.frameIndex
+                    } else if let follower = channel.follower, follower.isRelayed(inode: fd.inode) {
+                        follower.noteCarried(inode: fd.inode, by: channel.id, direction: direction,
+                                             frameIndex: frame.frameIndex)
+                    }
                 }
                 sink.record(channel: channel.id, direction: direction, time: time, .payload(frame, fds: described))
                 if let inspector = channel.inspector {

@@ -127,6 +127,8 @@ public protocol TransferFollower: Sendable {
     /// Starts relaying `socket` (taking ownership when it returns non-nil) and returns the end to forward
     /// in its place; nil leaves the socket to be forwarded unchanged.
     func follow(socket: Int32, from channel: ChannelID, direction: Direction, frameIndex: UInt64?) -> Int32?
+    /// A program's end of a relayed channel (`inode`) travelled in frame `frameIndex` of `channel`.
+    func noteCarried(inode: UInt64, by channel: ChannelID, direction: Direction, frameIndex: UInt64)
 }
 
 /// Nanoseconds of CLOCK_MONOTONIC.

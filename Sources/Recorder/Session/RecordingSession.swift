@@ -95,6 +95,15 @@ public final class RecordingSession: Sendable {
         programSideInodes.withLock { $0[inode] != nil }
     }
 
+    /// Links the channel whose program end `inode` is to the frame that carried that end.
+    func noteCarried(inode: UInt64, by carrier: ChannelID, direction: Direction, frameIndex: UInt64) {
+        guard let channel = programSideInodes.withLock({ $0[inode] }), channel != carrier else { return }
+        writer.submit(.channelTransferred(ChannelTransferredRecord(
+            time: MonotonicClock.now(), channel: channel,
+            carriedBy: TransferOrigin(parentChannel: carrier, direction: direction, frameIndex: frameIndex))),
+            waitForRoom: true)
+    }
+
     /// Relays a transport that travelled in frame `frameIndex` of `parent`: `socket` (our copy of it) keeps
     /// facing its peer, and the returned end is forwarded in its place.
     func followTransfer(socket: Int32, parent: ChannelID, direction: Direction, frameIndex: UInt64?) -> Int32? {
@@ -169,5 +178,9 @@ struct SessionTransferFollower: TransferFollower {
 
     func follow(socket: Int32, from channel: ChannelID, direction: Direction, frameIndex: UInt64?) -> Int32? {
         session?.followTransfer(socket: socket, parent: channel, direction: direction, frameIndex: frameIndex)
+    }
+
+    func noteCarried(inode: UInt64, by channel: ChannelID, direction: Direction, frameIndex: UInt64) {
+        session?.noteCarried(inode: inode, by: channel, direction: direction, frameIndex: frameIndex)
     }
 }
