@@ -73,6 +73,12 @@ struct DemoCommand: ParsableCommand {
     /// Runs this very command with --no-record under `ipcscope record`, with the demo's schemas.
     private func recordScenario() throws {
         let executable = SelfExecutableLauncher.currentExecutable()
+        var via = via
+        if via == .preload, PreloadLibrary.locate() == nil {
+            // `swift run ipcscope` builds only this executable, not the interposer library beside it.
+            writeToStandardError("ipcscope demo: \(PreloadLibrary.fileName) is not built next to ipcscope (`swift build` builds it); recording via helper takeover instead")
+            via = .takeover
+        }
         var arguments = ["record", "-o", output]
         for path in DemoSchemas.paths() { arguments += ["--schema", path] }
         if via == .takeover { arguments.append("--no-preload") }
