@@ -43,10 +43,17 @@ public struct CommandRecorder {
 
         for entry in try takeoverEntries() {
             let pair = try SocketPair.make()
-            programEnds.append(pair.first)
-            passing.append((childFD: entry.fd, parentFD: pair.first))
-            try relayTakeover(name: entry.name, realSocket: entry.fd, proxyEnd: pair.second,
-                              programSide: pair.first, session: session, outerControlPath: outerControlPath)
+            do {
+                try relayTakeover(name: entry.name, realSocket: entry.fd, proxyEnd: pair.second,
+                                  programSide: pair.first, session: session, outerControlPath: outerControlPath)
+                programEnds.append(pair.first)
+                passing.append((childFD: entry.fd, parentFD: pair.first))
+            } catch {
+                // Never break the program: it gets its real socket, unrecorded.
+                printError("ipcscope record: not recording the \(entry.name) socket: \(error)")
+                Descriptor.closeAll([pair.first, pair.second])
+                passing.append((childFD: entry.fd, parentFD: entry.fd))
+            }
         }
 
         var control: ControlServer?
@@ -91,32 +98,40 @@ public struct CommandRecorder {
         }
     }
 
-    /// Relays the parent's socket `realSocket` and our `proxyEnd` (whose peer the command gets).
+    /// Relays the parent's socket `realSocket` and our `proxyEnd` (whose peer the command gets). On success
+    /// both are handed over (closed here or owned by the session); on failure `proxyEnd` is closed and
+    /// `realSocket` left as it was.
     private func relayTakeover(
         name: String, realSocket: Int32, proxyEnd: Int32, programSide: Int32, session: RecordingSession?,
         outerControlPath: String?
     ) throws(SystemError) {
         guard let session else {
-            defer {
-                Descriptor.close(proxyEnd)
-                Descriptor.close(realSocket)
-            }
+            defer { Descriptor.close(proxyEnd) }
             let reply = try ControlClient.hand(takeoverName: name, programSide: proxyEnd, realSocket: realSocket,
                                                controlPath: outerControlPath)
             guard reply == .accepted else {
                 throw SystemError(errno: reply.status, operation: "the outer recorder refused the \(name) socket")
             }
+            Descriptor.close(realSocket)  // the outer recorder holds its own copy now
             return
         }
-        let programInode = try Descriptor.info(programSide).inode
-        let realCopy = try Descriptor.duplicate(realSocket, minimum: 3)
-        Descriptor.close(realSocket)
+        let programInode: UInt64
+        let realCopy: Int32
+        do {
+            programInode = try Descriptor.info(programSide).inode
+            realCopy = try Descriptor.duplicate(realSocket, minimum: 3)
+        } catch {
+            Descriptor.close(proxyEnd)
+            throw error
+        }
         let parent = getppid()
+        // openChannel owns (and on failure closes) the copy; the original is closed only once it relays.
         try session.openChannel(
             endA: realCopy, endB: proxyEnd,
             endpointA: ChannelEndpoint(name: "parent of \(name)", pid: parent, command: ProcessLookup.command(of: parent)),
             endpointB: ChannelEndpoint(name: name, pid: -1, command: command.joined(separator: " ")),
             discovery: .takeover, programSideInodes: [programInode], programSideInodesBySide: [.b: programInode])
+        Descriptor.close(realSocket)
     }
 }
 
