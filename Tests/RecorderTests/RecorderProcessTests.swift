@@ -135,6 +135,20 @@ func waitForFile(_ path: String, timeout: Duration = .seconds(10)) -> Bool {
         #expect(report.frameCount == 20)
     }
 
+    /// A helper launched under a nested `record` whose outer recorder is gone still gets its socket.
+    @Test func aTakenOverSocketThatCannotBeRelayedReachesTheCommandUnrecorded() throws {
+        let pair = try SocketPair.make()
+        defer { Descriptor.close(pair.first) }
+        let run = try ProcessSpawner.spawn(
+            executable: try ipcscopeExecutable(), arguments: ["record", "--", "/bin/sh", "-c", "echo hello >&3; exit 3"],
+            environment: ["SOCKET_TAKEOVER": "WebContent:3", "IPCSCOPE_CONTROL": "/nonexistent/control.sock"],
+            passing: [(childFD: 3, parentFD: pair.second)], standardOutput: .discard, standardError: .capture)
+        Descriptor.close(pair.second)
+        #expect(run.wait() == .exited(3))
+        #expect(try Descriptor.readToEnd(pair.first) == Array("hello\n".utf8))
+        #expect(String(decoding: try run.readStandardError(), as: UTF8.self).contains("not recording the WebContent socket"))
+    }
+
     @Test func badArgumentsFailWithAMessage() throws {
         let run = try ProcessSpawner.spawn(executable: try ipcscopeExecutable(),
                                            arguments: ["record", "-o", "/tmp/x.ipctrace", "--listen", "/tmp/a"],
