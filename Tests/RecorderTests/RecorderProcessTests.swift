@@ -63,20 +63,33 @@ func waitForFile(_ path: String, timeout: Duration = .seconds(10)) -> Bool {
     return false
 }
 
+/// `ipcscope record --listen … --upstream …` in its own process, in front of a draining server.
+struct SocketPathRecording {
+    let trace: String
+    let listen: String
+    let server: DrainingServer
+    let recorder: ChildProcess
+
+    init(traceName: String, standardError: ProcessSpawner.Output) throws {
+        let directory = makeScratchDirectory()
+        trace = directory + "/" + traceName
+        listen = directory + "/listen.sock"
+        server = try DrainingServer(path: directory + "/upstream.sock")
+        recorder = try ProcessSpawner.spawn(
+            executable: try ipcscopeExecutable(),
+            arguments: ["record", "-o", trace, "--listen", listen, "--upstream", server.path],
+            standardOutput: .discard, standardError: standardError)
+        #expect(waitForFile(listen))
+    }
+}
+
 @Suite(.serialized) struct RecorderProcessTests {
     /// `ipcscope record --listen` in its own process, killed with SIGKILL mid-stream: every complete
     /// record reads back and `ipcscope check` accepts the trace.
     @Test func aKilledRecorderLeavesATraceThatChecks() throws {
-        let directory = makeScratchDirectory()
-        let trace = directory + "/killed.ipctrace"
-        let server = try DrainingServer(path: directory + "/upstream.sock")
-        defer { server.stop() }
-        let listen = directory + "/listen.sock"
-        let recorder = try ProcessSpawner.spawn(
-            executable: try ipcscopeExecutable(),
-            arguments: ["record", "-o", trace, "--listen", listen, "--upstream", server.path],
-            standardOutput: .discard, standardError: .discard)
-        #expect(waitForFile(listen))
+        let proxy = try SocketPathRecording(traceName: "killed.ipctrace", standardError: .discard)
+        defer { proxy.server.stop() }
+        let (trace, listen, recorder) = (proxy.trace, proxy.listen, proxy.recorder)
         let socket = try StreamSocketPath.connect(to: listen)
         let client = try IPCTransport(adopting: socket)
         for index in 0..<2_000 {
@@ -103,16 +116,9 @@ func waitForFile(_ path: String, timeout: Duration = .seconds(10)) -> Bool {
     }
 
     @Test func sigintStopsCleanlyWithASummaryAndPrivateFiles() throws {
-        let directory = makeScratchDirectory()
-        let trace = directory + "/clean.ipctrace"
-        let server = try DrainingServer(path: directory + "/upstream.sock")
-        defer { server.stop() }
-        let listen = directory + "/listen.sock"
-        let recorder = try ProcessSpawner.spawn(
-            executable: try ipcscopeExecutable(),
-            arguments: ["record", "-o", trace, "--listen", listen, "--upstream", server.path],
-            standardOutput: .discard, standardError: .capture)
-        #expect(waitForFile(listen))
+        let proxy = try SocketPathRecording(traceName: "clean.ipctrace", standardError: .capture)
+        defer { proxy.server.stop() }
+        let (trace, listen, recorder) = (proxy.trace, proxy.listen, proxy.recorder)
         var info = stat()
         #expect(stat(listen, &info) == 0 && info.st_mode & 0o777 == 0o600)
         for _ in 0..<2 {
