@@ -93,6 +93,9 @@ struct DirectionRelay {
     /// follow, the frame that carries it.
     private mutating func parse(_ bytes: UnsafeRawBufferPointer, fds: [Int32]) -> [UInt64: UInt64] {
         var origins: [UInt64: UInt64] = [:]
+        var frames: UInt64 = 0
+        var frameBytes: UInt64 = 0
+        var frameFDs: UInt64 = 0
         for fd in fds { fdDescriptions.append(describe(fd)) }
         let time = MonotonicClock.now()
         let channel = channel
@@ -104,7 +107,10 @@ struct DirectionRelay {
         parser.feed(bytes, fdCount: fds.count) { event in
             switch event {
             case .payload(let frame):
-                channel.recordSentFDs(frame.header.fdCount, direction: direction)
+                frames += 1
+                frameBytes += UInt64(frame.header.payloadSize) + UInt64(FrameHeader.size)
+                frameFDs += UInt64(frame.header.fdCount)
+                if frame.header.fdCount > 0 { channel.recordSentFDs(frame.header.fdCount, direction: direction) }
                 let described = queue.take(frame.fdSequence)
                 for (offset, fd) in described.enumerated() where fd.kind == .socket {
                     if fd.interposed {
@@ -143,6 +149,10 @@ struct DirectionRelay {
             }
         }
         fdDescriptions = queue
+        if frames > 0 {
+            sink.record(channel: channel.id, direction: direction, time: time,
+                        .chunkTotals(frames: frames, bytes: frameBytes, fds: frameFDs))
+        }
         return origins
     }
 

@@ -111,6 +111,8 @@ public enum RelayEvent {
     case endOfStream(EndOfStream)
     /// May come from a helper thread, out of stream order.
     case endpointIdentified(EndpointIdentity)
+    /// Totals of the payload frames of one chunk, once per chunk (cheaper than counting per frame).
+    case chunkTotals(frames: UInt64, bytes: UInt64, fds: UInt64)
 }
 
 /// Receives relay events. Called on relay threads before the chunk they describe is forwarded, so it

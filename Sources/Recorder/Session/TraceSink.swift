@@ -60,10 +60,11 @@ final class TraceSink: RelayEventSink {
             flushLosses(time: time)
         }
         switch event {
+        case .chunkTotals(let frames, let bytes, let fds):
+            statistics.frames.add(frames, ordering: .relaxed)
+            statistics.bytes.add(bytes, ordering: .relaxed)
+            statistics.fds.add(fds, ordering: .relaxed)
         case .payload(let frame, let fds):
-            statistics.frames.add(1, ordering: .relaxed)
-            statistics.bytes.add(UInt64(frame.header.payloadSize) + UInt64(FrameHeader.size), ordering: .relaxed)
-            statistics.fds.add(UInt64(frame.header.fdCount), ordering: .relaxed)
             var captured = frame.capturedPayload
             if !lossless, writer.queuedBytes > degradeThreshold, !captured.isEmpty {
                 noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind, bytes: UInt64(captured.count))
