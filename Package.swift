@@ -56,7 +56,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "IPCWireTests", dependencies: ["IPCWire"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "IPCWireTests", dependencies: ["IPCWire", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IPCTransportTests", dependencies: ["IPCTransport", "IPCWire", "CSystemShims", "IPCTestPeer"]),
         // Helpers shared by the test targets that run ipcscope as a user would.
         .target(name: "TestSupport", dependencies: ["CSystemShims"], path: "Tests/TestSupport"),
@@ -71,7 +71,7 @@ let package = Package(
             dependencies: ["Recorder", "IPCTransport", "IPCWire", "TraceFormat", "CSystemShims", "PreloadFixture", "ipcscope",
                            "LibIPCForkFixture", "LibIPCHandoffFixture"]
         ),
-        .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "IPCWire", "TraceWriterStress"]),
+        .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "IPCWire", "TestSupport", "TraceWriterStress"]),
         .testTarget(name: "DemoTests", dependencies: ["DemoPeers", "IPCWire", "IPCTransport", "TraceFormat", "CSystemShims", "TestSupport", "ipcscope"]),
     ]
 )

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 @testable import IPCWire
@@ -559,7 +560,7 @@ let codecRoundTripCases: [(String, IPCValue)] = [
     }
 
     @Test func neverTrapsOnRandomPayloads() {
-        var random = SchemaTestRandom(seed: 0xC0DEC)
+        var random = SplitMix64(seed: 0xC0DEC)
         let magic = EndpointMagic.of("AllTypes")
         let messageCount = UInt64(codec.set.endpoint(magic: magic)?.descriptors.count ?? 1)
         var outcomes: [String: Int] = [:]

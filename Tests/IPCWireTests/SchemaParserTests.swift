@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 @testable import IPCWire
@@ -265,7 +266,7 @@ private func expectError(
     }
 
     @Test func neverTrapsOnRandomInput() {
-        var random = SchemaTestRandom(seed: 0x1BC5)
+        var random = SplitMix64(seed: 0x1BC5)
         let alphabet = Array("endpoint{}()<>[],=|>#/ \n\tabcu8:@ipcscope enum type".utf8)
         for round in 0..<3_000 {
             let length = Int(random.next() % 200)
@@ -330,17 +331,3 @@ private func expectError(
     }
 }
 
-/// A small deterministic generator so random tests repeat exactly.
-struct SchemaTestRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import TraceFormat
 
@@ -40,7 +41,7 @@ import Testing
 
 @Suite struct CRC32CPathTests {
     @Test func hardwareAndSoftwarePathsAgree() {
-        var generator = SeededGenerator(seed: 99)
+        var generator = SplitMix64(seed: 99)
         for length in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 4097, 65_536 + 3] {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
             bytes.withUnsafeBytes { raw in

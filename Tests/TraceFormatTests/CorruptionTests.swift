@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import TraceFormat
 
@@ -96,7 +97,7 @@ import Testing
 
     @Test(arguments: 0..<40)
     func randomGarbageNeverTraps(seed: Int) throws {
-        var generator = SeededGenerator(seed: UInt64(seed))
+        var generator = SplitMix64(seed: UInt64(seed))
         var bytes = TraceFileLayout.fileHeaderBytes()
         let length = Int.random(in: 0...6000, using: &generator)
         bytes += (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -118,7 +119,7 @@ import Testing
 
     @Test(arguments: 0..<60)
     func randomByteFlipsNeverTrapAndDamageIsLocal(seed: Int) throws {
-        var generator = SeededGenerator(seed: UInt64(1000 + seed))
+        var generator = SplitMix64(seed: UInt64(1000 + seed))
         var records: [TraceRecord] = []
         for _ in 0..<8 { records += Samples.everyKind() }
         records += RoundTripTests.edgeRecords
@@ -168,7 +169,7 @@ import Testing
 
     @Test(arguments: TraceRecordKind.allCases)
     func arbitraryBodiesNeverTrapTheDecoder(kind: TraceRecordKind) {
-        var generator = SeededGenerator(seed: UInt64(kind.rawValue))
+        var generator = SplitMix64(seed: UInt64(kind.rawValue))
         for _ in 0..<300 {
             let length = Int.random(in: 0...300, using: &generator)
             var body = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }

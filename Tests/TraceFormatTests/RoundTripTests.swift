@@ -1,3 +1,4 @@
+import TestSupport
 import IPCWire
 import Testing
 @testable import TraceFormat
@@ -107,7 +108,7 @@ import Testing
         let directory = TemporaryDirectory()
         let path = directory.file("huge.ipctrace")
         let writer = try TraceWriter(path: path, header: Samples.header(snapLength: UInt32(snap)))
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let payload = (0..<(snap + 1000)).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let exact = Array(payload[..<snap])
         #expect(writer.submit(.payloadFrame(PayloadFrameRecord(

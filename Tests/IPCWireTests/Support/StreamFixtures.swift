@@ -1,32 +1,5 @@
 @testable import IPCWire
-
-/// Deterministic random numbers so a failing property test can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Random bytes, eight at a time (per-byte generation dominates debug-build test time).
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        var result = [UInt8](repeating: 0, count: count)
-        result.withUnsafeMutableBytes { buffer in
-            var offset = 0
-            while offset < count {
-                let word = next()
-                let take = min(8, count - offset)
-                withUnsafeBytes(of: word) { buffer.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: take) }
-                offset += take
-            }
-        }
-        return result
-    }
-}
+import TestSupport
 
 /// A frame event copied out of the parser's callback so it can be compared.
 enum RecordedEvent: Equatable, CustomStringConvertible {
