@@ -70,12 +70,22 @@ public struct PayloadDecoder: Sendable {
         result.message = message.descriptor.name
         result.kind = message.descriptor.kind
 
+        decodeParameters(
+            zip(message.descriptor.parameters, message.edges), from: payload, at: MessageEnvelope.size,
+            trueLength: trueLength, attachmentCount: attachmentCount, into: &result)
+        return result
+    }
+
+    /// Decodes `parameters` in order from `offset`, filling the result's parameters, outcome and attachments.
+    func decodeParameters(
+        _ parameters: some Sequence<(Parameter, DecodePlan.Edge)>, from payload: UnsafeRawBufferPointer, at offset: Int,
+        trueLength: Int, attachmentCount: Int, into result: inout DecodedMessage
+    ) {
         var decoder = ValueDecoder(
             plan: plan, builtins: builtins, limits: limits, attachmentCount: max(0, attachmentCount),
-            reader: PayloadReader(bytes: payload, trueLength: trueLength, offset: MessageEnvelope.size))
-        result.parameters.reserveCapacity(message.edges.count)
+            reader: PayloadReader(bytes: payload, trueLength: trueLength, offset: offset))
         do {
-            for (parameter, edge) in zip(message.descriptor.parameters, message.edges) {
+            for (parameter, edge) in parameters {
                 result.parameters.append(try decoder.decodeParameter(parameter, edge: edge))
             }
             result.outcome = .complete(
@@ -85,6 +95,5 @@ public struct PayloadDecoder: Sendable {
             result.outcome = error.outcome
         }
         result.attachmentsConsumed = decoder.attachmentsConsumed
-        return result
     }
 }

@@ -23,20 +23,9 @@ extension PayloadDecoder {
     public func decodeTransferRecord(payload: UnsafeRawBufferPointer, truePayloadLength: Int? = nil, attachmentCount: Int) -> DecodedMessage {
         let trueLength = max(truePayloadLength ?? payload.count, payload.count)
         var result = DecodedMessage(message: TransferRecordLayout.messageName, outcome: .tooShortForEnvelope)
-        var decoder = ValueDecoder(
-            plan: plan, builtins: builtins, limits: limits, attachmentCount: max(0, attachmentCount),
-            reader: PayloadReader(bytes: payload, trueLength: trueLength, offset: 0))
-        do {
-            for (parameter, edge) in zip(TransferRecordLayout.parameters, transferRecordEdges) {
-                result.parameters.append(try decoder.decodeParameter(parameter, edge: edge))
-            }
-            result.outcome = .complete(
-                trailingBytes: trueLength - decoder.reader.offset,
-                leftoverAttachments: max(0, attachmentCount - decoder.attachmentsConsumed))
-        } catch {
-            result.outcome = error.outcome
-        }
-        result.attachmentsConsumed = decoder.attachmentsConsumed
+        decodeParameters(
+            zip(TransferRecordLayout.parameters, transferRecordEdges), from: payload, at: 0,
+            trueLength: trueLength, attachmentCount: attachmentCount, into: &result)
         return result
     }
 
