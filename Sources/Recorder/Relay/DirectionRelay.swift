@@ -2,6 +2,7 @@ import CSystemShims
 import Glibc
 import IPCTransport
 import IPCWire
+import TraceFormat
 
 /// Relays one direction of a channel: reads what the sender wrote, parses it, reports events, and
 /// forwards the same bytes with the same fds to the receiver.
@@ -58,7 +59,7 @@ struct DirectionRelay {
                 break
             }
             if chunk.byteCount == 0 && chunk.fds.isEmpty {
-                end = endOfStream(closedAt: MonotonicClock.now())
+                end = endOfStream(closedAt: TraceClock.monotonicNanoseconds())
                 break
             }
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<chunk.byteCount])
@@ -84,7 +85,7 @@ struct DirectionRelay {
         // Half-close: the receiver sees EOF exactly when it would have without the proxy.
         shutdown(destination, Int32(SHUT_WR))
         sampleQueueDepths(force: true)
-        sink.record(channel: channel.id, direction: direction, time: MonotonicClock.now(), .endOfStream(end))
+        sink.record(channel: channel.id, direction: direction, time: TraceClock.monotonicNanoseconds(), .endOfStream(end))
     }
 
     // MARK: Parsing
@@ -97,7 +98,7 @@ struct DirectionRelay {
         var frameBytes: UInt64 = 0
         var frameFDs: UInt64 = 0
         for fd in fds { fdDescriptions.append(describe(fd)) }
-        let time = MonotonicClock.now()
+        let time = TraceClock.monotonicNanoseconds()
         let channel = channel
         let direction = direction
         let sink = sink
@@ -167,7 +168,7 @@ struct DirectionRelay {
         _ = try? OSThread(name: "ipcscope-whois") {
             guard let pid = SocketHolders.firstHolder(ofInode: inode) else { return }
             let identity = EndpointIdentity(side: side, pid: pid, command: ProcessLookup.command(of: pid))
-            sink.record(channel: channel.id, direction: direction, time: MonotonicClock.now(), .endpointIdentified(identity))
+            sink.record(channel: channel.id, direction: direction, time: TraceClock.monotonicNanoseconds(), .endpointIdentified(identity))
         }
     }
 
@@ -245,7 +246,7 @@ struct DirectionRelay {
         }
         let kind: EndOfStream.Kind = error.errno == ECONNRESET ? .reset : .error
         return EndOfStream(kind: kind, errno: error.errno,
-                           likelyCause: channel.likelyCause(ofClosing: direction, at: MonotonicClock.now()),
+                           likelyCause: channel.likelyCause(ofClosing: direction, at: TraceClock.monotonicNanoseconds()),
                            incompleteFrameBytes: parser.incompleteFrameBytes)
     }
 
@@ -258,7 +259,7 @@ struct DirectionRelay {
     }
 
     private mutating func sampleQueueDepths(force: Bool) {
-        let now = MonotonicClock.now()
+        let now = TraceClock.monotonicNanoseconds()
         guard force || now &- lastSampleTime >= configuration.sampleInterval else { return }
         var depths = QueueDepths()
         depths.proxyBufferedBytes = proxyBuffered

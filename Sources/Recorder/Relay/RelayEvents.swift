@@ -1,4 +1,3 @@
-import Glibc
 import IPCTransport
 import IPCWire
 
@@ -131,13 +130,4 @@ public protocol TransferFollower: Sendable {
     func follow(socket: Int32, from channel: ChannelID, direction: Direction, frameIndex: UInt64?) -> Int32?
     /// A program's end of a relayed channel (`inode`) travelled in frame `frameIndex` of `channel`.
     func noteCarried(inode: UInt64, by channel: ChannelID, direction: Direction, frameIndex: UInt64)
-}
-
-/// Nanoseconds of CLOCK_MONOTONIC.
-public enum MonotonicClock {
-    public static func now() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
-    }
 }

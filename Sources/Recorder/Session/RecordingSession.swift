@@ -56,7 +56,7 @@ public final class RecordingSession: Sendable {
         }
         let id = nextChannel.add(1, ordering: .relaxed).oldValue
         writer.submit(.channelOpened(ChannelOpenedRecord(
-            time: MonotonicClock.now(), channel: id, endpointA: endpointA, endpointB: endpointB,
+            time: TraceClock.monotonicNanoseconds(), channel: id, endpointA: endpointA, endpointB: endpointB,
             discovery: discovery, transferredBy: transferredBy)), waitForRoom: true)
         sink.statistics.channels.add(1, ordering: .relaxed)
         sink.channelOpened(id, endpointA: endpointA, endpointB: endpointB)
@@ -81,7 +81,7 @@ public final class RecordingSession: Sendable {
     }
 
     private func channelClosed(_ id: ChannelID) {
-        writer.submit(.channelClosed(ChannelClosedRecord(time: MonotonicClock.now(), channel: id)),
+        writer.submit(.channelClosed(ChannelClosedRecord(time: TraceClock.monotonicNanoseconds(), channel: id)),
                       waitForRoom: true)
         programSideInodes.withLock { known in known = known.filter { $0.value != id } }
         sink.channelClosed(id)
@@ -99,7 +99,7 @@ public final class RecordingSession: Sendable {
     func noteCarried(inode: UInt64, by carrier: ChannelID, direction: Direction, frameIndex: UInt64) {
         guard let channel = programSideInodes.withLock({ $0[inode] }), channel != carrier else { return }
         writer.submit(.channelTransferred(ChannelTransferredRecord(
-            time: MonotonicClock.now(), channel: channel,
+            time: TraceClock.monotonicNanoseconds(), channel: channel,
             carriedBy: TransferOrigin(parentChannel: carrier, direction: direction, frameIndex: frameIndex))),
             waitForRoom: true)
     }
@@ -152,7 +152,7 @@ public final class RecordingSession: Sendable {
     }
 
     private func finish(cleanStop: Bool) -> TraceSummary {
-        let now = MonotonicClock.now()
+        let now = TraceClock.monotonicNanoseconds()
         sink.flushLosses(time: now)
         let summary = sink.statistics.summary
         writer.submit(.end(EndRecord(time: now, summary: summary, cleanStop: cleanStop)), waitForRoom: true)
