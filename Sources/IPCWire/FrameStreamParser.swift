@@ -99,6 +99,13 @@ public struct FrameStreamParser {
     /// Bytes of a frame started but not finished: non-zero at end of stream means a truncated frame.
     public var incompleteFrameBytes: UInt64 { streamOffset - frameStart }
 
+    /// Payload bytes of the current frame still to come (0 between frames): how much a reader can ask
+    /// for at once without crossing into the next frame.
+    public var remainingPayloadBytes: UInt64 {
+        guard case .payload(let header, _) = phase else { return 0 }
+        return UInt64(header.payloadSize) &- payloadReceived
+    }
+
     /// Whether the receiver is stalled on a frame whose fds have not arrived.
     public var isWaitingForFDs: Bool { firstStalledRun != nil }
 
@@ -249,7 +256,7 @@ public struct FrameStreamParser {
         }
 
         payloadReceived = 0
-        capture.removeAll(keepingCapacity: capture.capacity <= configuration.captureLimit)
+        if !capture.isEmpty { capture.removeAll(keepingCapacity: capture.capacity <= configuration.captureLimit) }
         phase = .payload(header, completion)
         if header.payloadSize == 0 {
             finishFrame(header, completion: completion, payload: UnsafeRawBufferPointer(start: nil, count: 0), onEvent)

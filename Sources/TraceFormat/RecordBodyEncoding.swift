@@ -114,38 +114,77 @@ extension ByteBuffer {
 
     /// Appends a payload-frame record straight from captured bytes (no intermediate array). The captured
     /// payload is `payload` followed by `payloadTail` (a ring buffer's wrapped part), cut to `snapLength`.
+    ///
+    /// The hot path of recording (one call per relayed frame), so it reserves the whole record once and
+    /// stores the fields through a local cursor: one capacity check and one count update per record
+    /// rather than one per field. The layout is the same as every other record's (§4.3).
     func appendPayloadFrameRecord(
         time: UInt64, channel: UInt32, direction: Direction, frameIndex: UInt64, streamOffset: UInt64,
         header: FrameHeader, payload: UnsafeRawBufferPointer, payloadTail: UnsafeRawBufferPointer,
-        snapLength: Int, fds: some Collection<AttachedFD>
+        snapLength: Int, fds: [AttachedFD]
     ) -> Int? {
         let first = Swift.min(payload.count, Swift.max(snapLength, 0))
         let second = Swift.min(payloadTail.count, Swift.max(snapLength, 0) - first)
+        let bodyLength = PayloadFrameLayout.fixedBodySize + first + second + fds.count * PayloadFrameLayout.fdEntrySize
         // Too large to fit in a record at all: refuse before copying anything.
-        guard first + second <= TraceFileLayout.maxBodyLength else { return nil }
-        return appendRecord(kind: TraceRecordKind.payloadFrame.rawValue) { b in
-            b.reserve(64 + first + second + fds.count * PayloadFrameLayout.fdEntrySize)
-            b.append(time); b.append(channel); b.append(direction.rawValue)
-            b.append(frameIndex); b.append(streamOffset)
-            b.append(header.rawType); b.append(header.payloadSize); b.append(header.fdCount)
-            b.append(UInt32(first + second))
-            b.append(bytes: UnsafeRawBufferPointer(rebasing: payload.prefix(first)))
-            b.append(bytes: UnsafeRawBufferPointer(rebasing: payloadTail.prefix(second)))
-            b.append(UInt32(truncatingIfNeeded: fds.count))
-            b.append(UInt16(PayloadFrameLayout.fdEntrySize))
-            for fd in fds {
-                b.append(fd.kind.rawValue)
-                b.append(UInt8(fd.interposed ? 1 : 0))
-                b.append(fd.inode)
-                b.append(fd.size)
-            }
+        guard bodyLength <= TraceFileLayout.maxBodyLength else { return nil }
+        let recordLength = TraceFileLayout.recordHeaderSize + bodyLength
+        reserve(recordLength)
+        let start = count
+        var cursor = FieldCursor(pointer(at: start))
+        cursor.put(TraceFileLayout.syncMarker)
+        cursor.put(UInt32(bodyLength))
+        cursor.put(UInt32(0))  // CRC, below or by the writer thread
+        cursor.put(TraceRecordKind.payloadFrame.rawValue)
+        cursor.put(time); cursor.put(channel); cursor.put(direction.rawValue)
+        cursor.put(frameIndex); cursor.put(streamOffset)
+        cursor.put(header.rawType); cursor.put(header.payloadSize); cursor.put(header.fdCount)
+        cursor.put(UInt32(first + second))
+        cursor.put(bytes: UnsafeRawBufferPointer(rebasing: payload.prefix(first)))
+        cursor.put(bytes: UnsafeRawBufferPointer(rebasing: payloadTail.prefix(second)))
+        cursor.put(UInt32(truncatingIfNeeded: fds.count))
+        cursor.put(UInt16(PayloadFrameLayout.fdEntrySize))
+        for fd in fds {
+            cursor.put(fd.kind.rawValue)
+            cursor.put(UInt8(fd.interposed ? 1 : 0))
+            cursor.put(fd.inode)
+            cursor.put(fd.size)
         }
+        assert(cursor.position == pointer(at: start + recordLength), "payload-frame layout and size disagree")
+        didAppend(recordLength)
+        if !defersChecksums { fillChecksum(ofRecordAt: start) }
+        return recordLength
+    }
+}
+
+/// Stores little-endian fields one after another into memory already reserved.
+struct FieldCursor {
+    private(set) var position: UnsafeMutableRawPointer
+
+    init(_ position: UnsafeMutableRawPointer) {
+        self.position = position
+    }
+
+    @inline(__always)
+    mutating func put<T: FixedWidthInteger>(_ value: T) {
+        position.storeBytes(of: value.littleEndian, as: T.self)
+        position += MemoryLayout<T>.size
+    }
+
+    @inline(__always)
+    mutating func put(bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        position.copyMemory(from: source, byteCount: bytes.count)
+        position += bytes.count
     }
 }
 
 enum PayloadFrameLayout {
     /// Bytes per attached-fd entry written by this version: kind u8, flags u8, inode u64, size u64.
     static let fdEntrySize = 18
+    /// Body bytes besides the capture and the fd entries: time, channel, direction, frame index, stream
+    /// offset, frame type, payload size, fd count, captured length, fd entry count, fd entry size.
+    static let fixedBodySize = 8 + 4 + 1 + 8 + 8 + 1 + 4 + 4 + 4 + 4 + 2
 }
 
 extension TraceRecord {

@@ -17,10 +17,7 @@ extension ByteBuffer {
             return nil
         }
         store(UInt32(bodyLength), at: start + 4)
-        if !defersChecksums {
-            let checksummed = UnsafeRawBufferPointer(start: pointer(at: start + 12), count: bodyLength + 1)
-            store(CRC32C.checksum(checksummed), at: start + 8)
-        }
+        if !defersChecksums { fillChecksum(ofRecordAt: start) }
         return count - start
     }
 
@@ -28,11 +25,17 @@ extension ByteBuffer {
     func fillRecordChecksums() {
         var offset = 0
         while offset + TraceFileLayout.recordHeaderSize <= count {
-            let bodyLength = Int(UInt32(littleEndian: pointer(at: offset + 4).loadUnaligned(as: UInt32.self)))
-            let checksummed = UnsafeRawBufferPointer(start: pointer(at: offset + 12), count: bodyLength + 1)
-            store(CRC32C.checksum(checksummed), at: offset + 8)
-            offset += TraceFileLayout.recordHeaderSize + bodyLength
+            offset += fillChecksum(ofRecordAt: offset)
         }
+    }
+
+    /// Computes the CRC of the whole record at `offset` (its length already stored); returns its size.
+    @discardableResult
+    func fillChecksum(ofRecordAt offset: Int) -> Int {
+        let bodyLength = Int(UInt32(littleEndian: pointer(at: offset + 4).loadUnaligned(as: UInt32.self)))
+        let checksummed = UnsafeRawBufferPointer(start: pointer(at: offset + 12), count: bodyLength + 1)
+        store(CRC32C.checksum(checksummed), at: offset + 8)
+        return TraceFileLayout.recordHeaderSize + bodyLength
     }
 }
 

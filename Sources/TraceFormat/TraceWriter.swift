@@ -117,6 +117,24 @@ public final class TraceWriter: Sendable {
         }
     }
 
+    /// An empty batch for one thread to fill and hand to ``submit(_:waitForRoom:)``.
+    public func makeBatch() -> TraceBatch {
+        TraceBatch(snapLength: snapLength)
+    }
+
+    /// Queues every record of `batch`, in order and contiguous in the file, or none of them: the same
+    /// budget rule as for one record applies to the whole batch. The batch is empty afterwards either way.
+    @discardableResult
+    public func submit(_ batch: TraceBatch, waitForRoom: Bool = false) -> Bool {
+        defer { batch.removeAll() }
+        guard !batch.isEmpty else { return true }
+        let bytes = batch.buffer.bytes
+        return queue.enqueue(waitForRoom: waitForRoom, records: batch.recordCount) { pending in
+            pending.append(bytes: bytes)
+            return bytes.count
+        }
+    }
+
     /// Encoded bytes queued and not yet written; a recorder degrades capture as this nears the budget.
     public var queuedBytes: Int { queue.queuedBytes.load(ordering: .relaxed) }
 

@@ -77,21 +77,21 @@ final class WriterQueue: @unchecked Sendable {
 
     // MARK: submitting
 
-    /// Encodes one record into the queue with `encode` (which returns its size, or nil when it cannot be
-    /// encoded). Refuses it when the queue would go over budget, unless `waitForRoom`, which waits.
-    /// A record always fits into an empty queue, so a single large record cannot wait forever.
+    /// Encodes `records` records (one, or a whole batch) into the queue with `encode`, which returns their
+    /// size, or nil when they cannot be encoded. Refuses them when the queue would go over budget, unless
+    /// `waitForRoom`, which waits. Anything fits into an empty queue, so a large batch cannot wait forever.
     @inline(__always)
-    func enqueue(waitForRoom: Bool, _ encode: (ByteBuffer) -> Int?) -> Bool {
+    func enqueue(waitForRoom: Bool, records: Int = 1, _ encode: (ByteBuffer) -> Int?) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while true {
-            guard !closing, failure == nil else { return reject() }
+            guard !closing, failure == nil else { return reject(records) }
             let before = pending.count
-            guard let size = encode(pending) else { return reject() }
+            guard let size = encode(pending) else { return reject(records) }
             let queuedBefore = before + inFlightBytes
             if queuedBefore > 0 && queuedBefore + size > options.budgetBytes {
                 pending.truncate(to: before)
-                guard waitForRoom else { return reject() }
+                guard waitForRoom else { return reject(records) }
                 roomWaiters += 1
                 pthread_cond_signal(writerWake)
                 pthread_cond_wait(progress, mutex)
@@ -100,7 +100,7 @@ final class WriterQueue: @unchecked Sendable {
             }
             submittedBytes &+= UInt64(size)
             queuedBytes.store(pending.count + inFlightBytes, ordering: .relaxed)
-            acceptedRecords.add(1, ordering: .relaxed)
+            acceptedRecords.add(UInt64(records), ordering: .relaxed)
             if before == 0 {
                 pendingSince = TraceClock.monotonicNanoseconds()
                 if writerIdle {
@@ -114,8 +114,8 @@ final class WriterQueue: @unchecked Sendable {
         }
     }
 
-    private func reject() -> Bool {
-        rejectedRecords.add(1, ordering: .relaxed)
+    private func reject(_ records: Int) -> Bool {
+        rejectedRecords.add(UInt64(records), ordering: .relaxed)
         return false
     }
 

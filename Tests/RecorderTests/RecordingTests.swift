@@ -139,6 +139,33 @@ func receiveMessage(_ transport: IPCTransport) -> (payload: [UInt8], fds: [Int32
     }
 }
 
+extension RecordingTests {
+    /// Frames are recorded per chunk in one batch while a violation is written at once: the trace must
+    /// still hold them in stream order.
+    @Test func aViolationStaysBetweenTheFramesAroundItInTheSameChunk() throws {
+        let pair = try RecordedPair()
+        // One write, so one chunk: a frame, a frame claiming too many fds, a frame.
+        let bytes = FrameEncoder.payloadFrame([1, 2, 3])
+            + FrameHeader(type: .payload, payloadSize: 0, fdCount: 129).bytes
+            + FrameEncoder.payloadFrame([4, 5])
+        try Descriptor.writeAll(pair.endpointA.socketFD, bytes)
+        _ = pair.endpointB.receive(timeout: .seconds(5))
+        pair.endpointB.close()
+        pair.endpointA.close()
+        pair.session.finishWhenChannelsEnd()
+
+        let sequence = try pair.records().compactMap { (record: TraceRecord) -> String? in
+            switch record {
+            case .payloadFrame(let frame) where frame.direction == .aToB: "frame \(frame.frameIndex)"
+            case .violation(let violation) where violation.direction == .aToB:
+                "\(violation.kindName) \(violation.frameIndex.map(String.init) ?? "-")"
+            default: nil
+            }
+        }
+        #expect(sequence == ["frame 0", "too-many-fds-in-frame 1", "frame 1", "frame 2"])
+    }
+}
+
 @Suite(.serialized) struct RecordingWithSchemasTests {
     static let schema = """
         endpoint ProbeServer

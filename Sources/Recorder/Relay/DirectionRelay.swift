@@ -12,7 +12,12 @@ import TraceFormat
 /// holds at most one buffer per direction, and the other direction runs on its own thread untouched.
 struct DirectionRelay {
     struct Configuration: Sendable {
+        /// The most one read takes: inside a large frame's payload.
         var bufferSize = 256 * 1024
+        /// The most one read takes otherwise. Streams of small frames relay faster in smaller reads —
+        /// the chunk and its records stay in the cache (docs/benchmarks.md) — and large payloads faster
+        /// in larger ones.
+        var smallReadSize = 64 * 1024
         var parser = FrameStreamParser.Configuration()
         /// Minimum spacing of queue-depth samples.
         var sampleInterval: UInt64 = 1_000_000
@@ -22,8 +27,11 @@ struct DirectionRelay {
     let destination: Int32
     let direction: Direction
     let channel: ChannelShared
+    /// For events from helper threads; the relay thread reports through `recorder`.
     let sink: any RelayEventSink
     let configuration: Configuration
+
+    private let recorder: any DirectionEventRecorder
 
     private var parser: FrameStreamParser
     private var fdDescriptions = FDDescriptionQueue()
@@ -39,6 +47,7 @@ struct DirectionRelay {
         self.channel = channel
         self.sink = sink
         self.configuration = configuration
+        recorder = sink.directionRecorder(channel: channel.id, direction: direction)
         parser = FrameStreamParser(configuration: configuration.parser)
     }
 
@@ -50,10 +59,13 @@ struct DirectionRelay {
         let control = ControlMessageBuffer(maxFDs: 253)
         let end: EndOfStream
         while true {
+            let readSize = parser.remainingPayloadBytes > UInt64(configuration.smallReadSize)
+                ? buffer.count : min(buffer.count, configuration.smallReadSize)
             let chunk: ReceivedChunk
             do {
                 chunk = try SocketMessaging.receiveMessage(
-                    source, into: buffer, control: control, flags: Int32(MSG_NOSIGNAL | MSG_CMSG_CLOEXEC))
+                    source, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<readSize]), control: control,
+                    flags: Int32(MSG_NOSIGNAL | MSG_CMSG_CLOEXEC))
             } catch {
                 end = endOfStream(reading: error)
                 break
@@ -68,6 +80,8 @@ struct DirectionRelay {
             let firstPosition = parser.fdsReceived
             proxyBuffered = UInt64(chunk.byteCount)
             let transfers = parse(bytes, fds: chunk.fds)
+            // The chunk's records are published before its bytes go on, so a reply never precedes them.
+            recorder.flush()
             let split = parser.fdClaimingFrameOffsetInLastChunk.map { Int($0 - chunkStart) } ?? 0
             let (outgoing, toClose) = followTransfers(chunk.fds, firstPosition: firstPosition, origins: transfers)
             let forwarded = forward(bytes, fds: outgoing, fdsAt: split)
@@ -85,7 +99,8 @@ struct DirectionRelay {
         // Half-close: the receiver sees EOF exactly when it would have without the proxy.
         shutdown(destination, Int32(SHUT_WR))
         sampleQueueDepths(force: true)
-        sink.record(channel: channel.id, direction: direction, time: TraceClock.monotonicNanoseconds(), .endOfStream(end))
+        recorder.record(time: TraceClock.monotonicNanoseconds(), .endOfStream(end))
+        recorder.flush()
     }
 
     // MARK: Parsing
@@ -101,7 +116,10 @@ struct DirectionRelay {
         let time = TraceClock.monotonicNanoseconds()
         let channel = channel
         let direction = direction
-        let sink = sink
+        let recorder = recorder
+        // Read once per chunk, not per frame: both are fixed for the channel's life.
+        let follower = channel.follower
+        let inspector = channel.inspector
         // Moved out (not copied) so the closure can mutate it without copying its storage.
         var queue = FDDescriptionQueue()
         swap(&queue, &fdDescriptions)
@@ -116,43 +134,41 @@ struct DirectionRelay {
                 for (offset, fd) in described.enumerated() where fd.kind == .socket {
                     if fd.interposed {
                         origins[frame.fdSequence.lowerBound + UInt64(offset)] = frame.frameIndex
-                    } else if let follower = channel.follower, follower.isRelayed(inode: fd.inode) {
+                    } else if let follower, follower.isRelayed(inode: fd.inode) {
                         follower.noteCarried(inode: fd.inode, by: channel.id, direction: direction,
                                              frameIndex: frame.frameIndex)
                     }
                 }
-                sink.record(channel: channel.id, direction: direction, time: time, .payload(frame, fds: described))
-                if let inspector = channel.inspector {
+                recorder.record(time: time, .payload(frame, fds: described))
+                if let inspector {
                     let inspection = inspector.inspect(frame)
                     channel.recordMessage(kind: inspection.kind, direction: direction)
                     if let name = inspection.endpointName, let kind = inspection.kind {
                         // A request or async message is for the receiver's endpoint; a response comes from it.
                         let side = kind == .response ? ChannelSide.sender(of: direction) : ChannelSide.receiver(of: direction)
                         if channel.shouldLearn(side, from: .schema) {
-                            sink.record(channel: channel.id, direction: direction, time: time,
-                                        .endpointIdentified(EndpointIdentity(side: side, endpointName: name)))
+                            recorder.record(time: time, .endpointIdentified(EndpointIdentity(side: side, endpointName: name)))
                         }
                     }
                     if let violation = inspection.violation {
                         channel.noteViolation(violation, direction: direction, time: time)
-                        sink.record(channel: channel.id, direction: direction, time: time, .violation(violation))
+                        recorder.record(time: time, .violation(violation))
                     }
                 }
             case .acknowledgement(let ack):
-                sink.record(channel: channel.id, direction: direction, time: time, .acknowledgement(ack))
+                recorder.record(time: time, .acknowledgement(ack))
                 if let overAcknowledged = channel.recordAcknowledgement(ack, direction: direction) {
                     channel.noteViolation(overAcknowledged, direction: direction, time: time)
-                    sink.record(channel: channel.id, direction: direction, time: time, .violation(overAcknowledged))
+                    recorder.record(time: time, .violation(overAcknowledged))
                 }
             case .violation(let violation):
                 channel.noteViolation(violation, direction: direction, time: time)
-                sink.record(channel: channel.id, direction: direction, time: time, .violation(violation))
+                recorder.record(time: time, .violation(violation))
             }
         }
         fdDescriptions = queue
         if frames > 0 {
-            sink.record(channel: channel.id, direction: direction, time: time,
-                        .chunkTotals(frames: frames, bytes: frameBytes, fds: frameFDs))
+            recorder.record(time: time, .chunkTotals(frames: frames, bytes: frameBytes, fds: frameFDs))
         }
         return origins
     }
@@ -272,6 +288,7 @@ struct DirectionRelay {
         guard force || depths != lastSample else { return }
         lastSample = depths
         lastSampleTime = now
-        sink.record(channel: channel.id, direction: direction, time: now, .queueDepths(depths))
+        recorder.record(time: now, .queueDepths(depths))
+        recorder.flush()
     }
 }

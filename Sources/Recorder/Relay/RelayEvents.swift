@@ -118,6 +118,43 @@ public enum RelayEvent {
 /// must be quick and must not block (a recording sink degrades capture instead; a lossless one may wait).
 public protocol RelayEventSink: Sendable {
     func record(channel: ChannelID, direction: Direction, time: UInt64, _ event: RelayEvent)
+    /// The recorder a direction's relay thread reports its events through. A sink may batch there;
+    /// by default each event goes straight to ``record(channel:direction:time:_:)``.
+    func directionRecorder(channel: ChannelID, direction: Direction) -> any DirectionEventRecorder
+}
+
+extension RelayEventSink {
+    public func directionRecorder(channel: ChannelID, direction: Direction) -> any DirectionEventRecorder {
+        PassThroughDirectionRecorder(sink: self, channel: channel, direction: direction)
+    }
+}
+
+/// Takes one direction's events, on that direction's relay thread only, so it may keep unsynchronised
+/// state such as a batch of records. The relay calls ``flush()`` after each chunk's events, before it
+/// forwards the chunk, and after any event it reports between chunks.
+public protocol DirectionEventRecorder: AnyObject {
+    func record(time: UInt64, _ event: RelayEvent)
+    /// Publishes everything recorded since the last flush.
+    func flush()
+}
+
+/// The default recorder: no batching.
+final class PassThroughDirectionRecorder<Sink: RelayEventSink>: DirectionEventRecorder {
+    let sink: Sink
+    let channel: ChannelID
+    let direction: Direction
+
+    init(sink: Sink, channel: ChannelID, direction: Direction) {
+        self.sink = sink
+        self.channel = channel
+        self.direction = direction
+    }
+
+    func record(time: UInt64, _ event: RelayEvent) {
+        sink.record(channel: channel, direction: direction, time: time, event)
+    }
+
+    func flush() {}
 }
 
 /// Follows transports that travel as attachments (libipc-wire §6): a socket that is not already relayed is

@@ -55,46 +55,26 @@ final class TraceSink: RelayEventSink {
             time: time, channel: channel, side: identity.side == .a ? .a : .b, endpoint: merged)), waitForRoom: true)
     }
 
+    func directionRecorder(channel: ChannelID, direction: Direction) -> any DirectionEventRecorder {
+        TraceDirectionRecorder(sink: self, channel: channel, direction: direction)
+    }
+
     func record(channel: ChannelID, direction: Direction, time: UInt64, _ event: RelayEvent) {
-        if hasPendingLosses.load(ordering: .relaxed), writer.queuedBytes < degradeThreshold / 2 {
-            flushLosses(time: time)
+        // Off the relay threads' fast path: a batch of its own for a frame, ack or sample.
+        let batch = writer.makeBatch()
+        var degrading: Bool?
+        if append(event, channel: channel, direction: direction, time: time, to: batch, degrading: &degrading) {
+            submit(batch, channel: channel, direction: direction)
+            return
         }
         switch event {
-        case .chunkTotals(let frames, let bytes, let fds):
-            statistics.frames.add(frames, ordering: .relaxed)
-            statistics.bytes.add(bytes, ordering: .relaxed)
-            statistics.fds.add(fds, ordering: .relaxed)
-        case .payload(let frame, let fds):
-            var captured = frame.capturedPayload
-            if !lossless, writer.queuedBytes > degradeThreshold, !captured.isEmpty {
-                noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind, bytes: UInt64(captured.count))
-                captured = UnsafeRawBufferPointer(start: nil, count: 0)
-            }
-            let accepted = writer.submitPayloadFrame(
-                time: time, channel: channel, direction: direction, frameIndex: frame.frameIndex,
-                streamOffset: frame.streamOffset, header: frame.header, payload: captured,
-                fds: fds.map(Self.attachedFD), waitForRoom: lossless)
-            if !accepted {
-                noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind,
-                         bytes: UInt64(frame.header.payloadSize))
-            }
-        case .acknowledgement(let ack):
-            submit(.acknowledgement(AcknowledgementRecord(
-                time: time, channel: channel, direction: direction, frameIndex: ack.frameIndex,
-                streamOffset: ack.streamOffset, count: ack.count)), channel, direction)
+        case .payload, .acknowledgement, .queueDepths, .chunkTotals:
+            break  // appended above
         case .violation(let violation):
             if violation.severity == .violation { statistics.violations.add(1, ordering: .relaxed) }
             // Violations are what a user chases: they wait for room even when capture is degrading.
             writer.submit(.violation(ViolationRecord(time: time, channel: channel, direction: direction,
                                                      violation: violation)), waitForRoom: true)
-        case .queueDepths(let depths):
-            submit(.queueSample(QueueSampleRecord(
-                time: time, channel: channel, direction: direction,
-                proxyBufferedBytes: depths.proxyBufferedBytes,
-                receiverUnreadBytes: depths.unreadByReceiverEstimate, receiverUnreadIsExact: false,
-                unacknowledgedFDs: depths.unacknowledgedFDs, pendingSyncRequests: depths.pendingSyncRequests,
-                receiverUnprocessedBytes: depths.receiverUnprocessedBytes,
-                receiverUnmatchedFDs: depths.receiverUnmatchedFDs)), channel, direction)
         case .endpointIdentified(let identity):
             resolve(identity, channel: channel, time: time)
         case .endOfStream(let end):
@@ -105,18 +85,75 @@ final class TraceSink: RelayEventSink {
         }
     }
 
-    private func submit(_ record: TraceRecord, _ channel: ChannelID, _ direction: Direction) {
-        if !writer.submit(record, waitForRoom: lossless) {
-            noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind, bytes: 0)
+    /// Encodes the high-volume events — frames, acks, queue samples — into `batch` (and counts chunk
+    /// totals); returns false for the rest, which are recorded one by one. `degrading` caches, per batch,
+    /// whether the writer is so far behind that payload capture is dropped.
+    fileprivate func append(
+        _ event: RelayEvent, channel: ChannelID, direction: Direction, time: UInt64, to batch: TraceBatch,
+        degrading: inout Bool?
+    ) -> Bool {
+        switch event {
+        case .payload(let frame, let fds):
+            var captured = frame.capturedPayload
+            if !lossless, !captured.isEmpty {
+                let degrade = degrading ?? (writer.queuedBytes > degradeThreshold)
+                degrading = degrade
+                if degrade {
+                    noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind,
+                             frames: 1, bytes: UInt64(captured.count))
+                    captured = UnsafeRawBufferPointer(start: nil, count: 0)
+                }
+            }
+            let encoded = batch.appendPayloadFrame(
+                time: time, channel: channel, direction: direction, frameIndex: frame.frameIndex,
+                streamOffset: frame.streamOffset, header: frame.header, payload: captured,
+                fds: fds.isEmpty ? [] : fds.map(Self.attachedFD))
+            if !encoded {
+                noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind,
+                         frames: 1, bytes: UInt64(frame.header.payloadSize))
+            }
+        case .acknowledgement(let ack):
+            batch.append(.acknowledgement(AcknowledgementRecord(
+                time: time, channel: channel, direction: direction, frameIndex: ack.frameIndex,
+                streamOffset: ack.streamOffset, count: ack.count)))
+        case .queueDepths(let depths):
+            batch.append(.queueSample(QueueSampleRecord(
+                time: time, channel: channel, direction: direction,
+                proxyBufferedBytes: depths.proxyBufferedBytes,
+                receiverUnreadBytes: depths.unreadByReceiverEstimate, receiverUnreadIsExact: false,
+                unacknowledgedFDs: depths.unacknowledgedFDs, pendingSyncRequests: depths.pendingSyncRequests,
+                receiverUnprocessedBytes: depths.receiverUnprocessedBytes,
+                receiverUnmatchedFDs: depths.receiverUnmatchedFDs)))
+        case .chunkTotals(let frames, let bytes, let fds):
+            statistics.frames.add(frames, ordering: .relaxed)
+            statistics.bytes.add(bytes, ordering: .relaxed)
+            statistics.fds.add(fds, ordering: .relaxed)
+        case .violation, .endpointIdentified, .endOfStream:
+            return false
+        }
+        return true
+    }
+
+    /// Hands `batch` to the writer; a refused batch becomes capture loss. Then writes the losses counted
+    /// so far once the writer has caught up.
+    fileprivate func submit(_ batch: TraceBatch, channel: ChannelID, direction: Direction) {
+        guard !batch.isEmpty else { return }
+        let records = batch.recordCount
+        let payloadBytes = batch.payloadBytes
+        if !writer.submit(batch, waitForRoom: lossless) {
+            noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind,
+                     frames: UInt64(records), bytes: payloadBytes)
+        } else if hasPendingLosses.load(ordering: .relaxed), writer.queuedBytes < degradeThreshold / 2 {
+            flushLosses(time: TraceClock.monotonicNanoseconds())
         }
     }
 
-    private func noteLoss(_ channel: ChannelID, _ direction: Direction, reason: String, bytes: UInt64) {
-        statistics.framesWithLostCapture.add(1, ordering: .relaxed)
+    private func noteLoss(_ channel: ChannelID, _ direction: Direction, reason: String, frames: UInt64, bytes: UInt64) {
+        statistics.framesWithLostCapture.add(frames, ordering: .relaxed)
         pendingLosses.withLock { losses in
             let key = LossKey(channel: channel, direction: direction, reason: reason)
             let current = losses[key] ?? (0, 0)
-            losses[key] = (current.frames + 1, current.bytes + bytes)
+            losses[key] = (current.frames + frames, current.bytes + bytes)
         }
         hasPendingLosses.store(true, ordering: .relaxed)
     }
@@ -156,6 +193,40 @@ final class TraceSink: RelayEventSink {
         case .ipcscopeStopped: .ipcscopeStopped
         case .error: .error
         }
+    }
+}
+
+/// One direction's recorder: the frames, acks and samples of a chunk go into one batch that reaches the
+/// writer with a single lock. Other events flush the batch first, so the trace keeps stream order.
+final class TraceDirectionRecorder: DirectionEventRecorder {
+    private let sink: TraceSink
+    private let channel: ChannelID
+    private let direction: Direction
+    private let batch: TraceBatch
+    /// Whether this batch drops payload capture; decided at its first captured frame.
+    @exclusivity(unchecked) private var degrading: Bool?
+
+    init(sink: TraceSink, channel: ChannelID, direction: Direction) {
+        self.sink = sink
+        self.channel = channel
+        self.direction = direction
+        batch = sink.writer.makeBatch()
+    }
+
+    func record(time: UInt64, _ event: RelayEvent) {
+        // Through a local: an inout class property would cost a dynamic exclusivity check per frame.
+        var degrading = self.degrading
+        let appended = sink.append(event, channel: channel, direction: direction, time: time, to: batch,
+                                   degrading: &degrading)
+        self.degrading = degrading
+        if appended { return }
+        flush()
+        sink.record(channel: channel, direction: direction, time: time, event)
+    }
+
+    func flush() {
+        degrading = nil
+        sink.submit(batch, channel: channel, direction: direction)
     }
 }
 
