@@ -68,7 +68,7 @@ let package = Package(
         .executableTarget(name: "LibIPCHandoffFixture", path: "Tests/Fixtures/LibIPCHandoffFixture"),
         .testTarget(
             name: "RecorderTests",
-            dependencies: ["Recorder", "IPCTransport", "IPCWire", "TraceFormat", "CSystemShims", "PreloadFixture", "ipcscope",
+            dependencies: ["Recorder", "IPCTransport", "IPCWire", "TraceFormat", "CSystemShims", "TestSupport", "PreloadFixture", "ipcscope",
                            "LibIPCForkFixture", "LibIPCHandoffFixture"]
         ),
         .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "IPCWire", "TestSupport", "TraceWriterStress"]),

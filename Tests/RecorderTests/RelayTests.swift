@@ -3,6 +3,7 @@ import IPCTransport
 import IPCWire
 @testable import Recorder
 import Synchronization
+import TestSupport
 import Testing
 
 /// Collects relay events, copying what the relay only lends.
@@ -145,6 +146,33 @@ func sendUnlessFull(_ fd: Int32, _ bytes: [UInt8]) -> Int? {
         #expect(payloads[1].3.first?.inode == (try Descriptor.info(pipe.writeEnd).inode))
         #expect(payloads[2].2.count == 4096)  // capture limit
         #expect(harness.sink.violations.isEmpty)
+    }
+
+    /// The relay reads small frames 64 KiB at a time and larger payloads in larger reads: frames on both
+    /// sides of that size, back to back, still arrive byte for byte and are each reported once.
+    @Test func framesSmallerAndLargerThanOneReadArriveUnchanged() throws {
+        let harness = try RelayHarness()
+        defer { harness.close() }
+        var random = SplitMix64(seed: 64)
+        let sizes = [3 << 20, 10, 70_000, 1, 65_532, 65_533, 300_000, 0, 1 << 20, 5]
+        let frames = sizes.map { size in FrameEncoder.payloadFrame((0..<size).map { _ in UInt8(truncatingIfNeeded: random.next()) }) }
+        let stream = frames.flatMap { $0 }
+        let programA = harness.programA
+        try Descriptor.setNonBlocking(programA, false)
+        let sender = try OSThread(name: "test-sender") {
+            do { try Descriptor.writeAll(programA, stream) } catch { Issue.record("sending failed: \(error)") }
+            shutdown(programA, Int32(SHUT_WR))  // ends the receive below even if sending failed
+        }
+        let received = try receive(harness.programB, count: stream.count, maxPerRead: 100_000)
+        sender.join()
+        #expect(received.bytes.count == stream.count)
+        #expect(received.bytes == stream)
+        #expect(harness.sink.wait { $0.payloads.count == sizes.count })
+        let payloads = harness.sink.payloads
+        #expect(payloads.map { Int($0.1.payloadSize) } == sizes)
+        for (frame, payload) in zip(frames, payloads) {
+            #expect(payload.2 == Array(frame.dropFirst(FrameHeader.size).prefix(4096)))
+        }
     }
 
     @Test func fdsTravelWithTheirFramesFirstByte() throws {
