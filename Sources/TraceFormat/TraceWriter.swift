@@ -128,11 +128,7 @@ public final class TraceWriter: Sendable {
     public func submit(_ batch: TraceBatch, waitForRoom: Bool = false) -> Bool {
         defer { batch.removeAll() }
         guard !batch.isEmpty else { return true }
-        let bytes = batch.buffer.bytes
-        return queue.enqueue(waitForRoom: waitForRoom, records: batch.recordCount) { pending in
-            pending.append(bytes: bytes)
-            return bytes.count
-        }
+        return queue.enqueue(batch: batch.buffer, records: batch.recordCount, waitForRoom: waitForRoom)
     }
 
     /// Encoded bytes queued and not yet written; a recorder degrades capture as this nears the budget.

@@ -74,6 +74,23 @@ import Testing
         #expect(try TraceReader(path: path).validate().count(of: .acknowledgement) == 1)
     }
 
+    @Test func losslessBatchesWaitForRoomAndAllLand() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("lossless.ipctrace")
+        let writer = try TraceWriter(path: path, header: Samples.header(), options: .init(queueBudgetBytes: 2048))
+        let batch = writer.makeBatch()
+        for number in 0..<2_000 {
+            for item in 0..<10 { batch.append(Self.ack(1, UInt64(number * 10 + item))) }
+            #expect(writer.submit(batch, waitForRoom: true))
+            #expect(writer.queuedBytes <= 2048)
+        }
+        try writer.close()
+        let indices = try TraceReader(path: path).allRecords.compactMap { (record: TraceRecord) -> UInt64? in
+            if case .acknowledgement(let ack) = record { ack.frameIndex } else { nil }
+        }
+        #expect(indices == (0..<20_000).map(UInt64.init))
+    }
+
     @Test func batchedRecordsReadBackAsTheRecordsGiven() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("kinds.ipctrace")
