@@ -49,6 +49,7 @@ struct BenchRunner {
                 let shift = (round - 1) % transports.count
                 let order = Array(transports[shift...] + transports[..<shift])
                 for transport in order {
+                    settle()
                     let sample = try measure(benchCase, transport, duration: duration)
                     environment.noteFrames(sample.result.framesOnWire, through: transport)
                     samples[benchCase, default: [:]][transport, default: []].append(sample)
@@ -95,6 +96,12 @@ struct BenchRunner {
         }
         return Sample(result: result, clientCores: cores(start.client, end.client) ?? 0,
                       relayCores: cores(start.relay, end.relay), serverCores: cores(start.server, end.server))
+    }
+
+    /// Writes every dirty page out before a timed run, so the disk writeback of the gigabytes an earlier run
+    /// recorded does not land in this run's window and bill it for another run's trace.
+    private func settle() {
+        sync()
     }
 
     private func progress(_ line: String) {

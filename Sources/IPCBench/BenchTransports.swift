@@ -96,11 +96,14 @@ final class RunningRecorder {
     var framesSent: UInt64 = 0
     private(set) var traceSize: Int64?
 
-    init(spec: RecorderSpec, directory: String, upstream: String, snapLength: Int) throws {
+    /// `run` numbers the trace: every timed run gets a recorder and a trace of its own.
+    init(spec: RecorderSpec, run: Int, directory: String, traceDirectory: String?, upstream: String,
+         snapLength: Int) throws {
         self.spec = spec
-        let slug = spec.name.map { $0.isLetter || $0.isNumber ? $0 : "_" }
-        listenPath = "\(directory)/\(String(slug)).sock"
-        tracePath = "\(directory)/\(String(slug)).trace"
+        let slug = String(spec.name.map { $0.isLetter || $0.isNumber ? $0 : "_" })
+        listenPath = "\(directory)/\(slug).sock"
+        let traceName = "\(slug)-\(run).trace"
+        tracePath = traceDirectory.map { "\($0)/ipcbench-\(getpid())-\(traceName)" } ?? "\(directory)/\(traceName)"
         process = try ProcessSpawner.spawn(
             executable: spec.executable,
             arguments: ["record", "-o", tracePath, "--listen", listenPath, "--upstream", upstream,
@@ -132,8 +135,14 @@ final class RunningRecorder {
         return UInt64(words[index - 1])
     }
 
-    func removeFiles() {
-        unlink(tracePath)
+    /// Frames whose payload capture was dropped ("payload capture lost for N frames"), 0 when none.
+    var captureLostFrames: UInt64 {
+        guard let range = summaryLine.range(of: "payload capture lost for ") else { return 0 }
+        return UInt64(summaryLine[range.upperBound...].prefix { $0.isNumber }) ?? 0
+    }
+
+    func removeFiles(keepingTrace: Bool = false) {
+        if !keepingTrace { unlink(tracePath) }
         unlink(listenPath)
     }
 
@@ -168,16 +177,27 @@ final class BenchEnvironment {
     private let control: Int32
     let socketBufferSize: Int
 
-    /// By transport name: "ipcscope" and any variants.
+    /// By transport name: "ipcscope" and any variants; the recorder of the current run.
     private(set) var recorders: [String: RunningRecorder] = [:]
     private(set) var recorderOrder: [String] = []
+    /// What every finished recorder of a transport did, by transport name.
+    private(set) var recorderTotals: [String: RecorderTotals] = [:]
+    private let recorderSpecs: [String: RecorderSpec]
+    private let snapLength: Int
+    private let traceDirectory: String?
+    private let keepTraces: Bool
+    private var runs = 0
 
     let socatPath: String?
     private(set) var socat: ChildProcess?
     private let socatListenPath: String
 
     init(benchExecutable: String, recorders specs: [RecorderSpec], socatPath: String?, snapLength: Int,
-         socketBufferSize: Int) throws {
+         socketBufferSize: Int, traceDirectory: String?, keepTraces: Bool) throws {
+        recorderSpecs = Dictionary(uniqueKeysWithValues: specs.map { ($0.name, $0) })
+        self.snapLength = snapLength
+        self.traceDirectory = traceDirectory
+        self.keepTraces = keepTraces
         var template = Array("/tmp/ipcbench.XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw SystemError.current("mkdtemp") }
         workDirectory = String(cString: made)
@@ -198,11 +218,7 @@ final class BenchEnvironment {
             throw BenchFailure("the bench server did not start (see above)")
         }
         do {
-            for spec in specs {
-                recorders[spec.name] = try RunningRecorder(spec: spec, directory: workDirectory, upstream: serverPath,
-                                                           snapLength: snapLength)
-                recorderOrder.append(spec.name)
-            }
+            recorderOrder = specs.map(\.name)
             if let socatPath {
                 // socat prints nothing when it listens; connect() retries until it does.
                 socat = try ProcessSpawner.spawn(
@@ -239,7 +255,15 @@ final class BenchEnvironment {
         case .directPath:
             return (try BenchIO.connect(to: serverPath), nil)
         case .ipcscope:
-            guard let recorder = recorders[transport.name] else { throw BenchFailure("\(transport.name) is not running") }
+            // A recorder per run: one trace growing by gigabytes over the whole benchmark made later runs
+            // pay for the earlier runs' memory (on a VM, fresh guest pages cost ten times more to write).
+            try finishRecorder(transport.name)
+            guard let spec = recorderSpecs[transport.name] else { throw BenchFailure("\(transport.name) is unknown") }
+            runs += 1
+            let recorder = try RunningRecorder(spec: spec, run: runs, directory: workDirectory,
+                                               traceDirectory: traceDirectory, upstream: serverPath,
+                                               snapLength: snapLength)
+            recorders[transport.name] = recorder
             return (try BenchIO.connect(to: recorder.listenPath), recorder.process.pid)
         case .socat:
             guard let socat else { throw BenchFailure("socat is not running") }
@@ -251,9 +275,18 @@ final class BenchEnvironment {
         recorders[transport.name]?.framesSent += frames
     }
 
+    /// Stops the transport's current recorder, adds what it did to the totals and removes its files
+    /// (the trace stays with --keep-trace).
+    private func finishRecorder(_ name: String) throws {
+        guard let recorder = recorders.removeValue(forKey: name) else { return }
+        recorder.stop()
+        recorder.removeFiles(keepingTrace: keepTraces)
+        recorderTotals[name, default: RecorderTotals()].add(recorder)
+    }
+
     /// Stops the proxies and the server (trace files stay until `removeFiles`).
     func stop() {
-        for recorder in recorders.values { recorder.stop() }
+        for name in Array(recorders.keys) { try? finishRecorder(name) }
         if let relay = socat {
             relay.kill(SIGTERM)
             if relay.wait(timeout: .seconds(5)) == nil {
@@ -270,8 +303,31 @@ final class BenchEnvironment {
     }
 
     func removeFiles() {
-        for recorder in recorders.values { recorder.removeFiles() }
         for name in ["server.sock", "socat.sock"] { unlink(workDirectory + "/" + name) }
         rmdir(workDirectory)
+    }
+}
+
+/// What the recorders of one transport did over a benchmark, one recorder per timed run.
+struct RecorderTotals {
+    var runs = 0
+    var framesSent: UInt64 = 0
+    var framesRecorded: UInt64 = 0
+    /// Runs whose recorder's summary did not count exactly the frames sent through it.
+    var mismatchedRuns = 0
+    var captureLostFrames: UInt64 = 0
+    var traceBytes: Int64 = 0
+    var lastSummary = ""
+    var keptTraces: [String] = []
+
+    mutating func add(_ recorder: RunningRecorder) {
+        runs += 1
+        framesSent += recorder.framesSent
+        framesRecorded += recorder.recordedFrames ?? 0
+        if recorder.recordedFrames != recorder.framesSent { mismatchedRuns += 1 }
+        captureLostFrames += recorder.captureLostFrames
+        traceBytes += recorder.traceSize ?? 0
+        lastSummary = recorder.summaryLine
+        keptTraces.append(recorder.tracePath)
     }
 }

@@ -56,6 +56,11 @@ extension IPCBench {
         @Option(help: "SO_SNDBUF/SO_RCVBUF of the client's and server's sockets, as LibIPC sets them (0: kernel default).")
         var socketBuffer: Int = 128 * 1024
 
+        @Option(help: ArgumentHelp(
+            "Directory for the trace files (default: the run's directory under /tmp). A tmpfs such as /dev/shm "
+            + "takes the disk's writeback out of the measurement.", valueName: "path"))
+        var traceDirectory: String?
+
         @Flag(help: "Keep the trace file (its path is printed).")
         var keepTrace = false
 
@@ -112,7 +117,8 @@ extension IPCBench {
             let loadBefore = BenchOutput.loadAverage()
             let environment = try BenchEnvironment(
                 benchExecutable: executable, recorders: recorders, socatPath: socatPath,
-                snapLength: snaplen, socketBufferSize: socketBuffer)
+                snapLength: snaplen, socketBufferSize: socketBuffer, traceDirectory: traceDirectory,
+                keepTraces: keepTrace)
             var runner = BenchRunner(cases: selectedCases, transports: selected, duration: duration, rounds: rounds,
                                      warmup: warmup, environment: environment, quiet: quiet)
             var failure: Error?
@@ -122,7 +128,7 @@ extension IPCBench {
                 failure = error
             }
             environment.stop()
-            if !keepTrace { environment.removeFiles() }
+            environment.removeFiles()
             if let failure { throw BenchFailure("benchmark failed: \(failure)") }
 
             let build = ipcscopePath.contains("/release/") ? "release" : (ipcscopePath.contains("/debug/") ? "DEBUG" : "?")
@@ -140,18 +146,23 @@ extension IPCBench {
             for line in runner.table() { BenchOutput.out(line) }
             BenchOutput.out("")
             for name in environment.recorderOrder {
-                guard let recorder = environment.recorders[name] else { continue }
+                guard let totals = environment.recorderTotals[name] else { continue }
                 let label = name == "ipcscope" ? "recorder" : "recorder \(name)"
-                BenchOutput.out("\(label): \(recorder.summaryLine)")
-                let check = recorder.recordedFrames == recorder.framesSent
-                    ? "every one recorded" : "MISMATCH: recorded \(recorder.recordedFrames.map(String.init) ?? "?")"
-                BenchOutput.out("\(label): the benchmark sent \(Format.grouped(Double(recorder.framesSent))) frames through it "
-                                + "(hello/ready/result included), \(check); trace "
-                                + "\(recorder.traceSize.map { ByteSize.human($0) } ?? "missing")"
-                                + (keepTrace ? " at \(recorder.tracePath)" : " (deleted; --keep-trace keeps it)"))
-                if !recorder.spec.environment.isEmpty || recorder.spec.executable != ipcscopePath {
-                    let env = recorder.spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-                    BenchOutput.out("\(label): \(recorder.spec.executable) \(env.joined(separator: " "))")
+                BenchOutput.out("\(label): a fresh `ipcscope record` for each of \(totals.runs) runs; the last said: "
+                                + totals.lastSummary.drop { $0 != ":" }.dropFirst().trimmingWhitespace)
+                let check = totals.mismatchedRuns == 0
+                    ? "every one recorded" : "MISMATCH in \(totals.mismatchedRuns) runs: recorded \(totals.framesRecorded)"
+                let lost = totals.captureLostFrames == 0 ? ""
+                    : ", payload capture lost for \(Format.grouped(Double(totals.captureLostFrames))) (writer behind)"
+                BenchOutput.out("\(label): the benchmark sent \(Format.grouped(Double(totals.framesSent))) frames through them "
+                                + "(hello/ready/result included), \(check)\(lost); traces "
+                                + ByteSize.human(totals.traceBytes)
+                                + (keepTrace ? " in \(totals.keptTraces.first.map(BenchIO.directory(of:)) ?? "?")"
+                                             : " (deleted; --keep-trace keeps them)"))
+                if let spec = recorders.first(where: { $0.name == name }),
+                   !spec.environment.isEmpty || spec.executable != ipcscopePath {
+                    let env = spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                    BenchOutput.out("\(label): \(spec.executable) \(env.joined(separator: " "))")
                 }
             }
         }
