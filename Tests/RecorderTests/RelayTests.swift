@@ -148,13 +148,13 @@ func sendUnlessFull(_ fd: Int32, _ bytes: [UInt8]) -> Int? {
         #expect(harness.sink.violations.isEmpty)
     }
 
-    /// The relay reads small frames 64 KiB at a time and larger payloads in larger reads: frames on both
+    /// The relay reads small frames 32 KiB at a time and larger payloads in larger reads: frames on both
     /// sides of that size, back to back, still arrive byte for byte and are each reported once.
     @Test func framesSmallerAndLargerThanOneReadArriveUnchanged() throws {
         let harness = try RelayHarness()
         defer { harness.close() }
         var random = SplitMix64(seed: 64)
-        let sizes = [3 << 20, 10, 70_000, 1, 65_532, 65_533, 300_000, 0, 1 << 20, 5]
+        let sizes = [3 << 20, 10, 70_000, 1, 32_764, 32_765, 65_532, 65_533, 300_000, 0, 1 << 20, 5]
         let frames = sizes.map { size in FrameEncoder.payloadFrame((0..<size).map { _ in UInt8(truncatingIfNeeded: random.next()) }) }
         let stream = frames.flatMap { $0 }
         let programA = harness.programA
