@@ -60,16 +60,13 @@ final class TraceSink: RelayEventSink {
     }
 
     func record(channel: ChannelID, direction: Direction, time: UInt64, _ event: RelayEvent) {
-        // Off the relay threads' fast path: a batch of its own for a frame, ack or sample.
-        let batch = writer.makeBatch()
-        var degrading: Bool?
-        if append(event, channel: channel, direction: direction, time: time, to: batch, degrading: &degrading) {
-            submit(batch, channel: channel, direction: direction)
-            return
-        }
         switch event {
         case .payload, .acknowledgement, .queueDepths, .chunkTotals:
-            break  // appended above
+            // Off the relay threads' fast path (they batch through their recorders): a batch of its own.
+            let batch = writer.makeBatch()
+            var state = BatchState()
+            _ = append(event, channel: channel, direction: direction, time: time, to: batch, state: &state)
+            submit(batch, state: &state, channel: channel, direction: direction)
         case .violation(let violation):
             if violation.severity == .violation { statistics.violations.add(1, ordering: .relaxed) }
             // Violations are what a user chases: they wait for room even when capture is degrading.
@@ -85,22 +82,29 @@ final class TraceSink: RelayEventSink {
         }
     }
 
+    /// What a batch has dropped so far, and whether it drops payload capture (decided at its first frame).
+    struct BatchState {
+        var degrading: Bool?
+        var degradedFrames: UInt64 = 0
+        var degradedBytes: UInt64 = 0
+    }
+
     /// Encodes the high-volume events — frames, acks, queue samples — into `batch` (and counts chunk
-    /// totals); returns false for the rest, which are recorded one by one. `degrading` caches, per batch,
-    /// whether the writer is so far behind that payload capture is dropped.
+    /// totals); returns false for the rest, which are recorded one by one.
     fileprivate func append(
         _ event: RelayEvent, channel: ChannelID, direction: Direction, time: UInt64, to batch: TraceBatch,
-        degrading: inout Bool?
+        state: inout BatchState
     ) -> Bool {
         switch event {
         case .payload(let frame, let fds):
             var captured = frame.capturedPayload
             if !lossless, !captured.isEmpty {
-                let degrade = degrading ?? (writer.queuedBytes > degradeThreshold)
-                degrading = degrade
+                let degrade = state.degrading ?? (writer.queuedBytes > degradeThreshold)
+                state.degrading = degrade
                 if degrade {
-                    noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind,
-                             frames: 1, bytes: UInt64(captured.count))
+                    // Counted as lost when the batch is accepted; a refused batch counts all its frames.
+                    state.degradedFrames += 1
+                    state.degradedBytes += UInt64(captured.count)
                     captured = UnsafeRawBufferPointer(start: nil, count: 0)
                 }
             }
@@ -134,16 +138,24 @@ final class TraceSink: RelayEventSink {
         return true
     }
 
-    /// Hands `batch` to the writer; a refused batch becomes capture loss. Then writes the losses counted
-    /// so far once the writer has caught up.
-    fileprivate func submit(_ batch: TraceBatch, channel: ChannelID, direction: Direction) {
+    /// Hands `batch` to the writer and notes what it lost: the payloads it dropped, or every record when the
+    /// writer refuses it (each frame counted once). Then writes the losses counted so far once the writer
+    /// has caught up. Resets `state` for the next batch.
+    fileprivate func submit(_ batch: TraceBatch, state: inout BatchState, channel: ChannelID, direction: Direction) {
+        defer { state = BatchState() }
         guard !batch.isEmpty else { return }
         let records = batch.recordCount
         let payloadBytes = batch.payloadBytes
         if !writer.submit(batch, waitForRoom: lossless) {
             noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind,
                      frames: UInt64(records), bytes: payloadBytes)
-        } else if hasPendingLosses.load(ordering: .relaxed), writer.queuedBytes < degradeThreshold / 2 {
+            return
+        }
+        if state.degradedFrames > 0 {
+            noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind,
+                     frames: state.degradedFrames, bytes: state.degradedBytes)
+        }
+        if hasPendingLosses.load(ordering: .relaxed), writer.queuedBytes < degradeThreshold / 2 {
             flushLosses(time: TraceClock.monotonicNanoseconds())
         }
     }
@@ -203,8 +215,7 @@ final class TraceDirectionRecorder: DirectionEventRecorder {
     private let channel: ChannelID
     private let direction: Direction
     private let batch: TraceBatch
-    /// Whether this batch drops payload capture; decided at its first captured frame.
-    @exclusivity(unchecked) private var degrading: Bool?
+    @exclusivity(unchecked) private var state = TraceSink.BatchState()
 
     init(sink: TraceSink, channel: ChannelID, direction: Direction) {
         self.sink = sink
@@ -214,19 +225,15 @@ final class TraceDirectionRecorder: DirectionEventRecorder {
     }
 
     func record(time: UInt64, _ event: RelayEvent) {
-        // Through a local: an inout class property would cost a dynamic exclusivity check per frame.
-        var degrading = self.degrading
-        let appended = sink.append(event, channel: channel, direction: direction, time: time, to: batch,
-                                   degrading: &degrading)
-        self.degrading = degrading
-        if appended { return }
+        if sink.append(event, channel: channel, direction: direction, time: time, to: batch, state: &state) {
+            return
+        }
         flush()
         sink.record(channel: channel, direction: direction, time: time, event)
     }
 
     func flush() {
-        degrading = nil
-        sink.submit(batch, channel: channel, direction: direction)
+        sink.submit(batch, state: &state, channel: channel, direction: direction)
     }
 }
 
