@@ -1,18 +1,24 @@
+import CSystemShims
 import Glibc
 
 /// A read-only, shared mapping of a file's first `count` bytes, unmapped when the last user lets go.
 /// Iterators keep the mapping they started with alive, so a reader can remap after growth meanwhile.
 ///
-/// `@unchecked Sendable`: immutable after init and the memory is never written through it. (As with any
-/// mapping, a file truncated by someone else below `count` makes access past its new end raise SIGBUS.)
+/// Guarded: if someone truncates the file below `count` while it is mapped, reading past the new end
+/// gives zeros instead of a fatal SIGBUS (CSystemShims' guarded mappings), and ``shrankWhileMapped``
+/// says so.
+///
+/// `@unchecked Sendable`: immutable after init and the memory is never written through it.
 final class MappedFile: @unchecked Sendable {
     private let base: UnsafeRawPointer?
+    private let guardSlot: Int32
     let count: Int
 
     init(fd: Int32, count: Int, path: String) throws(TraceFileError) {
         self.count = count
         guard count > 0 else {
             base = nil
+            guardSlot = -1
             return
         }
         let address = mmap(nil, count, PROT_READ, MAP_SHARED, fd, 0)
@@ -20,11 +26,16 @@ final class MappedFile: @unchecked Sendable {
             throw .system(path: path, operation: "mmap", errno: errno)
         }
         base = UnsafeRawPointer(address)
+        guardSlot = ipcs_guard_mapping(address, count)
     }
 
     deinit {
+        ipcs_unguard_mapping(guardSlot)
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
     }
+
+    /// Whether a read hit pages the file no longer had (they read as zeros).
+    var shrankWhileMapped: Bool { ipcs_guarded_faults(guardSlot) > 0 }
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 }

@@ -88,9 +88,15 @@ public struct TraceReader: Sendable {
     /// Checks every record: marker, length, checksum, body, header placement.
     public func validate() -> CheckReport {
         withExtendedLifetime(mapping) {
-            TraceValidator.validate(mapping.bytes, path: path, version: version)
+            var report = TraceValidator.validate(mapping.bytes, path: path, version: version)
+            report.shrankWhileReading = mapping.shrankWhileMapped
+            return report
         }
     }
+
+    /// Whether another process truncated the file below what is mapped while it was read: what was read
+    /// past the new end came back as zeros (not a crash). ``refresh()`` then throws ``TraceFileError/fileShrank``.
+    public var shrankWhileReading: Bool { mapping.shrankWhileMapped }
 }
 
 /// The records of a ``TraceReader`` with their file offsets: `for (offset, record) in reader.records()`.

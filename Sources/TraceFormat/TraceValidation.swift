@@ -48,9 +48,12 @@ public struct CheckReport: Sendable {
     public var end: EndRecord?
     public var truncatedTail: TruncatedTail?
     public var corruptions: [TraceCorruption] = []
+    /// Another process truncated or rewrote the file while it was checked: pages past its new end read as
+    /// zeros, so the report describes a file that no longer exists. Check again.
+    public var shrankWhileReading = false
 
-    /// No damage found. A truncated tail does not count as damage.
-    public var isIntact: Bool { corruptions.isEmpty }
+    /// No damage found, and the file stayed put while it was read. A truncated tail does not count as damage.
+    public var isIntact: Bool { corruptions.isEmpty && !shrankWhileReading }
 
     public var durationNanoseconds: UInt64? {
         guard let firstTime, let lastTime else { return nil }

@@ -108,7 +108,10 @@ enum CheckText {
                 + " — the recorder was probably killed"
                 + (r.isIntact ? "; all earlier records are intact\n" : "\n")
         }
-        if r.isIntact {
+        if r.shrankWhileReading {
+            out += "  FILE SHRANK while being read: another process truncated or rewrote it, and what was past"
+                + " its new end read as zeros; check it again\n"
+        } else if r.isIntact {
             out += "  ok\n"
         } else {
             let recovered = r.corruptions.reduce(0) { $0 + $1.recordsRecovered }
@@ -200,6 +203,8 @@ struct CheckJSON: Encodable {
     var end: End?
     var truncatedTail: Offset?
     var corruptions: [Corruption]?
+    /// Present (true) only when another process truncated the file while it was checked.
+    var shrankWhileReading: Bool?
 
     init(path: String, error: String) {
         self.path = path
@@ -239,6 +244,7 @@ struct CheckJSON: Encodable {
                 bytes: $0.summary.bytes, fds: $0.summary.fds, violations: $0.summary.violations)
         }
         truncatedTail = r.truncatedTail.map { Offset(offset: $0.offset, length: $0.length) }
+        shrankWhileReading = r.shrankWhileReading ? true : nil
         corruptions = r.corruptions.map {
             Corruption(offset: $0.offset, reason: $0.reason.description, resumedAt: $0.resumedAt,
                        recordsRecovered: $0.recordsRecovered)

@@ -47,4 +47,13 @@ uint32_t ipcs_crc32c_update(uint32_t crc, const void *data, size_t count);
 /// 1 when the CPU has SSE4.2 (x86_64 only), else 0.
 int ipcs_crc32c_hardware_available(void);
 
+/// Guards a read-only file mapping against the file shrinking under it: a SIGBUS inside it maps zero pages
+/// over the lost part instead of killing the process (see guarded_mappings.c). Returns a slot for the calls
+/// below, or -1 when the mapping could not be guarded (it still works, unguarded).
+int ipcs_guard_mapping(const void *start, size_t length);
+/// Stops guarding; call before munmap.
+void ipcs_unguard_mapping(int slot);
+/// Faults answered with zero pages inside the slot's mapping: non-zero means the file shrank while mapped.
+unsigned long ipcs_guarded_faults(int slot);
+
 #endif
