@@ -45,8 +45,8 @@ public final class TraceWriter: Sendable {
     private let thread: WriterThread
     private let closed = Atomic<Bool>(false)
 
-    /// Creates (or truncates) the file with mode 0600, writes the file header and `header` synchronously,
-    /// and starts the writer thread.
+    /// Creates the file with mode 0600 (replacing an existing regular file, so that a reader of the old
+    /// one is not disturbed), writes the file header and `header` synchronously, and starts the writer thread.
     public init(path: String, header: TraceHeader, options: Options = Options()) throws(TraceFileError) {
         self.path = path
         self.header = header
@@ -166,8 +166,17 @@ public final class TraceWriter: Sendable {
     // MARK: creating the file
 
     private static func createFile(_ path: String) throws(TraceFileError) -> Int32 {
+        // A reader may be mapping an earlier trace at this path (a viewer following the last run):
+        // truncating it in place would pull its pages away. A regular file is replaced instead — unlinked,
+        // then created anew (O_EXCL, so nothing can slip in between) — and that reader keeps the old file.
+        // Anything else (a symlink, a FIFO) goes through the open below as before.
+        var flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK
+        var existing = stat()
+        if lstat(path, &existing) == 0, existing.st_mode & S_IFMT == S_IFREG, unlink(path) == 0 {
+            flags |= O_EXCL
+        }
         // O_NONBLOCK only so that opening a FIFO cannot hang; it is refused just below.
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0o600)
+        let fd = open(path, flags, 0o600)
         guard fd >= 0 else { throw .system(path: path, operation: "open", errno: errno) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {

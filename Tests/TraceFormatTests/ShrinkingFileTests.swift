@@ -49,8 +49,8 @@ import Testing
         let path = directory.file("rewritten.ipctrace")
         _ = try Self.writeLongTrace(path)
         let reader = try TraceReader(path: path)
-        // What `record -o` on the same path does: truncate, then write a new, shorter trace.
-        try Samples.writeTrace(Samples.everyKind(), to: path)
+        // Another tool rewriting the file in place: truncate, then write a new, shorter trace.
+        Files.write(Samples.traceBytes(Samples.everyKind()), to: path)
         let report = reader.validate()
         #expect(report.shrankWhileReading)
         #expect(!report.isIntact)
@@ -67,5 +67,30 @@ import Testing
         #expect(!report.shrankWhileReading)
         #expect(report.isIntact)
         #expect(report.count(of: .acknowledgement) == written)
+    }
+}
+
+extension ShrinkingFileTests {
+    /// Recording again to the same path replaces the file rather than truncating it, so a reader of the
+    /// earlier trace (a viewer still open on it) keeps reading it whole.
+    @Test func recordingAgainToTheSamePathLeavesAReaderOfTheOldTraceAlone() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("again.ipctrace")
+        let written = try Self.writeLongTrace(path)
+        let old = try TraceReader(path: path)
+        var before = stat()
+        #expect(stat(path, &before) == 0)
+
+        try Samples.writeTrace(Samples.everyKind(), to: path)
+        var after = stat()
+        #expect(stat(path, &after) == 0)
+        #expect(after.st_ino != before.st_ino, "the file was truncated in place, not replaced")
+        #expect(after.st_mode & 0o777 == 0o600)
+
+        let report = old.validate()
+        #expect(!report.shrankWhileReading)
+        #expect(report.isIntact)
+        #expect(report.count(of: .acknowledgement) == written)
+        #expect(try TraceReader(path: path).allRecords == [.header(Samples.header())] + Samples.everyKind())
     }
 }
