@@ -74,3 +74,57 @@ private let crc32cTables: [UInt32] = {
     }
     return tables
 }()
+
+extension CRC32C {
+    /// The checksum of the bytes between two points of one stream, from the stream's checksums up to those
+    /// points: `checksum(data[a..<b]) == span(upTo: checksum(data[..<b]), from: checksum(data[..<a]), length: b - a)`.
+    /// It costs O(log length) whatever the length, which lets a resync check overlapping candidate records
+    /// in one pass over the file (RecordScanner).
+    static func span(upTo end: UInt32, from start: UInt32, length: Int) -> UInt32 {
+        end ^ advance(start, overZeroBytes: length)
+    }
+
+    /// The raw register after `count` zero bytes: a linear map, applied as its powers of two.
+    static func advance(_ register: UInt32, overZeroBytes count: Int) -> UInt32 {
+        var register = register
+        var remaining = count
+        var power = 0
+        while remaining > 0 && register != 0 && power < zeroOperators.count {
+            if remaining & 1 != 0 { register = apply(zeroOperators[power], to: register) }
+            remaining >>= 1
+            power += 1
+        }
+        return register
+    }
+
+    /// A 32×32 matrix over GF(2) given by its columns, times a vector.
+    @inline(__always)
+    private static func apply(_ columns: [UInt32], to vector: UInt32) -> UInt32 {
+        var result: UInt32 = 0
+        var bits = vector
+        var index = 0
+        while bits != 0 {
+            if bits & 1 != 0 { result ^= columns[index] }
+            bits >>= 1
+            index += 1
+        }
+        return result
+    }
+
+    /// zeroOperators[k] advances the register over 2^k zero bytes (k < 48: more than any file).
+    private static let zeroOperators: [[UInt32]] = {
+        // One zero byte: eight shifts of the reflected register, each column the image of one bit.
+        var oneByte = [UInt32](repeating: 0, count: 32)
+        for bit in 0..<32 {
+            var register = UInt32(1) << UInt32(bit)
+            for _ in 0..<8 { register = (register & 1) != 0 ? (register >> 1) ^ 0x82F6_3B78 : register >> 1 }
+            oneByte[bit] = register
+        }
+        var operators = [oneByte]
+        for _ in 1..<48 {
+            let previous = operators[operators.count - 1]
+            operators.append(previous.map { apply(previous, to: $0) })
+        }
+        return operators
+    }()
+}

@@ -102,6 +102,29 @@ struct RecordScanner {
     }
 
     static func checkFrame(in data: UnsafeRawBufferPointer, at offset: Int) -> FrameCheck {
+        switch checkFrameHeader(in: data, at: offset) {
+        case .invalid(let reason):
+            return .invalid(reason)
+        case .incomplete(let bodyLength):
+            return .incomplete(bodyLength: bodyLength)
+        case .complete(let length):
+            let stored = load32(data, offset + 8)
+            let checksummed = UnsafeRawBufferPointer(rebasing: data[(offset + 12)..<(offset + 13 + length)])
+            let computed = CRC32C.checksum(checksummed)
+            guard stored == computed else { return .invalid(.badChecksum(stored: stored, computed: computed)) }
+            return .valid(RecordFrame(offset: offset, kind: data[offset + 12], bodyLength: length))
+        }
+    }
+
+    enum FrameHeaderCheck {
+        /// Marker and length fine and the whole record is in the data; its checksum is not checked yet.
+        case complete(bodyLength: Int)
+        case incomplete(bodyLength: UInt32?)
+        case invalid(CorruptionReason)
+    }
+
+    /// Everything about a record start but its checksum.
+    static func checkFrameHeader(in data: UnsafeRawBufferPointer, at offset: Int) -> FrameHeaderCheck {
         let available = data.count - offset
         guard available >= 4 else {
             // A partial marker is the start of a record still being written.
@@ -116,11 +139,7 @@ struct RecordScanner {
         let length = load32(data, offset + 4)
         guard Int(length) <= TraceFileLayout.maxBodyLength else { return .invalid(.impossibleLength(length)) }
         guard available >= TraceFileLayout.recordHeaderSize + Int(length) else { return .incomplete(bodyLength: length) }
-        let stored = load32(data, offset + 8)
-        let checksummed = UnsafeRawBufferPointer(rebasing: data[(offset + 12)..<(offset + 13 + Int(length))])
-        let computed = CRC32C.checksum(checksummed)
-        guard stored == computed else { return .invalid(.badChecksum(stored: stored, computed: computed)) }
-        return .valid(RecordFrame(offset: offset, kind: data[offset + 12], bodyLength: Int(length)))
+        return .complete(bodyLength: Int(length))
     }
 
     @inline(__always)
@@ -142,22 +161,8 @@ struct RecordScanner {
     }
 
     /// The first offset after `offset` where a good record starts; failing that, the first plausible
-    /// record start that runs past the end.
+    /// record start that runs past the end. Linear in the bytes passed (ResyncSearch).
     static func findResync(in data: UnsafeRawBufferPointer, after offset: Int) -> Resync {
-        guard let base = data.baseAddress else { return .none }
-        let firstMarkerByte = Int32(TraceFileLayout.syncMarker & 0xFF)
-        var candidate = offset + 1
-        var firstIncomplete: Int?
-        while candidate < data.count {
-            guard let found = memchr(base + candidate, firstMarkerByte, data.count - candidate) else { break }
-            let at = base.distance(to: UnsafeRawPointer(found))
-            switch checkFrame(in: data, at: at) {
-            case .valid: return .valid(at)
-            case .incomplete: if firstIncomplete == nil { firstIncomplete = at }
-            case .invalid: break
-            }
-            candidate = at + 1
-        }
-        return firstIncomplete.map { .incomplete($0) } ?? .none
+        ResyncSearch.find(in: data, after: offset)
     }
 }

@@ -55,4 +55,19 @@ import Testing
         }
         #expect([UInt8]("123456789".utf8).withUnsafeBytes { CRC32C.softwareChecksum($0) } == 0xE306_9283)
     }
+
+    @Test func aSpansChecksumFollowsFromTheChecksumsAtItsEnds() {
+        var random = SplitMix64(seed: 32)
+        let data = (0..<70_000).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        data.withUnsafeBytes { bytes in
+            for _ in 0..<300 {
+                let a = Int(random.next() % UInt64(data.count))
+                let b = a + Int(random.next() % UInt64(data.count - a + 1))
+                let upToA = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[..<a]))
+                let upToB = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[..<b]))
+                let span = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[a..<b]))
+                #expect(CRC32C.span(upTo: upToB, from: upToA, length: b - a) == span, "a \(a) b \(b)")
+            }
+        }
+    }
 }
