@@ -43,7 +43,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-nostartfiles", "-static-stdlib"], .when(platforms: [.linux]))]
         ),
         // libFuzzer harness; see docs/fuzzing.md. Built normally it replays inputs given as files.
-        .executableTarget(name: "IPCScopeFuzz", dependencies: ["IPCWire", "CSystemShims"]),
+        .executableTarget(name: "IPCScopeFuzz", dependencies: ["IPCWire", "TraceFormat", "CSystemShims"]),
         // Peer process for IPCTransport's cross-process tests (echo, fd sink, hostile frames, transfer).
         .executableTarget(name: "IPCTestPeer", dependencies: ["IPCTransport", "IPCWire", "CSystemShims"]),
         // Writes trace records until killed; TraceFormatTests SIGKILLs it to test durability.

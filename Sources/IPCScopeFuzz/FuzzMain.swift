@@ -1,8 +1,8 @@
-// Fuzz harness for IPCWire's parsers of hostile input.
+// Fuzz harness for the parsers of hostile input: LibIPC frames, .ipc schemas, trace files.
 //
 // Built with `-sanitize=fuzzer,address -DFUZZING` it hands control to libFuzzer; built normally it replays
 // the files named on its command line, so a saved crash input can be rerun in a plain debug build.
-// The target is chosen with IPCSCOPE_FUZZ_TARGET: `frames` (default) or `schema`. See docs/fuzzing.md.
+// The target is chosen with IPCSCOPE_FUZZ_TARGET: `frames` (default), `schema` or `trace`. See docs/fuzzing.md.
 import CSystemShims
 import IPCWire
 
@@ -13,6 +13,7 @@ import Glibc
 enum FuzzTarget: String {
     case frames
     case schema
+    case trace
 
     static var selected: FuzzTarget {
         guard let name = getenv("IPCSCOPE_FUZZ_TARGET") else { return .frames }
@@ -23,6 +24,7 @@ enum FuzzTarget: String {
         switch self {
         case .frames: FrameFuzzing.run(data)
         case .schema: SchemaFuzzing.run(data)
+        case .trace: TraceFuzzing.run(data)
         }
     }
 }

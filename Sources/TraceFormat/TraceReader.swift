@@ -15,6 +15,13 @@ public struct TraceReader: Sendable {
         version = try Self.checkFileHeader(mapping.bytes, path: path)
     }
 
+    /// Checks trace bytes held in memory as ``validate()`` checks a file (for fuzzing and for tools that
+    /// already hold the bytes). Throws when the bytes do not start as a trace of a readable version.
+    public static func validate(bytes: UnsafeRawBufferPointer, path: String) throws(TraceFileError) -> CheckReport {
+        let version = try checkFileHeader(bytes, path: path)
+        return TraceValidator.validate(bytes, path: path, version: version)
+    }
+
     private static func checkFileHeader(_ bytes: UnsafeRawBufferPointer, path: String) throws(TraceFileError) -> TraceFormatVersion {
         let magic = TraceFileLayout.magic
         let present = min(bytes.count, magic.count)
