@@ -14,7 +14,8 @@ enum TraceFuzzing {
                 precondition(report.fileSize == raw.count)
                 for damage in report.corruptions {
                     precondition(damage.offset < raw.count)
-                    if let resumed = damage.resumedAt { precondition(resumed > damage.offset && resumed < raw.count) }
+                    // A structural report on a good record (a missing header) resumes at that record itself.
+                    if let resumed = damage.resumedAt { precondition(resumed >= damage.offset && resumed <= raw.count) }
                 }
                 if let tail = report.truncatedTail { precondition(tail.offset + tail.length == raw.count) }
                 precondition(report.capturedPayloadBytes <= UInt64(raw.count))

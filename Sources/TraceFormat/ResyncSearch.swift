@@ -66,7 +66,7 @@ struct ResyncSearch {
             // The next position the pass has to reach: a candidate's start or end, whichever comes first.
             let startAt = nextStart < candidates.count ? candidates[nextStart].offset + 12 : nil
             let endAt = ends.min.map { candidates[$0].offset + 13 + candidates[$0].bodyLength }
-            let eventAt = [startAt, endAt].compactMap { $0 }.min()
+            let eventAt = startAt.map { start in endAt.map { Swift.min(start, $0) } ?? start } ?? endAt
             // Every candidate whose bytes start before that position must be known first.
             if let marker = peekMarker(), eventAt.map({ marker + 12 <= $0 }) ?? true {
                 foundMarker = nil
