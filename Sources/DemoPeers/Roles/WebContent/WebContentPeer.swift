@@ -233,6 +233,12 @@ final class WebContentPeer {
             }
             runtime.close(requestServer)
         }
+        if port != nil {
+            // The UI closed the message port before asking to close the page, but the port's EOF travels
+            // on a transport of its own — through a recorder, on another relay thread — and may arrive
+            // after this message. A page closes after its ports; wait for it, as the log expects.
+            try runtime.run(step: "wait for the message port to end", timeout: .seconds(10)) { self.portEnded }
+        }
         pageClosed = true
         log("page closed; \(nextInput) input events, \(paintsSent) paints, \(websocketFramesSent) WebSocket frames")
         closeLogSink()
