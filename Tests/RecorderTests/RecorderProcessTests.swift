@@ -164,3 +164,4 @@ struct SocketPathRecording {
         #expect(String(decoding: try run.readStandardError(), as: UTF8.self).contains("--upstream"))
     }
 }
+

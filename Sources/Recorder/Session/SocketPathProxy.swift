@@ -88,28 +88,58 @@ public enum StreamSocketPath {
         return fd
     }
 
-    /// Binds and listens at `path` with mode 0600.
+    /// Binds and listens at `path` with mode 0600. The socket appears at `path` only once it listens: it is
+    /// bound under a temporary name and then linked into place, so a client that waits for the path to
+    /// exist never meets a socket that refuses it (ECONNREFUSED between bind and listen).
     public static func listen(at path: String, backlog: Int32 = 64) throws(SystemError) -> Int32 {
+        try listen(at: path, backlog: backlog, whileNotListening: {})
+    }
+
+    /// `whileNotListening` runs between bind and listen: tests check that `path` does not exist yet.
+    static func listen(
+        at path: String, backlog: Int32, whileNotListening: () -> Void
+    ) throws(SystemError) -> Int32 {
         try removeStaleSocket(at: path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SystemError.current("socket") }
         // The socket file takes its mode from the umask at bind time: never let it be wider than 0600.
         let previous = umask(0o177)
         defer { umask(previous) }
+        let temporary = temporaryName(for: path)
+        let bound = temporary ?? path
         do {
-            try UnixSocketAddress.bind(fd, to: path)
+            try UnixSocketAddress.bind(fd, to: bound)
         } catch {
             Descriptor.close(fd)
             throw error
         }
-        chmod(path, 0o600)
+        chmod(bound, 0o600)
+        whileNotListening()
         guard Glibc.listen(fd, backlog) == 0 else {
             let error = SystemError.current("listen \(path)")
             Descriptor.close(fd)
-            unlink(path)
+            unlink(bound)
             throw error
         }
+        if let temporary {
+            // link(2) never replaces: if something appeared at `path` meanwhile, it stays and we fail.
+            let linked = link(temporary, path) == 0
+            let error = linked ? nil : SystemError.current("listen at \(path)")
+            unlink(temporary)
+            if let error {
+                Descriptor.close(fd)
+                throw error
+            }
+        }
         return fd
+    }
+
+    /// A name next to `path` to bind under first, or nil when it would not fit in a socket address.
+    private static func temporaryName(for path: String) -> String? {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[...$0]) } ?? ""
+        let name = "\(directory).ipcscope-listen-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        return name.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) ? name : nil
     }
 
     /// A socket file nobody listens on any more is replaced; anything else at `path` is left alone.
