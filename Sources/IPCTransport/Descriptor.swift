@@ -38,7 +38,10 @@ public enum Descriptor {
     /// Closes without retrying: on Linux the fd is released even when close reports EINTR.
     public static func close(_ fd: Int32) {
         guard fd >= 0 else { return }
-        _ = Glibc.close(fd)
+        let closed = Glibc.close(fd) == 0 || errno != EBADF
+        // Closing an fd twice closes whatever reused the number meanwhile, on any thread: a silent
+        // corruption of someone else's traffic. Debug builds (the tests) stop at the second close.
+        assert(closed, "fd \(fd) closed twice")
     }
 
     public static func closeAll(_ fds: some Sequence<Int32>) {

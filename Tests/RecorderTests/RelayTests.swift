@@ -166,7 +166,9 @@ func sendUnlessFull(_ fd: Int32, _ bytes: [UInt8]) -> Int? {
         let received = try receive(harness.programB, count: stream.count, maxPerRead: 100_000)
         sender.join()
         #expect(received.bytes.count == stream.count)
-        #expect(received.bytes == stream)
+        // Not #expect(a == b): on a mismatch it would diff two 5 MiB arrays for ever. Name the first difference.
+        let firstDifference = (0..<min(received.bytes.count, stream.count)).first { received.bytes[$0] != stream[$0] }
+        #expect(firstDifference == nil, "first difference at byte \(firstDifference ?? -1)")
         #expect(harness.sink.wait { $0.payloads.count == sizes.count })
         let payloads = harness.sink.payloads
         #expect(payloads.map { Int($0.1.payloadSize) } == sizes)

@@ -51,7 +51,7 @@ public struct CommandRecorder {
             } catch {
                 // Never break the program: it gets its real socket, unrecorded.
                 printError("ipcscope record: not recording the \(entry.name) socket: \(error)")
-                Descriptor.closeAll([pair.first, pair.second])
+                Descriptor.close(pair.first)  // relayTakeover has closed pair.second already
                 passing.append((childFD: entry.fd, parentFD: entry.fd))
             }
         }

@@ -14,7 +14,7 @@ extension UIPeer {
             }
             let output: HelperOutput
             do {
-                output = try HelperOutput(fd: started.process.standardError, name: role.takeoverName)
+                output = try HelperOutput(fd: started.process.takeStandardError(), name: role.takeoverName)
             } catch {
                 started.transport.close()
                 throw DemoFailure(step: step, "reading its stderr: \(error)")
