@@ -4,22 +4,15 @@ import IPCTransport
 import IPCWire
 import Recorder
 import Synchronization
+import TestSupport
 import Testing
 import TraceFormat
 
 /// The `ipcscope` executable `swift test` builds next to the test bundle.
 func ipcscopeExecutable() throws -> String {
-    let candidates = [
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-        Bundle.main.bundleURL.deletingLastPathComponent(),
-    ].map { $0.appendingPathComponent("ipcscope").path }
-    guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-        throw CommandNotFound(candidates: candidates)
-    }
+    guard let found = BuiltProducts.executable("ipcscope") else { throw BuiltProducts.Missing(what: "ipcscope") }
     return found
 }
-
-struct CommandNotFound: Error { var candidates: [String] }
 
 /// An upstream LibIPC server for socket-path recording: accepts clients and drains what they send.
 final class DrainingServer: Sendable {

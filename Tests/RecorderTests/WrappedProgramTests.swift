@@ -3,6 +3,7 @@ import Glibc
 import IPCTransport
 import IPCWire
 import Recorder
+import TestSupport
 import Testing
 import TraceFormat
 
@@ -156,10 +157,7 @@ import TraceFormat
 
 /// A binary `swift build` put next to the test bundle.
 private func builtProduct(_ name: String) throws -> String {
-    let candidates = BuiltProducts.directories.map { $0.appendingPathComponent(name).path }
-    guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-        throw BuiltProducts.Missing(what: name)
-    }
+    guard let found = BuiltProducts.executable(name) else { throw BuiltProducts.Missing(what: name) }
     return found
 }
 

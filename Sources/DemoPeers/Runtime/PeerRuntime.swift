@@ -123,6 +123,22 @@ final class PeerRuntime {
         return response
     }
 
+    /// Serves a connection until its peer hangs up, and fails unless it hung up in order. `attached` gets
+    /// the connection before any of its messages is handled.
+    func serveUntilHangUp(
+        _ transport: IPCTransport, name: String,
+        onMessage: @escaping (DemoIncoming) throws(DemoFailure) -> Void,
+        attached: (DemoConnection) -> Void
+    ) throws(DemoFailure) {
+        var ended: DemoConnectionEnd?
+        attached(try attach(transport, name: name, onMessage: onMessage, onEnd: { _, end in ended = end }))
+        let step = "serve the \(name)"
+        try run(step: step, timeout: nil) { ended != nil }
+        guard let end = ended, end.isOrderly else {
+            throw DemoFailure(step: step, "the \(name) connection ended abnormally: \(ended?.description ?? "?")")
+        }
+    }
+
     /// Handles events until `condition` holds; fails after `timeout` (nil: wait forever).
     func run(step: String, timeout: Duration?, until condition: () -> Bool) throws(DemoFailure) {
         let deadline = timeout.map { ContinuousClock.now.advanced(by: $0) }

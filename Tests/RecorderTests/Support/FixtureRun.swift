@@ -1,6 +1,7 @@
 import Glibc
 import IPCTransport
 import Recorder
+import TestSupport
 
 /// One run of PreloadFixture: posix_spawn (signal mask reset, stdio captured), never Foundation.Process.
 struct FixtureRun {

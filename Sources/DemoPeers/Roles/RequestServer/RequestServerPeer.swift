@@ -25,15 +25,10 @@ final class RequestServerPeer {
     }
 
     func serve(_ transport: IPCTransport) throws(DemoFailure) {
-        var uiEnded: DemoConnectionEnd?
-        ui = try runtime.attach(
+        try runtime.serveUntilHangUp(
             transport, name: "UI",
             onMessage: { [unowned self] incoming throws(DemoFailure) in try handle(incoming, fromUI: true) },
-            onEnd: { _, end in uiEnded = end })
-        try runtime.run(step: "serve the UI", timeout: nil) { uiEnded != nil }
-        guard let end = uiEnded, end.isOrderly else {
-            throw DemoFailure(step: "serve the UI", "the UI connection ended abnormally: \(uiEnded?.description ?? "?")")
-        }
+            attached: { ui = $0 })
         // Clients hang up on their own (WebContent closes its connection when the page closes).
         try runtime.run(step: "wait for clients to disconnect", timeout: .seconds(10)) { !self.runtime.hasConnections }
         for writer in bodyWriters {

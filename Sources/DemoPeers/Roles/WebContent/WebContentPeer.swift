@@ -54,15 +54,10 @@ final class WebContentPeer {
 
     /// Serves the UI until it closes the connection, then checks that everything it started has finished.
     func serve(_ transport: IPCTransport) throws(DemoFailure) {
-        var uiEnded: DemoConnectionEnd?
-        ui = try runtime.attach(
+        try runtime.serveUntilHangUp(
             transport, name: "UI",
             onMessage: { [unowned self] incoming throws(DemoFailure) in try handleUIMessage(incoming) },
-            onEnd: { _, end in uiEnded = end })
-        try runtime.run(step: "serve the UI", timeout: nil) { uiEnded != nil }
-        guard let end = uiEnded, end.isOrderly else {
-            throw DemoFailure(step: "serve the UI", "the UI connection ended abnormally: \(uiEnded?.description ?? "?")")
-        }
+            attached: { ui = $0 })
         try checkEverythingFinished()
     }
 
