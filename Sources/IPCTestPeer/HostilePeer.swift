@@ -39,6 +39,13 @@ enum HostilePeer {
                 try Descriptor.writeAll(socket, bytes)
                 let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
                 _ = try SocketMessaging.sendMessage(socket, bytes: [0], fds: Array(repeating: null, count: 200))
+            case .missingFDs:
+                // A frame that declares 3 fds and passes 1: the receiver waits for the other 2 for ever.
+                try Descriptor.writeAll(socket, bytes)
+                let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+                _ = try SocketMessaging.sendMessage(
+                    socket, bytes: FrameEncoder.payloadFrame([UInt8](repeating: 1, count: 8), fdCount: 3), fds: [null])
+                Descriptor.close(null)
             case .decodedSizeTooLarge:
                 fail("hostile \(kind.rawValue): a payload-decoding rule, not a transport one", code: 2)
             }

@@ -16,6 +16,9 @@ public struct PayloadFrameEvent {
     /// Whether every fd of the frame had arrived when its last byte did. When false the receiving LibIPC
     /// side stalls on this frame until the missing fds arrive.
     public var fdsArrived: Bool
+    /// The positions of ``fdSequence`` whose fds had arrived when the frame's last byte did; the rest, if
+    /// they ever come, are reported by ``FrameEvent/lateFDs(_:)``.
+    public var arrivedFDSequence: Range<UInt64> = 0..<0
 
     public var payloadLength: Int { Int(header.payloadSize) }
     public var isTruncated: Bool { capturedPayload.count < payloadLength }
@@ -30,9 +33,22 @@ public struct AcknowledgementEvent: Equatable, Sendable {
     public var count: UInt32 { header.fdCount }
 }
 
+/// Fds that arrived after the last byte of the frame they belong to (by FIFO plus count matching, as the
+/// receiving LibIPC side assigns them), in a later chunk.
+public struct LateFDsEvent: Equatable, Sendable {
+    /// The frame the fds were matched to.
+    public var frameIndex: UInt64
+    /// Stream offset of that frame's header.
+    public var streamOffset: UInt64
+    /// Their positions in the direction's fd FIFO: a part of the frame's ``PayloadFrameEvent/fdSequence``.
+    public var fdSequence: Range<UInt64>
+}
+
 /// What the frame parser reports, in stream order.
 public enum FrameEvent {
     case payload(PayloadFrameEvent)
     case acknowledgement(AcknowledgementEvent)
+    /// Reported at the start of the chunk that brought the fds, before that chunk's frames.
+    case lateFDs(LateFDsEvent)
     case violation(Violation)
 }

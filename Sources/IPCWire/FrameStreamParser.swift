@@ -62,11 +62,26 @@ public struct FrameStreamParser {
     /// Fds claimed by the payload frames parsed so far (the FIFO position of the next frame's fds).
     public private(set) var fdsClaimed: UInt64 = 0
 
-    /// Stream offset of the first frame header in the last chunk that claims one of the fds that arrived
-    /// with that chunk. A relay forwards the chunk's fds with this frame's first byte, as LibIPC's sender
-    /// groups them (libipc-wire §1.3); nil when no frame starting in the chunk claims them.
-    public private(set) var fdClaimingFrameOffsetInLastChunk: UInt64?
+    /// Where in the last chunk its fds belong: the offset, within the chunk, of the first byte of the frame
+    /// that claims the first of them — 0 when that frame began in an earlier chunk (its header split, or its
+    /// fds sent with a later part of it). A relay forwards the chunk's fds there, as LibIPC's sender groups
+    /// them (libipc-wire §1.3); nil when no frame begun so far claims them (fds ahead of their frame).
+    public private(set) var fdPlacementInLastChunk: Int?
     private var fdsReceivedBeforeChunk: UInt64 = 0
+    private var chunkStart: UInt64 = 0
+    /// Fds claimed by every payload frame whose header has been read, including one still arriving.
+    private var fdsClaimedByBegunFrames: UInt64 = 0
+
+    /// A payload frame complete in bytes whose fds have not all arrived.
+    private struct WaitingFrame {
+        var frameIndex: UInt64
+        var streamOffset: UInt64
+        var fdSequence: Range<UInt64>
+        var missingReported = false
+    }
+
+    private var waiting: [WaitingFrame] = []
+    private var waitingHead = 0
 
     private var unprocessedBytesWarned = false
     private var unmatchedFDsWarned = false
@@ -112,6 +127,7 @@ public struct FrameStreamParser {
     /// Heap bytes the parser holds, for tests and memory accounting: bounded by the configuration.
     public var retainedBytes: Int {
         headerBytes.capacity + capture.capacity + stalled.capacity * MemoryLayout<StalledRun>.stride
+            + waiting.capacity * MemoryLayout<WaitingFrame>.stride
     }
 
     private var firstStalledRun: StalledRun? {
@@ -127,9 +143,12 @@ public struct FrameStreamParser {
         let newFDs = UInt64(max(0, fdCount))
         checkReadLimits(chunkBytes: UInt64(chunk.count), newFDs: newFDs, onEvent)
         fdsReceivedBeforeChunk = fdsReceived
-        fdClaimingFrameOffsetInLastChunk = nil
+        chunkStart = streamOffset
         fdsReceived &+= newFDs
+        // The first new fd belongs to a frame begun before this chunk: it goes with the chunk's first byte.
+        fdPlacementInLastChunk = newFDs > 0 && fdsClaimedByBegunFrames > fdsReceivedBeforeChunk ? 0 : nil
         releaseStalledRuns()
+        if newFDs > 0 { reportLateFDs(onEvent) }
 
         var pass = PassCounters()
         var index = 0
@@ -142,6 +161,11 @@ public struct FrameStreamParser {
             }
         }
         pass.report(offset: streamOffset, onEvent)
+        if newFDs > 0, fdPlacementInLastChunk == nil, !headerBytes.isEmpty {
+            // The chunk ends inside a header: the fds belong to that frame or a later one, so they go
+            // with its first byte (or the chunk's, when the header began in an earlier chunk).
+            fdPlacementInLastChunk = frameStart > chunkStart ? Int(frameStart - chunkStart) : 0
+        }
     }
 
     public mutating func feed(_ chunk: [UInt8], fdCount: Int = 0, _ onEvent: (FrameEvent) -> Void) {
@@ -240,9 +264,11 @@ public struct FrameStreamParser {
             checkFrameValue(UInt64(header.fdCount), limit: Limits.maxMessageFDCount,
                             kind: .tooManyFDsInFrame, report)
             pass.payloadFDs &+= UInt64(header.fdCount)
-            if header.fdCount > 0, fdClaimingFrameOffsetInLastChunk == nil,
-               fdsClaimed &+ UInt64(header.fdCount) > fdsReceivedBeforeChunk {
-                fdClaimingFrameOffsetInLastChunk = frameStart
+            fdsClaimedByBegunFrames &+= UInt64(header.fdCount)
+            if header.fdCount > 0, fdPlacementInLastChunk == nil, fdsReceived > fdsReceivedBeforeChunk,
+               fdsClaimedByBegunFrames > fdsReceivedBeforeChunk {
+                // A header split across chunks began before this one.
+                fdPlacementInLastChunk = frameStart > chunkStart ? Int(frameStart - chunkStart) : 0
             }
         case .fdAcknowledgement:
             completion = .acknowledgement
@@ -324,13 +350,77 @@ public struct FrameStreamParser {
             fdsClaimed = upper
             let arrived = fdsReceived >= upper && firstStalledRun == nil
             if !arrived { recordStall(offset: start, lower: lower, upper: upper) }
+            if header.fdCount > 0, fdsReceived < upper {
+                // Fds may come with any part of their frame, so by the last byte of this frame, which claims
+                // fds, every earlier frame's are due: those still short are missing (the receiver will
+                // give them this frame's fds). This frame's own may still come, late.
+                reportMissingFDs(before: frameIndex, onEvent)
+                // A receiver disconnects on a header claiming more than the limit: it waits for nothing.
+                if UInt64(header.fdCount) <= Limits.maxMessageFDCount {
+                    awaitFDs(WaitingFrame(frameIndex: frameIndex, streamOffset: start, fdSequence: lower..<upper))
+                }
+            }
             onEvent(.payload(PayloadFrameEvent(
                 header: header, frameIndex: frameIndex, streamOffset: start, capturedPayload: payload,
-                fdSequence: lower..<upper, fdsArrived: lower == upper || fdsReceived >= upper)))
+                fdSequence: lower..<upper, fdsArrived: lower == upper || fdsReceived >= upper,
+                arrivedFDSequence: lower..<min(upper, max(lower, fdsReceived)))))
         case .acknowledgement:
             onEvent(.acknowledgement(AcknowledgementEvent(header: header, frameIndex: frameIndex, streamOffset: start)))
         case .skipped:
             break
+        }
+    }
+
+    // MARK: Frames waiting for their fds
+
+    /// Reports frames whose fds never came, now that the stream has ended. Call once, at end of stream.
+    public mutating func finish(_ onEvent: (FrameEvent) -> Void) {
+        reportMissingFDs(before: UInt64.max, onEvent)
+    }
+
+    private mutating func awaitFDs(_ frame: WaitingFrame) {
+        // Bounded: only a hostile stream keeps this many frames waiting; later ones go unreported.
+        guard waiting.count - waitingHead < configuration.maxStalledEntries else { return }
+        waiting.append(frame)
+    }
+
+    /// Hands the fds that just arrived to the frames waiting for them, in FIFO order as the receiver does.
+    private mutating func reportLateFDs(_ onEvent: (FrameEvent) -> Void) {
+        var index = waitingHead
+        while index < waiting.count {
+            let frame = waiting[index]
+            let lower = max(frame.fdSequence.lowerBound, fdsReceivedBeforeChunk)
+            let upper = min(frame.fdSequence.upperBound, fdsReceived)
+            if lower < upper {
+                onEvent(.lateFDs(LateFDsEvent(
+                    frameIndex: frame.frameIndex, streamOffset: frame.streamOffset, fdSequence: lower..<upper)))
+            }
+            if upper < frame.fdSequence.upperBound { break }
+            index += 1
+        }
+        waitingHead = index
+        if waitingHead == waiting.count {
+            waiting.removeAll(keepingCapacity: waiting.capacity <= 64)
+            waitingHead = 0
+        } else if waitingHead > 1024, waitingHead * 2 > waiting.count {
+            waiting.removeFirst(waitingHead)
+            waitingHead = 0
+        }
+    }
+
+    private mutating func reportMissingFDs(before frameIndex: UInt64, _ onEvent: (FrameEvent) -> Void) {
+        var index = waitingHead
+        while index < waiting.count, waiting[index].frameIndex < frameIndex {
+            let frame = waiting[index]
+            if !frame.missingReported {
+                waiting[index].missingReported = true
+                let arrived = fdsReceived > frame.fdSequence.lowerBound
+                    ? min(frame.fdSequence.upperBound, fdsReceived) - frame.fdSequence.lowerBound : 0
+                onEvent(.violation(Violation(
+                    kind: .missingFDs, limit: UInt64(frame.fdSequence.count), observed: arrived,
+                    streamOffset: frame.streamOffset, frameIndex: frame.frameIndex)))
+            }
+            index += 1
         }
     }
 

@@ -21,6 +21,10 @@ public struct Violation: Equatable, Hashable, Sendable, CustomStringConvertible 
         case counterOverflow = "counter-overflow"
         /// A length or count read by `decode_size()` over `MAX_DECODED_SIZE`.
         case decodedSizeTooLarge = "decoded-size-too-large"
+        /// A payload frame's `fd_count` promised fds that never came: the stream ended, or a later frame
+        /// that claims fds was complete while they were still missing. The receiving LibIPC side does not
+        /// disconnect: it waits for them for ever, or gives the next frame's fds to this frame.
+        case missingFDs = "missing-fds"
     }
 
     public enum Severity: String, Sendable, Codable {

@@ -49,6 +49,10 @@ enum RecordBodyDecoder {
             let parent = try r.u32("carrying channel")
             let origin = TransferOrigin(parentChannel: parent, direction: try direction(&r), frameIndex: try r.u64("carrying frame index"))
             return .channelTransferred(ChannelTransferredRecord(time: time, channel: channel, carriedBy: origin))
+        case .lateFDs:
+            return .lateFDs(LateFDsRecord(
+                time: try r.u64("time"), channel: try r.u32("channel"), direction: try direction(&r),
+                frameIndex: try r.u64("frame index"), fds: try attachedFDs(&r)))
         }
     }
 
@@ -126,6 +130,14 @@ enum RecordBodyDecoder {
         let header = FrameHeader(
             rawType: try r.u8("frame type"), payloadSize: try r.u32("payload size"), fdCount: try r.u32("fd count"))
         let captured = Array(try r.blob("captured payload"))
+        let fds = try attachedFDs(&r)
+        return PayloadFrameRecord(
+            time: time, channel: channel, direction: direction, frameIndex: frameIndex, streamOffset: streamOffset,
+            header: header, capturedPayload: captured, fds: fds)
+    }
+
+    /// An fd list: count, entry size, entries (payload-frame and late-fds records).
+    private static func attachedFDs(_ r: inout BodyReader) throws(BodyDecodingError) -> [AttachedFD] {
         let fdCount = Int(try r.u32("attached fd count"))
         let entrySize = Int(try r.u16("attached fd entry size"))
         // Entries may grow in later versions; this one needs the first 18 bytes of each.
@@ -145,9 +157,7 @@ enum RecordBodyDecoder {
             try r.skip(entrySize - PayloadFrameLayout.fdEntrySize, "fd entry")
             fds.append(AttachedFD(kind: kind, inode: inode, size: size, interposed: flags & 1 != 0))
         }
-        return PayloadFrameRecord(
-            time: time, channel: channel, direction: direction, frameIndex: frameIndex, streamOffset: streamOffset,
-            header: header, capturedPayload: captured, fds: fds)
+        return fds
     }
 
     private static func eof(_ r: inout BodyReader) throws(BodyDecodingError) -> EOFRecord {

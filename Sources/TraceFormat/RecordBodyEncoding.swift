@@ -71,6 +71,23 @@ extension ByteBuffer {
                 b.append(r.time); b.append(r.channel); b.append(r.carriedBy.parentChannel)
                 b.append(r.carriedBy.direction.rawValue); b.append(r.carriedBy.frameIndex)
             }
+        case .lateFDs(let r):
+            return appendRecord(kind: TraceRecordKind.lateFDs.rawValue) { b in
+                b.append(r.time); b.append(r.channel); b.append(r.direction.rawValue); b.append(r.frameIndex)
+                b.appendAttachedFDs(r.fds)
+            }
+        }
+    }
+
+    /// An fd list as the payload-frame record lays it out: count, entry size, entries.
+    func appendAttachedFDs(_ fds: [AttachedFD]) {
+        append(UInt32(truncatingIfNeeded: fds.count))
+        append(UInt16(PayloadFrameLayout.fdEntrySize))
+        for fd in fds {
+            append(fd.kind.rawValue)
+            append(UInt8(fd.interposed ? 1 : 0))
+            append(fd.inode)
+            append(fd.size)
         }
     }
 

@@ -14,6 +14,7 @@ public enum TraceRecordKind: UInt8, Sendable, CaseIterable, Comparable, CustomSt
     case channelClosed = 10
     case endpointResolved = 11
     case channelTransferred = 12
+    case lateFDs = 13
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -32,6 +33,7 @@ public enum TraceRecordKind: UInt8, Sendable, CaseIterable, Comparable, CustomSt
         case .channelClosed: "channel-closed"
         case .endpointResolved: "endpoint-resolved"
         case .channelTransferred: "channel-transferred"
+        case .lateFDs: "late-fds"
         }
     }
 }
@@ -51,6 +53,7 @@ public enum TraceRecord: Sendable, Equatable {
     case channelClosed(ChannelClosedRecord)
     case endpointResolved(EndpointResolvedRecord)
     case channelTransferred(ChannelTransferredRecord)
+    case lateFDs(LateFDsRecord)
 
     public var kind: TraceRecordKind {
         switch self {
@@ -66,6 +69,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .channelClosed: .channelClosed
         case .endpointResolved: .endpointResolved
         case .channelTransferred: .channelTransferred
+        case .lateFDs: .lateFDs
         }
     }
 
@@ -84,6 +88,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .channelClosed(let r): r.time
         case .endpointResolved(let r): r.time
         case .channelTransferred(let r): r.time
+        case .lateFDs(let r): r.time
         }
     }
 
@@ -101,6 +106,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .channelClosed(let r): r.channel
         case .endpointResolved(let r): r.channel
         case .channelTransferred(let r): r.channel
+        case .lateFDs(let r): r.channel
         }
     }
 }
@@ -541,5 +547,27 @@ public struct ChannelTransferredRecord: Sendable, Equatable {
         self.time = time
         self.channel = channel
         self.carriedBy = carriedBy
+    }
+}
+
+// MARK: - 13 lateFDs (1.1)
+
+/// Fds that arrived after the last byte of the payload frame they belong to (FIFO plus count matching, as
+/// the receiving LibIPC side assigns them). The frame's own record lists only the fds that had arrived by
+/// then; these complete it.
+public struct LateFDsRecord: Sendable, Equatable {
+    public var time: UInt64
+    public var channel: UInt32
+    public var direction: Direction
+    /// The payload frame the fds belong to.
+    public var frameIndex: UInt64
+    public var fds: [AttachedFD]
+
+    public init(time: UInt64, channel: UInt32, direction: Direction, frameIndex: UInt64, fds: [AttachedFD]) {
+        self.time = time
+        self.channel = channel
+        self.direction = direction
+        self.frameIndex = frameIndex
+        self.fds = fds
     }
 }

@@ -85,16 +85,87 @@ import Testing
         let plain = FrameEncoder.payloadFrame([1, 2, 3])
         let withFD = FrameEncoder.payloadFrame([4], fdCount: 1)
         parser.feed(plain + withFD, fdCount: 1) { _ in }
-        #expect(parser.fdClaimingFrameOffsetInLastChunk == UInt64(plain.count))
+        #expect(parser.fdPlacementInLastChunk == plain.count)
         parser.feed(plain) { _ in }
-        #expect(parser.fdClaimingFrameOffsetInLastChunk == nil)
-        // Fds that arrive ahead of their frame: the frame starts in a later chunk.
+        #expect(parser.fdPlacementInLastChunk == nil)
+        // Fds that arrive with the first bytes of a header: they go with its first byte.
         parser.feed(Array(plain.prefix(4)), fdCount: 2) { _ in }
-        #expect(parser.fdClaimingFrameOffsetInLastChunk == nil)
+        #expect(parser.fdPlacementInLastChunk == 0)
         // The frame that claims them starts in the next chunk, which brings no fds of its own.
         parser.feed(Array(plain.dropFirst(4)) + FrameEncoder.payloadFrame([], fdCount: 2)) { _ in }
-        #expect(parser.fdClaimingFrameOffsetInLastChunk == nil)
+        #expect(parser.fdPlacementInLastChunk == nil)
         #expect(parser.unmatchedFDs == 0)
+        // Fds ahead of their frame, which starts in a later chunk: they go with the chunk's first byte.
+        parser.feed(plain + Array(withFD.prefix(5)), fdCount: 1) { _ in }
+        #expect(parser.fdPlacementInLastChunk == plain.count)
+        parser.feed(Array(withFD.dropFirst(5)) + plain, fdCount: 0) { _ in }
+        parser.feed(plain, fdCount: 1) { _ in }
+        #expect(parser.fdPlacementInLastChunk == nil)
+    }
+
+    /// A frame whose header began in an earlier chunk (split header), or whose fds come with a later part
+    /// of it: its fds go with the chunk's first byte, never before the chunk.
+    @Test func fdsOfAFrameBegunInAnEarlierChunkGoAtTheChunksStart() {
+        let frame = FrameEncoder.payloadFrame([UInt8](repeating: 9, count: 100), fdCount: 1)
+        for cut in 1..<frame.count {
+            var parser = FrameStreamParser()
+            var events: [RecordedEvent] = []
+            parser.feed(Array(frame[..<cut])) { events.append(RecordedEvent($0)) }
+            parser.feed(Array(frame[cut...]), fdCount: 1) { events.append(RecordedEvent($0)) }
+            #expect(parser.fdPlacementInLastChunk == 0, "cut at \(cut)")
+            #expect(events == [.payload(header: FrameHeader.payload(size: 100, fdCount: 1), index: 0, offset: 0,
+                                        bytes: Array(frame.dropFirst(12)), fds: 0..<1)], "cut at \(cut)")
+        }
+    }
+
+    /// Fds that come after their frame's last byte are handed to it as late fds, in FIFO order.
+    @Test func fdsAfterTheirFramesLastByteAreReportedLate() {
+        var parser = FrameStreamParser()
+        var events: [RecordedEvent] = []
+        var arrived: [Range<UInt64>] = []
+        let waiting = FrameEncoder.payloadFrame([1, 2, 3, 4, 5, 6, 7, 8], fdCount: 2)
+        parser.feed(waiting) { event in
+            if case .payload(let frame) = event { arrived.append(frame.arrivedFDSequence) }
+            events.append(RecordedEvent(event))
+        }
+        #expect(arrived == [0..<0])
+        // One fd comes with the first bytes of the next frame (which claims none), the other later.
+        let next = FrameEncoder.payloadFrame([9, 9, 9, 9, 9, 9, 9, 9])
+        parser.feed(Array(next.prefix(5)), fdCount: 1) { events.append(RecordedEvent($0)) }
+        parser.feed(Array(next.dropFirst(5)), fdCount: 1) { events.append(RecordedEvent($0)) }
+        parser.finish { events.append(RecordedEvent($0)) }
+        #expect(events.filter { if case .late = $0 { true } else { false } } ==
+                [.late(index: 0, fds: 0..<1), .late(index: 0, fds: 1..<2)])
+        #expect(!events.contains { if case .violation = $0 { true } else { false } })
+        #expect(parser.unmatchedFDs == 0)
+    }
+
+    /// A header that claims 3 fds with 1 passed: the stream proves the shortfall when it ends, or when a
+    /// later frame that claims fds is complete while they are still missing.
+    @Test func missingFDsAreReportedWhenTheStreamProvesThem() {
+        let short = FrameEncoder.payloadFrame([UInt8](repeating: 1, count: 8), fdCount: 3)
+        var parser = FrameStreamParser()
+        var violations: [Violation] = []
+        let collect = { (event: FrameEvent) in if case .violation(let v) = event { violations.append(v) } }
+        parser.feed(short, fdCount: 1, collect)
+        #expect(violations.isEmpty)
+        parser.finish(collect)
+        #expect(violations.map(\.kind) == [.missingFDs])
+        #expect(violations.first?.limit == 3)
+        #expect(violations.first?.observed == 1)
+        #expect(violations.first?.frameIndex == 0)
+
+        // The next frame claims 1 fd and brings it: FIFO gives it to the short frame, whose shortfall is now
+        // proven; the next frame then waits for an fd of its own, missing at the end.
+        var second = FrameStreamParser()
+        violations = []
+        second.feed(short, fdCount: 1, collect)
+        second.feed(FrameEncoder.payloadFrame([UInt8](repeating: 2, count: 8), fdCount: 1), fdCount: 1, collect)
+        #expect(violations.map(\.frameIndex) == [0])
+        #expect(violations.first?.observed == 2)
+        second.finish(collect)
+        #expect(violations.map(\.frameIndex) == [0, 1])
+        #expect(violations.allSatisfy { $0.kind == .missingFDs })
     }
 
     @Test func aFrameWithoutItsFDsStallsTheReceiverModel() {

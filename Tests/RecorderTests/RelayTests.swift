@@ -11,6 +11,7 @@ final class CollectingSink: RelayEventSink {
     enum Event: Equatable {
         case payload(Direction, FrameHeader, [UInt8], [RelayedFD])
         case acknowledgement(Direction, UInt32)
+        case lateFDs(Direction, frameIndex: UInt64, [RelayedFD])
         case violation(Direction, Violation)
         case queueDepths(Direction, QueueDepths)
         case endOfStream(Direction, EndOfStream)
@@ -23,6 +24,7 @@ final class CollectingSink: RelayEventSink {
         switch event {
         case .payload(let frame, let fds): copy = .payload(direction, frame.header, Array(frame.capturedPayload), fds)
         case .acknowledgement(let ack): copy = .acknowledgement(direction, ack.count)
+        case .lateFDs(let frameIndex, let fds): copy = .lateFDs(direction, frameIndex: frameIndex, fds)
         case .violation(let violation): copy = .violation(direction, violation)
         case .queueDepths(let depths): copy = .queueDepths(direction, depths)
         case .endOfStream(let end): copy = .endOfStream(direction, end)
@@ -35,6 +37,10 @@ final class CollectingSink: RelayEventSink {
 
     var payloads: [(Direction, FrameHeader, [UInt8], [RelayedFD])] {
         snapshot.compactMap { if case .payload(let d, let h, let b, let f) = $0 { (d, h, b, f) } else { nil } }
+    }
+
+    var lateFDs: [(frameIndex: UInt64, fds: [RelayedFD])] {
+        snapshot.compactMap { if case .lateFDs(_, let index, let fds) = $0 { (index, fds) } else { nil } }
     }
 
     var violations: [Violation] {

@@ -59,6 +59,10 @@ import Testing
             time: .max, channel: .max, carriedBy: TransferOrigin(parentChannel: .max, direction: .bToA, frameIndex: .max))),
         .channelTransferred(ChannelTransferredRecord(
             time: 0, channel: 0, carriedBy: TransferOrigin(parentChannel: 0, direction: .aToB, frameIndex: 0))),
+        .lateFDs(LateFDsRecord(time: .max, channel: .max, direction: .bToA, frameIndex: .max, fds: [
+            AttachedFD(kind: .pipe, inode: .max, size: 0), AttachedFD(kind: .socket, inode: 1, size: 0, interposed: true),
+        ])),
+        .lateFDs(LateFDsRecord(time: 0, channel: 0, direction: .aToB, frameIndex: 0, fds: [])),
     ]
 
     static let edgeHeaders: [TraceHeader] = [

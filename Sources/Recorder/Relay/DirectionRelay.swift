@@ -57,7 +57,7 @@ struct DirectionRelay {
         defer { buffer.deallocate() }
         // Room for the kernel's maximum (SCM_MAX_FD): a hostile sender's extra fds are forwarded too.
         let control = ControlMessageBuffer(maxFDs: 253)
-        let end: EndOfStream
+        var end: EndOfStream
         while true {
             let readSize = parser.remainingPayloadBytes > UInt64(configuration.smallReadSize)
                 ? buffer.count : min(buffer.count, configuration.smallReadSize)
@@ -75,14 +75,13 @@ struct DirectionRelay {
                 break
             }
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<chunk.byteCount])
-            let chunkStart = parser.streamOffset
-            if chunkStart == 0 { identifySender() }
+            if parser.streamOffset == 0 { identifySender() }
             let firstPosition = parser.fdsReceived
             proxyBuffered = UInt64(chunk.byteCount)
             let transfers = parse(bytes, fds: chunk.fds)
             // The chunk's records are published before its bytes go on, so a reply never precedes them.
             recorder.flush()
-            let split = parser.fdClaimingFrameOffsetInLastChunk.map { Int($0 - chunkStart) } ?? 0
+            let split = parser.fdPlacementInLastChunk ?? 0
             let (outgoing, toClose) = followTransfers(chunk.fds, firstPosition: firstPosition, origins: transfers)
             let forwarded = forward(bytes, fds: outgoing, fdsAt: split)
             Descriptor.closeAll(toClose)
@@ -98,8 +97,12 @@ struct DirectionRelay {
         }
         // Half-close: the receiver sees EOF exactly when it would have without the proxy.
         shutdown(destination, Int32(SHUT_WR))
+        var ending = end
+        if let missing = reportFramesStillWaitingForFDs(), ending.likelyCause == nil {
+            ending.likelyCause = missing
+        }
         sampleQueueDepths(force: true)
-        recorder.record(time: TraceClock.monotonicNanoseconds(), .endOfStream(end))
+        recorder.record(time: TraceClock.monotonicNanoseconds(), .endOfStream(ending))
         recorder.flush()
     }
 
@@ -117,8 +120,7 @@ struct DirectionRelay {
         let channel = channel
         let direction = direction
         let recorder = recorder
-        // Read once per chunk, not per frame: both are fixed for the channel's life.
-        let follower = channel.follower
+        // Read once per chunk, not per frame: fixed for the channel's life.
         let inspector = channel.inspector
         // Moved out (not copied) so the closure can mutate it without copying its storage.
         var queue = FDDescriptionQueue()
@@ -128,17 +130,12 @@ struct DirectionRelay {
             case .payload(let frame):
                 frames += 1
                 frameBytes += UInt64(frame.header.payloadSize) + UInt64(FrameHeader.size)
-                frameFDs += UInt64(frame.header.fdCount)
                 if frame.header.fdCount > 0 { channel.recordSentFDs(frame.header.fdCount, direction: direction) }
-                let described = queue.take(frame.fdSequence)
-                for (offset, fd) in described.enumerated() where fd.kind == .socket {
-                    if fd.interposed {
-                        origins[frame.fdSequence.lowerBound + UInt64(offset)] = frame.frameIndex
-                    } else if let follower, follower.isRelayed(inode: fd.inode) {
-                        follower.noteCarried(inode: fd.inode, by: channel.id, direction: direction,
-                                             frameIndex: frame.frameIndex)
-                    }
-                }
+                // Only the fds that have arrived: any others are reported when they come (lateFDs).
+                let described = queue.take(frame.arrivedFDSequence)
+                frameFDs += UInt64(described.count)
+                Self.noteSockets(described, from: frame.arrivedFDSequence.lowerBound, frameIndex: frame.frameIndex,
+                                 channel: channel, direction: direction, origins: &origins)
                 recorder.record(time: time, .payload(frame, fds: described))
                 if let inspector {
                     let inspection = inspector.inspect(frame)
@@ -155,6 +152,12 @@ struct DirectionRelay {
                         recorder.record(time: time, .violation(violation))
                     }
                 }
+            case .lateFDs(let late):
+                let described = queue.take(late.fdSequence)
+                frameFDs += UInt64(described.count)
+                Self.noteSockets(described, from: late.fdSequence.lowerBound, frameIndex: late.frameIndex,
+                                 channel: channel, direction: direction, origins: &origins)
+                recorder.record(time: time, .lateFDs(frameIndex: late.frameIndex, fds: described))
             case .acknowledgement(let ack):
                 recorder.record(time: time, .acknowledgement(ack))
                 if let overAcknowledged = channel.recordAcknowledgement(ack, direction: direction) {
@@ -167,10 +170,25 @@ struct DirectionRelay {
             }
         }
         fdDescriptions = queue
-        if frames > 0 {
+        if frames > 0 || frameFDs > 0 {
             recorder.record(time: time, .chunkTotals(frames: frames, bytes: frameBytes, fds: frameFDs))
         }
         return origins
+    }
+
+    /// Notes, for the sockets among a frame's fds, which frame carried them: a transport to follow is
+    /// opened with that frame as its origin; a relayed channel's end gets a channel-transferred record.
+    private static func noteSockets(
+        _ fds: [RelayedFD], from firstPosition: UInt64, frameIndex: UInt64, channel: ChannelShared,
+        direction: Direction, origins: inout [UInt64: UInt64]
+    ) {
+        for (offset, fd) in fds.enumerated() where fd.kind == .socket {
+            if fd.interposed {
+                origins[firstPosition + UInt64(offset)] = frameIndex
+            } else if let follower = channel.follower, follower.isRelayed(inode: fd.inode) {
+                follower.noteCarried(inode: fd.inode, by: channel.id, direction: direction, frameIndex: frameIndex)
+            }
+        }
     }
 
     /// Looks up, off the relay thread, which process holds the sending side's socket: the first traffic
@@ -255,6 +273,23 @@ struct DirectionRelay {
     }
 
     // MARK: End of stream and queue depths
+
+    /// At end of stream, frames still waiting for fds will never get them: reports each as `missing-fds`.
+    /// Returns the first, which the EOF names as its likely cause.
+    private mutating func reportFramesStillWaitingForFDs() -> Violation? {
+        var first: Violation?
+        let time = TraceClock.monotonicNanoseconds()
+        let channel = channel
+        let direction = direction
+        let recorder = recorder
+        parser.finish { event in
+            guard case .violation(let violation) = event else { return }
+            channel.noteViolation(violation, direction: direction, time: time)
+            recorder.record(time: time, .violation(violation))
+            if first == nil { first = violation }
+        }
+        return first
+    }
 
     private func endOfStream(reading error: SystemError) -> EndOfStream {
         if channel.stopping.load(ordering: .relaxed) {

@@ -105,12 +105,15 @@ public enum RelayEvent {
     /// `frame.capturedPayload` is borrowed: valid only during the sink call.
     case payload(PayloadFrameEvent, fds: [RelayedFD])
     case acknowledgement(AcknowledgementEvent)
+    /// Fds that came after the last byte of payload frame `frameIndex` (its record listed those before).
+    case lateFDs(frameIndex: UInt64, fds: [RelayedFD])
     case violation(Violation)
     case queueDepths(QueueDepths)
     case endOfStream(EndOfStream)
     /// May come from a helper thread, out of stream order.
     case endpointIdentified(EndpointIdentity)
-    /// Totals of the payload frames of one chunk, once per chunk (cheaper than counting per frame).
+    /// Totals of the payload frames of one chunk, once per chunk (cheaper than counting per frame); `fds`
+    /// counts the fds that arrived, late ones included, not the headers' claims.
     case chunkTotals(frames: UInt64, bytes: UInt64, fds: UInt64)
 }
 

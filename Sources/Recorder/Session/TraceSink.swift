@@ -61,7 +61,7 @@ final class TraceSink: RelayEventSink {
 
     func record(channel: ChannelID, direction: Direction, time: UInt64, _ event: RelayEvent) {
         switch event {
-        case .payload, .acknowledgement, .queueDepths, .chunkTotals:
+        case .payload, .acknowledgement, .lateFDs, .queueDepths, .chunkTotals:
             // Off the relay threads' fast path (they batch through their recorders): a batch of its own.
             let batch = writer.makeBatch()
             var state = BatchState()
@@ -116,6 +116,10 @@ final class TraceSink: RelayEventSink {
                 noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind,
                          frames: 1, bytes: UInt64(frame.header.payloadSize))
             }
+        case .lateFDs(let frameIndex, let fds):
+            batch.append(.lateFDs(LateFDsRecord(
+                time: time, channel: channel, direction: direction, frameIndex: frameIndex,
+                fds: fds.map(Self.attachedFD))))
         case .acknowledgement(let ack):
             batch.append(.acknowledgement(AcknowledgementRecord(
                 time: time, channel: channel, direction: direction, frameIndex: ack.frameIndex,

@@ -5,6 +5,7 @@ import TestSupport
 enum RecordedEvent: Equatable, CustomStringConvertible {
     case payload(header: FrameHeader, index: UInt64, offset: UInt64, bytes: [UInt8], fds: Range<UInt64>)
     case ack(count: UInt32, index: UInt64, offset: UInt64)
+    case late(index: UInt64, fds: Range<UInt64>)
     case violation(Violation)
 
     init(_ event: FrameEvent) {
@@ -14,6 +15,8 @@ enum RecordedEvent: Equatable, CustomStringConvertible {
                             bytes: Array(frame.capturedPayload), fds: frame.fdSequence)
         case .acknowledgement(let ack):
             self = .ack(count: ack.count, index: ack.frameIndex, offset: ack.streamOffset)
+        case .lateFDs(let late):
+            self = .late(index: late.frameIndex, fds: late.fdSequence)
         case .violation(let violation):
             self = .violation(violation)
         }
@@ -23,6 +26,7 @@ enum RecordedEvent: Equatable, CustomStringConvertible {
         switch self {
         case .payload(let h, let i, let o, let b, let f): "payload#\(i)@\(o) size=\(h.payloadSize) fds=\(f) captured=\(b.count)"
         case .ack(let c, let i, let o): "ack#\(i)@\(o) count=\(c)"
+        case .late(let i, let f): "late-fds#\(i) fds=\(f)"
         case .violation(let v): v.description
         }
     }
