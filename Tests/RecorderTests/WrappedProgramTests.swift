@@ -162,7 +162,7 @@ private func builtProduct(_ name: String) throws -> String {
 }
 
 /// One run of a program with stdout and stderr captured (posix_spawn, never Foundation.Process).
-private struct ProgramRun {
+struct ProgramRun {
     var status: IPCTransport::ExitStatus?
     var standardOutput: String
     var standardError: String
@@ -274,7 +274,7 @@ private func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
 }
 
 /// The records of a finished trace, by kind.
-private struct RecordedTrace {
+struct RecordedTrace {
     let report: CheckReport
     var opened: [ChannelOpenedRecord] = []
     var frames: [PayloadFrameRecord] = []
@@ -317,7 +317,7 @@ private struct RecordedTrace {
 
     /// The recorded payload frames of one direction are, in order, exactly `sent`: sizes, fd counts and
     /// kinds, and (fully captured) payload bytes.
-    func expectFrames(
+    fileprivate func expectFrames(
         _ channel: UInt32, _ direction: Direction, equal sent: [SentFrame], _ what: String,
         sourceLocation: Testing.SourceLocation = #_sourceLocation
     ) {
