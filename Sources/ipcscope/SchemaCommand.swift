@@ -116,7 +116,7 @@ enum SchemaListingText {
         for descriptor in descriptors {
             let parameters = descriptor.parameters.map { parameter in
                 let attributes = parameter.attributes.isEmpty ? "" : "[" + parameter.attributes.joined(separator: ", ") + "] "
-                return attributes + parameter.type.spelling + " " + parameter.name
+                return attributes + parameter.type.writtenText + " " + parameter.name
             }
             out += "  " + pad(String(descriptor.id), idWidth, right: true) + "  " + pad(descriptor.kind.rawValue, kindWidth)
                 + "  " + pad(descriptor.name, nameWidth) + "  (" + parameters.joined(separator: ", ") + ")\n"

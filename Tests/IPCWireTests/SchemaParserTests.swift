@@ -251,6 +251,44 @@ private func expectError(
         #expect(throws: SchemaError.self) { try TypeReference(parsing: "16") }
     }
 
+    /// Inside `<…>` the generator copies everything but `<` and `>` (libipc-wire §5): cv-qualifiers on either
+    /// side and `&`/`*` are accepted, the written text is kept, and the type resolves as without them.
+    @Test func acceptsQualifiersInsideGenericArguments() throws {
+        let source = """
+        endpoint Qualified
+        {
+            set_node(NonnullRefPtr<Web::DOM::Node const> node) =|
+            set_nodes(Vector<Foo const&> a, Vector<Foo const &> b, HashMap<String const, Vector<u8 const*>> c) =|
+            set_volatile(Optional<volatile u32> v, Optional<u32 volatile const> w) =|
+        }
+        """
+        let messages = try SchemaParser.parse(source, path: "q.ipc").endpoints[0].messages
+        let node = messages[0].parameters[0].type
+        #expect(node.writtenText == "NonnullRefPtr<Web::DOM::Node const>")
+        #expect(node.spelling == "NonnullRefPtr<const Web::DOM::Node>")
+        #expect(node.arguments[0].baseName == "Web::DOM::Node" && node.arguments[0].isConst)
+        #expect(node == (try TypeReference(parsing: "NonnullRefPtr<const Web::DOM::Node>")))
+        let types = messages[1].parameters.map(\.type)
+        #expect(types.map(\.writtenText) == ["Vector<Foo const&>", "Vector<Foo const &>",
+                                            "HashMap<String const, Vector<u8 const*>>"])
+        #expect(types[0] == types[1])
+        #expect(types[0].arguments[0].isConst && types[0].arguments[0].isReference)
+        #expect(types[2].arguments[1].arguments[0].isPointer)
+        #expect(types[2].arguments[1].arguments[0].baseName == "u8")
+        #expect(messages[2].parameters.map { $0.type.arguments[0].baseName } == ["u32", "u32"])
+        #expect(messages[2].parameters.map(\.name) == ["v", "w"])
+    }
+
+    @Test func errorsInsideGenericArgumentsStayPrecise() {
+        expectError("endpoint E\n{\n    m(Vector<Foo const bar> x) =|\n}\n",
+                    "expected ',' or '>' after type argument 'const Foo', found 'b'", line: 3, column: 24)
+        expectError("endpoint E\n{\n    m(Vector<Foo const, > x) =|\n}\n",
+                    "expected a type argument of 'Vector', found '>'", line: 3, column: 25)
+        // Outside `<…>` a space ends the type, as in the generator: the parameter is then named `const`.
+        expectError("endpoint E\n{\n    m(Foo const x) =|\n}\n", "expected ',' or ')' after parameter 'const', found 'x'",
+                    line: 3, column: 17)
+    }
+
     @Test func handlesLargeFiles() throws {
         var source = "endpoint Big\n{\n"
         for index in 0..<20_000 {
