@@ -58,7 +58,11 @@ public struct CheckReport: Sendable {
     /// How the recording ended, as far as the file tells.
     public var ending: RecordingEnding {
         guard let end else { return .noEndRecord }
-        return end.stopReason == .writeError ? .stoppedByWriteError : .complete
+        switch end.stopReason {
+        case .complete: return .complete
+        case .writeError: return .stoppedByWriteError
+        default: return .stoppedEarly
+        }
     }
 
     public var durationNanoseconds: UInt64? {
@@ -76,6 +80,8 @@ public enum RecordingEnding: String, Sendable {
     /// The recorder stopped writing because of an error (a full disk, an I/O error, the file size limit);
     /// its end record says where and why. What crossed after that is not in the trace.
     case stoppedByWriteError = "stopped-by-write-error"
+    /// A stop reason of a later version: the trace is intact but ended early for a reason this build does not know.
+    case stoppedEarly = "stopped-early"
     /// No end record: the recorder was killed (or crashed), or is still recording.
     case noEndRecord = "no-end-record"
 }

@@ -122,8 +122,11 @@ enum CheckText {
             out += "  FILE SHRANK while being read: another process truncated or rewrote it, and what was past"
                 + " its new end read as zeros; check it again\n"
         } else if r.isIntact {
-            out += r.ending == .stoppedByWriteError
-                ? "  ok, but INCOMPLETE: the recorder stopped writing because of an error\n" : "  ok\n"
+            switch r.ending {
+            case .stoppedByWriteError: out += "  ok, but INCOMPLETE: the recorder stopped writing because of an error\n"
+            case .stoppedEarly: out += "  ok, but INCOMPLETE: the recorder stopped writing early\n"
+            case .complete, .noEndRecord: out += "  ok\n"
+            }
         } else {
             let recovered = r.corruptions.reduce(0) { $0 + $1.recordsRecovered }
             out += "  CORRUPT: \(r.corruptions.count) damaged region(s); \(recovered) records recovered after them\n"
@@ -219,7 +222,8 @@ struct CheckJSON: Encodable {
     var lastTime: UInt64?
     var durationNanoseconds: UInt64?
     var end: End?
-    /// "complete", "stopped-by-write-error" or "no-end-record" (killed, or still recording).
+    /// "complete", "stopped-by-write-error", "stopped-early" (a later version's reason) or "no-end-record"
+    /// (killed, or still recording).
     var recording: String?
     var truncatedTail: Offset?
     var corruptions: [Corruption]?
