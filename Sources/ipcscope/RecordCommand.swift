@@ -17,7 +17,7 @@ struct RecordCommand: ParsableCommand {
             Command mode runs COMMAND and records every LibIPC channel it and its children create, like \
             `strace -f`: sockets taken over through SOCKET_TAKEOVER (when ipcscope is launched as a LibIPC \
             helper) and, through a preloaded library, every AF_UNIX stream socketpair. It exits with \
-            COMMAND's status, or dies of the same signal. Under another `ipcscope record`, channels go to \
+            COMMAND's status, or dies of the same signal (exceptions below). Under another `ipcscope record`, channels go to \
             that recording's trace.
 
             Socket-path mode listens on --listen PATH and relays every client to --upstream PATH, one \
