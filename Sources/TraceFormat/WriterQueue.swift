@@ -331,7 +331,9 @@ final class WriterQueue: @unchecked Sendable {
             } else if result < 0 && errno == EINTR {
                 continue
             } else {
-                _ = ftruncate(fd, off_t(fileEnd))  // a cut end record would read as a truncated tail anyway
+                // Cut it away rather than leave a tail that reads like a killed recorder's; if even that
+                // fails, the tail is what a reader sees — the error was told already.
+                _ = ftruncate(fd, off_t(fileEnd))
                 return false
             }
         }
