@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <linux/sockios.h>
 #include <unistd.h>
@@ -74,3 +75,13 @@ int ipcs_crc32c_hardware_available(void) {
     return 0;
 #endif
 }
+
+int ipcs_fallocate_keep_size(int fd, int64_t offset, int64_t length) {
+    return fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length);
+}
+int64_t ipcs_file_size_limit(void) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_FSIZE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return -1;
+    return limit.rlim_cur > INT64_MAX ? -1 : (int64_t)limit.rlim_cur;
+}
+const char *ipcs_errno_name(int error) { return strerrorname_np(error); }

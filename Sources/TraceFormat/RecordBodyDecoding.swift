@@ -30,7 +30,14 @@ enum RecordBodyDecoder {
                 channels: try r.u64("channels"), frames: try r.u64("frames"), bytes: try r.u64("bytes"),
                 fds: try r.u64("fds"), violations: try r.u64("violations"))
             let flags = try r.u8("flags")
-            return .end(EndRecord(time: time, summary: summary, cleanStop: flags & 1 != 0))
+            var end = EndRecord(time: time, summary: summary, cleanStop: flags & 1 != 0)
+            if r.remaining > 0 {  // 1.1: why writing stopped; a 1.0 body ends here
+                end.stopReason = StopReason(rawValue: try r.u8("stop reason"))
+                end.errorNumber = try r.i32("stop errno")
+                end.stopOffset = try r.u64("stop offset")
+                end.failedOperation = try r.string("failed operation")
+            }
+            return .end(end)
         case .channelClosed:
             return .channelClosed(ChannelClosedRecord(time: try r.u64("time"), channel: try r.u32("channel")))
         case .endpointResolved:

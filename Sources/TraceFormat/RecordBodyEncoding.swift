@@ -56,6 +56,8 @@ extension ByteBuffer {
                 b.append(r.summary.channels); b.append(r.summary.frames); b.append(r.summary.bytes)
                 b.append(r.summary.fds); b.append(r.summary.violations)
                 b.append(UInt8(r.cleanStop ? 1 : 0))
+                b.append(r.stopReason.rawValue); b.append(r.errorNumber); b.append(r.stopOffset)
+                b.append(r.failedOperation)
             }
         case .channelClosed(let r):
             return appendRecord(kind: TraceRecordKind.channelClosed.rawValue) { b in

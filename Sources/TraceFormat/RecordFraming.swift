@@ -49,3 +49,18 @@ struct RecordFrame {
     var bodyOffset: Int { offset + TraceFileLayout.recordHeaderSize }
     var endOffset: Int { bodyOffset + bodyLength }
 }
+
+/// Where the records of an encoded run of whole records begin and end.
+enum RecordBoundaries {
+    /// The length of the whole records at the start of `bytes` that lie within its first `limit` bytes.
+    static func wholeRecordsLength(in bytes: UnsafeRawBufferPointer, upTo limit: Int) -> Int {
+        var offset = 0
+        while offset + TraceFileLayout.recordHeaderSize <= limit {
+            let bodyLength = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))
+            let end = offset + TraceFileLayout.recordHeaderSize + bodyLength
+            guard end <= limit else { break }
+            offset = end
+        }
+        return offset
+    }
+}

@@ -18,6 +18,10 @@ public enum TraceFileError: Error, Sendable, Equatable, CustomStringConvertible 
     case fileShrank(path: String, from: Int, to: Int)
     /// The writer was closed before this call.
     case closed(path: String)
+    /// The writer stopped writing at its first write error; the trace ends there.
+    case writeStopped(TraceWriteFailure)
+    /// Something is at the output path that a new trace must not replace.
+    case existingOutput(path: String, ExistingOutputProblem)
 
     public var description: String {
         switch self {
@@ -39,6 +43,39 @@ public enum TraceFileError: Error, Sendable, Equatable, CustomStringConvertible 
             return "\(path): file shrank from \(from) to \(to) bytes while being read"
         case .closed(let path):
             return "\(path): trace writer already closed"
+        case .writeStopped(let failure):
+            return failure.description
+        case .existingOutput(let path, let problem):
+            return "\(path): \(problem)"
+        }
+    }
+}
+
+/// Why a writer refuses to replace what is at its output path.
+public enum ExistingOutputProblem: Sendable, Equatable, CustomStringConvertible {
+    /// A symbolic link: a trace is never written through one (its target would be rewritten).
+    case symbolicLink
+    /// A regular file that does not start with the trace magic.
+    case notATrace
+    /// A regular file that could not be opened to read its first bytes.
+    case unreadable(errno: Int32)
+
+    /// Whether ``TraceWriter/ExistingOutput/replaceAnyFile`` replaces it.
+    public var replacedWhenForced: Bool {
+        switch self {
+        case .symbolicLink: false
+        case .notATrace, .unreadable: true
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .symbolicLink:
+            return "is a symbolic link; a trace is not written through one"
+        case .notATrace:
+            return "exists and is not an ipcscope trace; not replacing it"
+        case .unreadable(let error):
+            return "exists and cannot be read to tell whether it is a trace (\(ErrnoText.describe(error))); not replacing it"
         }
     }
 }

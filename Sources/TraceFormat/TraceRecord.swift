@@ -482,16 +482,40 @@ public struct TraceSummary: Sendable, Equatable {
     }
 }
 
-/// The last record of a trace whose recorder stopped cleanly.
+/// The last record of a trace whose recorder stopped (rather than being killed).
 public struct EndRecord: Sendable, Equatable {
     public var time: UInt64
     public var summary: TraceSummary
     public var cleanStop: Bool
+    /// (1.1) Whether every record was written, or writing stopped at an error. `.complete` in 1.0 files.
+    public var stopReason: StopReason
+    /// (1.1) For a write error: the errno, the file offset where writing stopped (where this record
+    /// starts: the records before it are whole) and what failed ("write", "fallocate", …). 0 and empty otherwise.
+    public var errorNumber: Int32
+    public var stopOffset: UInt64
+    public var failedOperation: String
 
-    public init(time: UInt64, summary: TraceSummary, cleanStop: Bool) {
+    public init(
+        time: UInt64, summary: TraceSummary, cleanStop: Bool, stopReason: StopReason = .complete,
+        errorNumber: Int32 = 0, stopOffset: UInt64 = 0, failedOperation: String = ""
+    ) {
         self.time = time
         self.summary = summary
         self.cleanStop = cleanStop
+        self.stopReason = stopReason
+        self.errorNumber = errorNumber
+        self.stopOffset = stopOffset
+        self.failedOperation = failedOperation
+    }
+
+    /// This record as the writer completes it after `failure`: it says why the trace ends early.
+    public func stopped(by failure: TraceWriteFailure) -> EndRecord {
+        var end = self
+        end.stopReason = .writeError
+        end.errorNumber = failure.errno
+        end.stopOffset = failure.offset
+        end.failedOperation = failure.operation
+        return end
     }
 }
 

@@ -81,3 +81,23 @@ public struct EOFKind: RawRepresentable, Sendable, Equatable, Hashable, CustomSt
         }
     }
 }
+
+/// (1.1) Why a recording stopped writing its trace, in the end record.
+public struct StopReason: RawRepresentable, Sendable, Equatable, Hashable, CustomStringConvertible {
+    public var rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// Every record was written (also what an end record of a 1.0 writer means).
+    public static let complete = StopReason(rawValue: 0)
+    /// Writing failed (a full disk, an I/O error, the file size limit): the records of everything that
+    /// crossed after the end record's stop offset are missing.
+    public static let writeError = StopReason(rawValue: 1)
+
+    public var description: String {
+        switch rawValue {
+        case 0: "complete"
+        case 1: "write-error"
+        default: "stop-reason-\(rawValue)"
+        }
+    }
+}

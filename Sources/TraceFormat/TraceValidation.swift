@@ -44,7 +44,7 @@ public struct CheckReport: Sendable {
     public var fdCount: UInt64 = 0
     public var violationCount = 0
     public var captureLossCount = 0
-    /// The end record, when the recorder stopped cleanly.
+    /// The end record, when the recorder stopped (rather than being killed).
     public var end: EndRecord?
     public var truncatedTail: TruncatedTail?
     public var corruptions: [TraceCorruption] = []
@@ -55,12 +55,35 @@ public struct CheckReport: Sendable {
     /// No damage found, and the file stayed put while it was read. A truncated tail does not count as damage.
     public var isIntact: Bool { corruptions.isEmpty && !shrankWhileReading }
 
+    /// How the recording ended, as far as the file tells.
+    public var ending: RecordingEnding {
+        guard let end else { return .noEndRecord }
+        switch end.stopReason {
+        case .complete: return .complete
+        case .writeError: return .stoppedByWriteError
+        default: return .stoppedEarly
+        }
+    }
+
     public var durationNanoseconds: UInt64? {
         guard let firstTime, let lastTime else { return nil }
         return lastTime - firstTime
     }
 
     public func count(of kind: TraceRecordKind) -> Int { countsByKind[kind] ?? 0 }
+}
+
+/// How a recording ended, from its end record.
+public enum RecordingEnding: String, Sendable {
+    /// An end record, and every record was written.
+    case complete
+    /// The recorder stopped writing because of an error (a full disk, an I/O error, the file size limit);
+    /// its end record says where and why. What crossed after that is not in the trace.
+    case stoppedByWriteError = "stopped-by-write-error"
+    /// A stop reason of a later version: the trace is intact but ended early for a reason this build does not know.
+    case stoppedEarly = "stopped-early"
+    /// No end record: the recorder was killed (or crashed), or is still recording.
+    case noEndRecord = "no-end-record"
 }
 
 enum TraceValidator {

@@ -8,6 +8,15 @@ import Synchronization
 /// Durability: everything handed to write(2) is in the page cache and survives the death of this process
 /// (even SIGKILL); batches go out at least every ``Options/flushIntervalNanoseconds`` or
 /// ``Options/flushThresholdBytes``. There is no fsync: a power loss can lose the last seconds.
+///
+/// Failures: the first write error (a full disk, EIO, the file size limit) stops writing for good — it is
+/// reported at once through ``Options/onWriteFailure``, later submits are refused without waiting, and
+/// `close(ending:)` still writes the end record, saying why the trace ends early, into disk space kept
+/// reserved for it (``EndRecordReserve``).
+///
+/// The file is created under a temporary name in the output's directory and renamed to `path` by
+/// ``publish()`` (at once unless ``Options/publishesAtOnce`` is false), so that a recording that fails to
+/// start leaves whatever was at `path` untouched.
 public final class TraceWriter: Sendable {
     public struct Options: Sendable {
         /// Queued bytes (encoded, not yet written) beyond which `submit` refuses records.
@@ -16,6 +25,16 @@ public final class TraceWriter: Sendable {
         public var flushThresholdBytes: Int
         /// Longest time a record waits in the queue before the writer thread writes it.
         public var flushIntervalNanoseconds: UInt64
+        /// What an existing file at the path may be for the trace to replace it.
+        public var existingOutput: ExistingOutput = .replaceOnlyTraces
+        /// Whether the file appears at its path when the writer is created, or only at ``publish()``.
+        public var publishesAtOnce = true
+        /// Told about the first write failure, once, as soon as it happens (on the writer thread).
+        public var onWriteFailure: (@Sendable (TraceWriteFailure) -> Void)?
+        /// Disk space kept free past the last record for the end record.
+        public var endRecordReserveBytes = EndRecordReserve.defaultBytes
+        /// Stands in for write(2) in tests that make it fail.
+        var writeFunction: @Sendable (Int32, UnsafeRawPointer, Int) -> Int = { Glibc.write($0, $1, $2) }
 
         public init(
             queueBudgetBytes: Int = 64 << 20, flushThresholdBytes: Int = 256 << 10,
@@ -25,6 +44,15 @@ public final class TraceWriter: Sendable {
             self.flushThresholdBytes = flushThresholdBytes
             self.flushIntervalNanoseconds = flushIntervalNanoseconds
         }
+    }
+
+    /// What may be at the output path for a new trace to replace it. A directory, a device, a FIFO or a
+    /// socket is never replaced, and a symlink never followed nor replaced.
+    public enum ExistingOutput: Sendable, Equatable {
+        /// Nothing, an empty file, or an ipcscope trace (a file that starts with the trace magic).
+        case replaceOnlyTraces
+        /// Any regular file.
+        case replaceAnyFile
     }
 
     /// Counters, readable at any time.
@@ -40,13 +68,25 @@ public final class TraceWriter: Sendable {
     /// Captured payload bytes per frame at most (the header's snap length).
     public let snapLength: Int
 
-    private let fd: Int32
+    private let file: TraceOutputFile
+    private var fd: Int32 { file.fd }
     private let queue: WriterQueue
     private let thread: WriterThread
     private let closed = Atomic<Bool>(false)
+    private let publication = Mutex<Publication>(.staged)
 
-    /// Creates the file with mode 0600 (replacing an existing regular file, so that a reader of the old
-    /// one is not disturbed), writes the file header and `header` synchronously, and starts the writer thread.
+    private enum Publication {
+        /// Under the temporary name; closing removes it.
+        case staged
+        case published
+        /// Renaming failed: the trace stays under the temporary name, and is kept.
+        case keptAtTemporaryPath
+    }
+
+    /// Checks what is at `path` (``Options/existingOutput``), creates the file with mode 0600 under a
+    /// temporary name, writes the file header and `header` synchronously, reserves the end record's
+    /// space, puts the file at `path` (unless ``Options/publishesAtOnce`` is false) and starts the writer
+    /// thread. Throws, leaving `path` as it was, when any of it fails.
     public init(path: String, header: TraceHeader, options: Options = Options()) throws(TraceFileError) {
         self.path = path
         self.header = header
@@ -61,28 +101,84 @@ public final class TraceWriter: Sendable {
             throw .recordTooLarge(path: path, kind: .header, bodyLength: body.count)
         }
 
-        fd = try Self.createFile(path)
-        do {
-            try Self.writeSynchronously(fd: fd, start.bytes, path: path)
-        } catch {
-            Glibc.close(fd)
-            throw error
+        let file = try TraceOutputFile.create(path: path, policy: options.existingOutput)
+        self.file = file
+        /// Undoes the creation: the output path was never touched.
+        func abandon(_ error: TraceFileError) -> TraceFileError {
+            Glibc.close(file.fd)
+            unlink(file.temporaryPath)
+            return error
         }
-        queue = WriterQueue(path: path, fd: fd, options: .init(
+        do {
+            try Self.writeSynchronously(fd: file.fd, start.bytes, path: path, write: options.writeFunction)
+        } catch {
+            throw abandon(error)
+        }
+        queue = WriterQueue(path: path, fd: file.fd, fileEnd: UInt64(start.count), options: .init(
             budgetBytes: options.queueBudgetBytes, flushThresholdBytes: options.flushThresholdBytes,
-            flushIntervalNanoseconds: options.flushIntervalNanoseconds))
-        queue.bytesWritten.add(UInt64(start.count), ordering: .relaxed)
+            flushIntervalNanoseconds: options.flushIntervalNanoseconds, reserveBytes: options.endRecordReserveBytes,
+            write: options.writeFunction, onFailure: options.onWriteFailure))
+        // No room even for the end record: refuse to start rather than record nothing.
+        if let failure = queue.reserveInitialSpace() { throw abandon(.writeStopped(failure)) }
+        if options.publishesAtOnce {
+            do {
+                try file.publish(policy: options.existingOutput)
+            } catch {
+                throw abandon(error)
+            }
+            publication.withLock { $0 = .published }
+        }
         let queue = self.queue
         do {
             thread = try WriterThread(path: path) { queue.runWriterLoop() }
         } catch {
-            Glibc.close(fd)
+            // Published already (publishesAtOnce): the file holds a header and nothing else, like a
+            // recording killed at once; it is not removed, as it replaced what was there.
+            Glibc.close(file.fd)
+            if case .staged = publication.withLock({ $0 }) { unlink(file.temporaryPath) }
             throw error
         }
     }
 
     deinit {
-        if !closed.load(ordering: .acquiring) { try? close() }
+        if !closed.load(ordering: .acquiring) {
+            do { try close() } catch { /* nobody left to tell; a user of the writer closes it */ }
+        }
+    }
+
+    // MARK: publishing
+
+    /// Where the file is now: `path` once published, the temporary name before (or when renaming failed).
+    public var currentPath: String {
+        publication.withLock { state in
+            if case .published = state { return path }
+            return file.temporaryPath
+        }
+    }
+
+    public var isPublished: Bool {
+        publication.withLock { state in
+            if case .published = state { return true }
+            return false
+        }
+    }
+
+    /// Puts the trace at `path`, replacing what is there (checked again against ``Options/existingOutput``).
+    /// Call it once the recording has started. When it throws, the recording goes on under the temporary
+    /// name (``currentPath``) and the file is kept there. Does nothing when already published.
+    public func publish() throws(TraceFileError) {
+        let result: Result<Void, TraceFileError> = publication.withLock { state in
+            guard case .staged = state else { return .success(()) }
+            do throws(TraceFileError) {
+                try file.publish(policy: options.existingOutput)
+                state = .published
+                return .success(())
+            } catch {
+                state = .keptAtTemporaryPath
+                return .failure(error)
+            }
+        }
+        try result.get()
     }
 
     // MARK: submitting
@@ -143,68 +239,54 @@ public final class TraceWriter: Sendable {
 
     // MARK: flushing and closing
 
+    /// Set once a write failed: the writer writes nothing more (but the end record at `close`).
+    public var hasFailed: Bool { queue.hasFailed.load(ordering: .acquiring) }
+
+    /// The first write failure, if any.
+    public var writeFailure: TraceWriteFailure? { queue.firstFailure }
+
     /// Blocks until every record submitted before the call has been handed to write(2).
     /// Throws the first write failure, if any.
     public func flush() throws(TraceFileError) {
         try queue.flush()
     }
 
-    /// Writes everything queued, stops the writer thread and closes the file. Later submits return false.
-    /// Calling it again does nothing. Throws the first write or close failure, if any.
-    public func close() throws(TraceFileError) {
+    /// Writes everything queued and `end` last, stops the writer thread and closes the file. Later submits
+    /// return false. After a write failure, `end` is still written — completed with the failure (stop reason,
+    /// errno, offset) — where the whole records end. A writer never published is removed instead (its
+    /// recording did not start). Calling it again does nothing. Throws the first write or close failure.
+    public func close(ending end: EndRecord? = nil) throws(TraceFileError) {
         guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
             return
         }
+        if let end {
+            let snapLength = self.snapLength
+            _ = queue.enqueue(waitForRoom: true) { $0.appendRecord(.end(end), snapLength: snapLength) }
+        }
         queue.beginClosing()
         thread.join()
+        let failure = queue.firstFailure
+        if let failure, let end { _ = queue.writeEndRecord(end, after: failure) }
+        queue.releaseReserve()
         let closeResult = Glibc.close(fd)
         let closeErrno = errno
-        if let failure = queue.firstFailure { throw failure }
+        if case .staged = publication.withLock({ $0 }) { try file.discard() }
+        if let failure { throw .writeStopped(failure) }
         if closeResult != 0 { throw .system(path: path, operation: "close", errno: closeErrno) }
     }
 
-    // MARK: creating the file
+    // MARK: the start of the file
 
-    private static func createFile(_ path: String) throws(TraceFileError) -> Int32 {
-        // A reader may be mapping an earlier trace at this path (a viewer following the last run):
-        // truncating it in place would pull its pages away. A regular file is replaced instead — unlinked,
-        // then created anew (O_EXCL, so nothing can slip in between) — and that reader keeps the old file.
-        // Anything else (a symlink, a FIFO) goes through the open below as before.
-        var flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK
-        var existing = stat()
-        if lstat(path, &existing) == 0, existing.st_mode & S_IFMT == S_IFREG, unlink(path) == 0 {
-            flags |= O_EXCL
-        }
-        // O_NONBLOCK only so that opening a FIFO cannot hang; it is refused just below.
-        let fd = open(path, flags, 0o600)
-        guard fd >= 0 else { throw .system(path: path, operation: "open", errno: errno) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            let error = errno
-            Glibc.close(fd)
-            throw .system(path: path, operation: "fstat", errno: error)
-        }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            Glibc.close(fd)
-            throw .notARegularFile(path: path)
-        }
-        // The mode given to open applies only to a new file; an existing one keeps its mode otherwise.
-        guard fchmod(fd, 0o600) == 0, fcntl(fd, F_SETFL, 0) == 0 else {
-            let error = errno
-            Glibc.close(fd)
-            throw .system(path: path, operation: "fchmod/fcntl", errno: error)
-        }
-        return fd
-    }
-
-    private static func writeSynchronously(fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(TraceFileError) {
+    private static func writeSynchronously(
+        fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String, write: (Int32, UnsafeRawPointer, Int) -> Int
+    ) throws(TraceFileError) {
         guard var next = bytes.baseAddress else { return }
         var remaining = bytes.count
         while remaining > 0 {
             let written = write(fd, next, remaining)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw .system(path: path, operation: "write", errno: errno)
+            if written <= 0 {
+                if written < 0 && errno == EINTR { continue }
+                throw .system(path: path, operation: "write", errno: written == 0 ? EIO : errno)
             }
             next += written
             remaining -= written

@@ -6,17 +6,33 @@ import Synchronization
 ///
 /// A pthread mutex with two condition variables rather than `Synchronization.Mutex`: the writer thread,
 /// `flush()` and lossless submitters must sleep until woken, and `Mutex` has no condition variable.
-/// `@unchecked Sendable`: every `var` below is read and written only with `mutex` held.
+/// After the first write error nothing more is written (but the end record, by `writeEndRecord`):
+/// submits are refused at once, also lossless ones, so nobody waits for a writer that cannot write.
+///
+/// `@unchecked Sendable`: the `var`s below are read and written only with `mutex` held, except those
+/// marked as the writer thread's, which `close` reads only after joining that thread.
 final class WriterQueue: @unchecked Sendable {
     struct Options {
         var budgetBytes: Int
         var flushThresholdBytes: Int
         var flushIntervalNanoseconds: UInt64
+        var reserveBytes: Int
+        /// write(2), or a test's stand-in that fails on cue.
+        var write: @Sendable (Int32, UnsafeRawPointer, Int) -> Int
+        /// Told about the first write failure, once, on the writer thread, as soon as it happens.
+        var onFailure: (@Sendable (TraceWriteFailure) -> Void)?
     }
 
     let path: String
     private let fd: Int32
     private let options: Options
+
+    // The writer thread's (see above).
+    /// Bytes of the file that hold whole records.
+    private var fileEnd: UInt64
+    private var reserve: EndRecordReserve
+    /// False when a cut record could not be truncated away: an end record would not be readable after it.
+    private var endRecordFits = true
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     /// Wakes the writer thread: data became pending, the threshold was crossed, a flush or close began.
@@ -45,18 +61,24 @@ final class WriterQueue: @unchecked Sendable {
     private var roomWaiters = 0
     private var closing = false
     private var writerExited = false
-    private var failure: TraceFileError?
+    private var failure: TraceWriteFailure?
 
     /// `pending` plus the batch being written, readable without the lock.
     let queuedBytes = Atomic<Int>(0)
     let acceptedRecords = Atomic<UInt64>(0)
     let rejectedRecords = Atomic<UInt64>(0)
     let bytesWritten = Atomic<UInt64>(0)
+    /// Set once the first write failed (readable without the lock).
+    let hasFailed = Atomic<Bool>(false)
 
-    init(path: String, fd: Int32, options: Options) {
+    /// `fileEnd` bytes are already in the file (written synchronously before the thread starts).
+    init(path: String, fd: Int32, fileEnd: UInt64, options: Options) {
         self.path = path
         self.fd = fd
         self.options = options
+        self.fileEnd = fileEnd
+        reserve = EndRecordReserve(fd: fd, bytes: options.reserveBytes, fileEnd: fileEnd)
+        bytesWritten.store(fileEnd, ordering: .relaxed)
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -157,6 +179,12 @@ final class WriterQueue: @unchecked Sendable {
 
     // MARK: flushing and closing
 
+    /// Reserves the space for the end record behind what is in the file already; before the thread starts.
+    func reserveInitialSpace() -> TraceWriteFailure? {
+        guard let refusal = reserve.makeRoom(for: 0, at: fileEnd) else { return nil }
+        return TraceWriteFailure(path: path, operation: refusal.operation, errno: refusal.errno, offset: fileEnd)
+    }
+
     /// Waits until everything accepted so far has been handed to write(2).
     func flush() throws(TraceFileError) {
         pthread_mutex_lock(mutex)
@@ -168,7 +196,7 @@ final class WriterQueue: @unchecked Sendable {
         }
         let failure = self.failure
         pthread_mutex_unlock(mutex)
-        if let failure { throw failure }
+        if let failure { throw .writeStopped(failure) }
     }
 
     /// Makes the writer loop write what is pending and return. Later submits are refused.
@@ -179,7 +207,7 @@ final class WriterQueue: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    var firstFailure: TraceFileError? {
+    var firstFailure: TraceWriteFailure? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return failure
@@ -217,14 +245,28 @@ final class WriterQueue: @unchecked Sendable {
             let alreadyFailed = failure != nil
             pthread_mutex_unlock(mutex)
 
-            // Outside the lock: submitters keep filling the new `pending` meanwhile.
-            // The checksums are computed here, on this thread, rather than by every relay thread as it submits.
-            batch.fillRecordChecksums()
-            let error = alreadyFailed ? nil : writeAll(batch.bytes)
-            if error == nil && !alreadyFailed { bytesWritten.add(UInt64(batch.count), ordering: .relaxed) }
+            // Outside the lock: submitters keep filling the new `pending` meanwhile. After a failure what was
+            // queued is dropped. The checksums are computed here, on this thread, rather than by every relay
+            // thread as it submits.
+            var newFailure: TraceWriteFailure?
+            if !alreadyFailed {
+                batch.fillRecordChecksums()
+                newFailure = write(batch.bytes)
+                bytesWritten.store(fileEnd, ordering: .relaxed)
+            }
 
             pthread_mutex_lock(mutex)
-            if let error, failure == nil { failure = error }
+            if let newFailure {
+                failure = newFailure
+                hasFailed.store(true, ordering: .releasing)
+                if let onFailure = options.onFailure {
+                    // Told at once, but only after waiting submitters can see the failure (broadcast below).
+                    pthread_cond_broadcast(progress)
+                    pthread_mutex_unlock(mutex)
+                    onFailure(newFailure)
+                    pthread_mutex_lock(mutex)
+                }
+            }
             writtenBytes &+= UInt64(batch.count)
             inFlightBytes = 0
             batch.removeAll(keepingAtMost: 8 << 20)  // give back memory after a burst
@@ -237,18 +279,71 @@ final class WriterQueue: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) -> TraceFileError? {
-        guard var next = bytes.baseAddress else { return nil }
-        var remaining = bytes.count
-        while remaining > 0 {
-            let written = Glibc.write(fd, next, remaining)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return .system(path: path, operation: "write", errno: errno)
-            }
-            next += written
-            remaining -= written
+    /// Writes a batch of whole records at `fileEnd`, all of it or — on an error — as many whole records as
+    /// reached the file, with a cut record truncated away. Writer thread only.
+    private func write(_ bytes: UnsafeRawBufferPointer) -> TraceWriteFailure? {
+        guard let base = bytes.baseAddress else { return nil }
+        if let refusal = reserve.makeRoom(for: bytes.count, at: fileEnd) {
+            return TraceWriteFailure(path: path, operation: refusal.operation, errno: refusal.errno, offset: fileEnd)
         }
+        var written = 0
+        while written < bytes.count {
+            let result = options.write(fd, base + written, bytes.count - written)
+            if result > 0 {
+                written += result
+                continue
+            }
+            let error = result == 0 ? EIO : errno  // no progress on a regular file: treat as an I/O error
+            if result < 0 && error == EINTR { continue }
+            return stopAfterPartialWrite(bytes, written: written, errno: error)
+        }
+        fileEnd += UInt64(bytes.count)
         return nil
+    }
+
+    /// Keeps the whole records of a batch that failed after `written` bytes and cuts the rest, so that the
+    /// file ends on a record boundary where the end record can go.
+    private func stopAfterPartialWrite(_ bytes: UnsafeRawBufferPointer, written: Int, errno error: Int32) -> TraceWriteFailure {
+        let whole = RecordBoundaries.wholeRecordsLength(in: bytes, upTo: written)
+        if whole < written {
+            // Shrinks the file by less than one record, and only bytes no reader can use: a record is
+            // readable only once all of it is there.
+            if ftruncate(fd, off_t(fileEnd + UInt64(whole))) != 0 { endRecordFits = false }
+        }
+        fileEnd += UInt64(whole)
+        return TraceWriteFailure(path: path, operation: "write", errno: error, offset: fileEnd)
+    }
+
+    // MARK: after the writer thread ended
+
+    /// Writes `end` — completed with why writing stopped — at the end of the whole records, into the space
+    /// reserved for it. Only after a failure, and only once the writer thread has been joined. Returns
+    /// whether it is in the file.
+    func writeEndRecord(_ end: EndRecord, after failure: TraceWriteFailure) -> Bool {
+        guard endRecordFits, let bytes = TraceRecord.end(end.stopped(by: failure)).encoded() else { return false }
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { buffer in
+                pwrite(fd, buffer.baseAddress! + written, buffer.count - written, off_t(fileEnd) + off_t(written))
+            }
+            if result > 0 {
+                written += result
+            } else if result < 0 && errno == EINTR {
+                continue
+            } else {
+                // Cut it away rather than leave a tail that reads like a killed recorder's; if even that
+                // fails, the tail is what a reader sees — the error was told already.
+                _ = ftruncate(fd, off_t(fileEnd))
+                return false
+            }
+        }
+        fileEnd += UInt64(written)
+        bytesWritten.store(fileEnd, ordering: .relaxed)
+        return true
+    }
+
+    /// Gives back the disk space reserved past the end. Once the writer thread has been joined.
+    func releaseReserve() {
+        reserve.release(after: fileEnd)
     }
 }

@@ -9,7 +9,8 @@ struct CheckCommand: ParsableCommand {
         abstract: "Verify trace files: checksums, record structure, header; print a short summary.",
         discussion: """
             Exit status 0 when every file is intact (a truncated tail, left when a recorder is killed, \
-            is reported but is not damage); 1 when a file is damaged, unreadable or not a trace.
+            is reported but is not damage; so is a trace whose recorder stopped writing because of a write \
+            error — its end record says where and why); 1 when a file is damaged, unreadable or not a trace.
             """
     )
 
@@ -91,7 +92,16 @@ enum CheckText {
         if r.captureLossCount > 0 { line("capture loss", "\(r.captureLossCount) records") }
         if let duration = r.durationNanoseconds { line("duration", seconds(duration)) }
         if let end = r.end {
-            line("end", end.cleanStop ? "clean stop" : "stopped (not clean)")
+            if end.stopReason == .writeError {
+                let failure = TraceWriteFailure(
+                    path: r.path, operation: end.failedOperation, errno: end.errorNumber, offset: end.stopOffset)
+                line("end", "STOPPED BY A WRITE ERROR at offset \(end.stopOffset): \(failure.reason)")
+                line("", "the recorder saw \(end.summary.frames) frames in all; what crossed after the error is not in the trace")
+            } else if end.stopReason == .complete {
+                line("end", end.cleanStop ? "clean stop" : "stopped (not clean)")
+            } else {
+                line("end", "stopped (\(end.stopReason))")
+            }
         } else {
             line("end", "no end record (the recording did not stop cleanly, or is still going)")
         }
@@ -112,7 +122,11 @@ enum CheckText {
             out += "  FILE SHRANK while being read: another process truncated or rewrote it, and what was past"
                 + " its new end read as zeros; check it again\n"
         } else if r.isIntact {
-            out += "  ok\n"
+            switch r.ending {
+            case .stoppedByWriteError: out += "  ok, but INCOMPLETE: the recorder stopped writing because of an error\n"
+            case .stoppedEarly: out += "  ok, but INCOMPLETE: the recorder stopped writing early\n"
+            case .complete, .noEndRecord: out += "  ok\n"
+            }
         } else {
             let recovered = r.corruptions.reduce(0) { $0 + $1.recordsRecovered }
             out += "  CORRUPT: \(r.corruptions.count) damaged region(s); \(recovered) records recovered after them\n"
@@ -179,6 +193,13 @@ struct CheckJSON: Encodable {
     struct End: Encodable {
         var cleanStop: Bool
         var channels, frames, bytes, fds, violations: UInt64
+        /// "complete" or "write-error" (1.1; "complete" for older traces).
+        var stopReason: String
+        /// For a write error: what failed, its errno and name, and the offset where writing stopped.
+        var failedOperation: String?
+        var errno: Int32?
+        var errnoName: String?
+        var stopOffset: UInt64?
     }
 
     var path: String
@@ -201,6 +222,9 @@ struct CheckJSON: Encodable {
     var lastTime: UInt64?
     var durationNanoseconds: UInt64?
     var end: End?
+    /// "complete", "stopped-by-write-error", "stopped-early" (a later version's reason) or "no-end-record"
+    /// (killed, or still recording).
+    var recording: String?
     var truncatedTail: Offset?
     var corruptions: [Corruption]?
     /// Present (true) only when another process truncated the file while it was checked.
@@ -240,9 +264,15 @@ struct CheckJSON: Encodable {
         lastTime = r.lastTime
         durationNanoseconds = r.durationNanoseconds
         end = r.end.map {
-            End(cleanStop: $0.cleanStop, channels: $0.summary.channels, frames: $0.summary.frames,
-                bytes: $0.summary.bytes, fds: $0.summary.fds, violations: $0.summary.violations)
+            let failed = $0.stopReason == .writeError
+            return End(
+                cleanStop: $0.cleanStop, channels: $0.summary.channels, frames: $0.summary.frames,
+                bytes: $0.summary.bytes, fds: $0.summary.fds, violations: $0.summary.violations,
+                stopReason: $0.stopReason.description, failedOperation: failed ? $0.failedOperation : nil,
+                errno: failed ? $0.errorNumber : nil, errnoName: failed ? ErrnoText.name($0.errorNumber) : nil,
+                stopOffset: failed ? $0.stopOffset : nil)
         }
+        recording = r.ending.rawValue
         truncatedTail = r.truncatedTail.map { Offset(offset: $0.offset, length: $0.length) }
         shrankWhileReading = r.shrankWhileReading ? true : nil
         corruptions = r.corruptions.map {

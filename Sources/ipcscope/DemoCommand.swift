@@ -15,15 +15,19 @@ struct DemoCommand: ParsableCommand {
             the way Ladybird spawns its helpers (socketpair + SOCKET_TAKEOVER). The scenario loads a page, passes \
             fds (pipes, memfds), transfers transports (connect_new_client → connect_to_request_server, a \
             MessagePort hand-over) and ends in an orderly shutdown. Exit status 0 only if every step of every \
-            process succeeded. See docs/demo.md.
+            process succeeded. Recording, the demo exits like `ipcscope record`: 74 when the demo succeeded but \
+            writing the trace failed. See docs/demo.md.
             """
     )
 
     @Flag(name: .customLong("no-record"), help: "Run the demo without recording it.")
     var noRecord = false
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Trace file to record into.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Trace file to record into (replaced only when it is an ipcscope trace).", valueName: "file"))
     var output = "ipcscope-demo.ipctrace"
+
+    @Flag(help: "Replace the output file even when it is not an ipcscope trace.")
+    var force = false
 
     @Option(help: ArgumentHelp("How the recorder finds the demo's channels: preload (every socketpair, through the interposer library) or takeover (each helper wrapped in `ipcscope record`, as SOCKET_TAKEOVER helpers).", valueName: "mechanism"))
     var via: RecordingMechanism = .preload
@@ -80,6 +84,7 @@ struct DemoCommand: ParsableCommand {
             via = .takeover
         }
         var arguments = ["record", "-o", output]
+        if force { arguments.append("--force") }
         for path in DemoSchemas.paths() { arguments += ["--schema", path] }
         if via == .takeover { arguments.append("--no-preload") }
         arguments += ["--", executable, "demo", "--no-record", "--messages", String(messages), "--seed", String(seed)]

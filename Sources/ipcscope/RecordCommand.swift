@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IPCTransport
 import IPCWire
 import Recorder
 import TraceFormat
@@ -16,14 +17,22 @@ struct RecordCommand: ParsableCommand {
             Command mode runs COMMAND and records every LibIPC channel it and its children create, like \
             `strace -f`: sockets taken over through SOCKET_TAKEOVER (when ipcscope is launched as a LibIPC \
             helper) and, through a preloaded library, every AF_UNIX stream socketpair. It exits with \
-            COMMAND's status, or dies of the same signal. Under another `ipcscope record`, channels go to \
+            COMMAND's status, or dies of the same signal (exceptions below). Under another `ipcscope record`, channels go to \
             that recording's trace.
 
             Socket-path mode listens on --listen PATH and relays every client to --upstream PATH, one \
             channel per client, until SIGINT or SIGTERM.
 
             Every byte and fd is forwarded unchanged; the trace (mode 0600) holds frames, attachments, \
-            acks, EOFs, queue depths and limit violations.
+            acks, EOFs, queue depths and limit violations. It is written under a temporary name \
+            (FILE's stem + .RANDOM.ipctrace.tmp) and renamed to FILE once the command runs or the socket \
+            listens: a failed start leaves FILE untouched. An existing FILE is replaced only when it is an \
+            ipcscope trace or empty (--force: any regular file); a symlink is never followed.
+
+            Exit status: COMMAND's when it is not 0 (or its signal). Otherwise 74 (EX_IOERR) when the \
+            trace is incomplete because writing it failed (a full disk, an I/O error, the file size limit: \
+            reported on stderr at once, the traffic keeps flowing unrecorded, the trace ends with an end \
+            record saying why), else 0. Socket-path mode: 74 or 0 likewise. 1 when recording cannot start.
             """
     )
 
@@ -54,6 +63,9 @@ struct RecordCommand: ParsableCommand {
     @Flag(help: "Never drop payload capture when the disk falls behind: slow the traffic down instead.")
     var lossless = false
 
+    @Flag(help: "Replace an existing output file even when it is not an ipcscope trace.")
+    var force = false
+
     func validate() throws {
         guard (0...(16 << 20)).contains(snaplen) else {
             throw ValidationError("--snaplen must be between 0 and 16777216, not \(snaplen)")
@@ -72,7 +84,19 @@ struct RecordCommand: ParsableCommand {
     }
 
     func run() throws {
+        do {
+            try record()
+        } catch let failure as CommandFailure {
+            standardError("ipcscope record: \(failure)")
+            throw ExitCode(1)
+        }
+    }
+
+    private func record() throws {
         SignalWaiter.blockTerminationSignals()
+        // A file size limit (ulimit -f) must not kill the proxy, and the traffic with it: writing past it
+        // fails with EFBIG instead, which the writer reports. Children get default dispositions.
+        signal(SIGXFSZ, SIG_IGN)
         let outerControl = CommandRecorder.detachFromOuterRecorder()
         if !command.isEmpty, let outerControl {
             // Nested under another `ipcscope record`: its session records; we only hand sockets over.
@@ -82,16 +106,18 @@ struct RecordCommand: ParsableCommand {
         let tracePath = output ?? ""
         let session = try makeSession(tracePath: tracePath)
         if command.isEmpty {
-            try proxySocketPath(session: session, tracePath: tracePath)
-            return
+            let traceComplete = try proxySocketPath(session: session, tracePath: tracePath)
+            throw ExitCode(traceComplete ? 0 : RecordExitStatus.traceIncomplete)
         }
         let running: RunningCommand
         do {
             running = try startCommand(session: session)
         } catch {
+            // Never published: stopping removes the temporary file, and tracePath stays as it was.
             session.stop(cleanStop: false)
             throw error
         }
+        let published = publish(session)
         let status = running.wait()
         // Helpers the command started may still be talking; give their channels time to end on their own
         // (on a loaded machine the relays may lag behind the exit), then stop the rest.
@@ -99,9 +125,20 @@ struct RecordCommand: ParsableCommand {
         while session.openChannelCount > 0, ContinuousClock.now < deadline { usleep(10_000) }
         running.stopAcceptingChannels()
         let summary = session.stop()
-        standardError(RecordingSummary.line(summary, tracePath: tracePath, lostCapture: session.framesWithLostCapture)
-                      + " (\(command[0]) \(status))")
-        SignalWaiter.exit(like: status)
+        standardError(RecordingSummary.line(summary, session: session) + " (\(command[0]) \(status))")
+        SignalWaiter.exit(like: RecordExitStatus.combine(command: status, traceComplete: published && session.traceError == nil))
+    }
+
+    /// Puts the trace at its path now that the recording runs. On failure the recording goes on into the
+    /// temporary file (said so at once); returns false then.
+    private func publish(_ session: RecordingSession) -> Bool {
+        do {
+            try session.publishTrace()
+            return true
+        } catch {
+            standardError("ipcscope record: cannot put the trace in place, recording into \(session.currentTracePath) instead: \(error)")
+            return false
+        }
     }
 
     private func makeSession(tracePath: String) throws -> RecordingSession {
@@ -110,13 +147,21 @@ struct RecordCommand: ParsableCommand {
         options.snapLength = snaplen
         options.lossless = lossless
         options.schemas = loaded.set
+        options.writerOptions.existingOutput = force ? .replaceAnyFile : .replaceOnlyTraces
+        options.writerOptions.publishesAtOnce = false
+        options.writerOptions.onWriteFailure = { failure in
+            standardError("ipcscope record: cannot write the trace any more, stopped at offset \(failure.offset) "
+                          + "(the traffic goes on, unrecorded): \(failure.path): \(failure.reason)")
+        }
         let header = TraceHeader.startingNow(
             ipcscopeVersion: IPCScopeVersion.string, commandLine: CommandLine.arguments,
             snapLength: UInt32(snaplen), schemas: loaded.embedded)
         do {
             return try RecordingSession(tracePath: tracePath, header: header, options: options)
         } catch {
-            throw CommandFailure("cannot create trace \(tracePath): \(error)")
+            var reason = error.description
+            if case .existingOutput(_, let problem) = error, problem.replacedWhenForced { reason += " (--force replaces it)" }
+            throw CommandFailure("cannot create the trace: \(reason)")
         }
     }
 
@@ -132,19 +177,22 @@ struct RecordCommand: ParsableCommand {
         }
     }
 
-    private func proxySocketPath(session: RecordingSession, tracePath: String) throws {
+    /// Relays clients of the socket path until SIGINT or SIGTERM; returns whether the trace is complete.
+    private func proxySocketPath(session: RecordingSession, tracePath: String) throws -> Bool {
         let proxy: SocketPathProxy
         do {
             proxy = try SocketPathProxy(listenPath: listen ?? "", upstreamPath: upstream ?? "", session: session)
         } catch {
-            session.stop(cleanStop: false)
+            session.stop(cleanStop: false)  // never published: tracePath stays as it was
             throw CommandFailure("cannot listen on \(listen ?? ""): \(error)")
         }
-        standardError("ipcscope: recording to \(tracePath); proxying \(proxy.listenPath) → \(proxy.upstreamPath) (Ctrl-C to stop)")
+        let published = publish(session)
+        standardError("ipcscope: recording to \(session.currentTracePath); proxying \(proxy.listenPath) → \(proxy.upstreamPath) (Ctrl-C to stop)")
         _ = SignalWaiter.wait()
         proxy.stop()
         let summary = session.stop()
-        standardError(RecordingSummary.line(summary, tracePath: tracePath, lostCapture: session.framesWithLostCapture))
+        standardError(RecordingSummary.line(summary, session: session))
+        return published && session.traceError == nil
     }
 }
 
@@ -175,12 +223,39 @@ struct SchemaFiles {
 }
 
 enum RecordingSummary {
-    static func line(_ summary: TraceSummary, tracePath: String, lostCapture: UInt64) -> String {
+    static func line(_ summary: TraceSummary, session: RecordingSession) -> String {
+        line(summary, tracePath: session.currentTracePath, lostCapture: session.framesWithLostCapture,
+             traceError: session.traceError)
+    }
+
+    /// What crossed, what capture was lost to a slow disk, and — when writing failed — that the trace is
+    /// incomplete and why.
+    static func line(_ summary: TraceSummary, tracePath: String, lostCapture: UInt64, traceError: TraceFileError?) -> String {
         var line = "ipcscope: \(summary.channels) channel\(summary.channels == 1 ? "" : "s"), "
             + "\(summary.frames) frames, \(ByteCount.format(summary.bytes)), \(summary.fds) fds, "
             + "\(summary.violations) violation\(summary.violations == 1 ? "" : "s")"
         if lostCapture > 0 { line += ", payload capture lost for \(lostCapture) frames (writer behind)" }
-        return line + " → \(tracePath)"
+        line += " → \(tracePath)"
+        switch traceError {
+        case nil: break
+        case .writeStopped(let failure)?:
+            line += "; TRACE INCOMPLETE: it ends at offset \(failure.offset), where \(failure.reason)"
+        case let error?:
+            line += "; TRACE INCOMPLETE: \(error)"
+        }
+        return line
+    }
+}
+
+/// How `record` ends: like the recorded command when it failed, else with EX_IOERR when the trace is
+/// incomplete because writing it failed.
+enum RecordExitStatus {
+    /// EX_IOERR (sysexits.h).
+    static let traceIncomplete: Int32 = 74
+
+    static func combine(command: ExitStatus, traceComplete: Bool) -> ExitStatus {
+        if case .exited(0) = command, !traceComplete { return .exited(traceIncomplete) }
+        return command
     }
 }
 
@@ -197,7 +272,7 @@ enum ByteCount {
     }
 }
 
-/// A failure with a message for the user: printed as `error: …` with exit status 1.
+/// A failure with a message for the user: printed as `ipcscope record: …` with exit status 1.
 struct CommandFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }

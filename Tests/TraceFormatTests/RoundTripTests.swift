@@ -50,6 +50,10 @@ import Testing
                                        reason: CaptureLossRecord.Reason.snapLength)),
         .end(EndRecord(time: .max, summary: TraceSummary(channels: .max, frames: .max, bytes: .max, fds: .max, violations: .max), cleanStop: false)),
         .end(EndRecord(time: 0, summary: TraceSummary(), cleanStop: true)),
+        .end(EndRecord(time: 7, summary: TraceSummary(frames: 9), cleanStop: true, stopReason: .writeError,
+                       errorNumber: 28, stopOffset: .max, failedOperation: "fallocate")),
+        .end(EndRecord(time: 7, summary: TraceSummary(), cleanStop: false, stopReason: StopReason(rawValue: 200),
+                       errorNumber: -1, stopOffset: 0, failedOperation: "ü")),
         .channelClosed(ChannelClosedRecord(time: .max, channel: .max)),
         .channelClosed(ChannelClosedRecord(time: 0, channel: 0)),
         .endpointResolved(EndpointResolvedRecord(

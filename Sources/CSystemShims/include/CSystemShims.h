@@ -56,4 +56,12 @@ void ipcs_unguard_mapping(int slot);
 /// Faults answered with zero pages inside the slot's mapping: non-zero means the file shrank while mapped.
 unsigned long ipcs_guarded_faults(int slot);
 
+/// Trace files (TraceFormat's writer). fallocate(FALLOC_FL_KEEP_SIZE): reserves disk blocks past the end
+/// without changing the size readers see. Returns 0 or -1 with errno.
+int ipcs_fallocate_keep_size(int fd, int64_t offset, int64_t length);
+/// The soft RLIMIT_FSIZE in bytes, or -1 when there is none (RLIM_INFINITY) or it cannot be read.
+int64_t ipcs_file_size_limit(void);
+/// The symbolic name of an errno value ("ENOSPC"), or NULL when glibc does not know it.
+const char *ipcs_errno_name(int error);
+
 #endif

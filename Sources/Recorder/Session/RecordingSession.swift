@@ -33,7 +33,11 @@ public final class RecordingSession: Sendable {
     private let endedBeforeRegistration = Mutex<Set<ChannelID>>([])
     private let nextChannel = Atomic<UInt32>(1)
     private let stopped = Atomic<Bool>(false)
+    private let closeError = Mutex<TraceFileError?>(nil)
 
+    /// Creates the trace (see ``TraceWriter/init(path:header:options:)``: with `writerOptions.publishesAtOnce`
+    /// false it appears at `tracePath` only at ``publishTrace()``, and a session stopped before that leaves
+    /// nothing behind).
     public init(tracePath: String, header: TraceHeader, options: Options) throws(TraceFileError) {
         self.tracePath = tracePath
         self.options = options
@@ -155,10 +159,30 @@ public final class RecordingSession: Sendable {
         let now = TraceClock.monotonicNanoseconds()
         sink.flushLosses(time: now)
         let summary = sink.statistics.summary
-        writer.submit(.end(EndRecord(time: now, summary: summary, cleanStop: cleanStop)), waitForRoom: true)
-        try? writer.close()
+        do {
+            try writer.close(ending: EndRecord(time: now, summary: summary, cleanStop: cleanStop))
+        } catch {
+            closeError.withLock { $0 = error }
+        }
         return summary
     }
+
+    // MARK: the trace file
+
+    /// Puts the trace at its path once the recording has started (see ``TraceWriter/publish()``).
+    public func publishTrace() throws(TraceFileError) {
+        try writer.publish()
+    }
+
+    /// Where the trace is now (its temporary name until published, or when publishing failed).
+    public var currentTracePath: String { writer.currentPath }
+
+    /// The first write failure: set as soon as the writer stopped writing.
+    public var traceWriteFailure: TraceWriteFailure? { writer.writeFailure }
+
+    /// Why the trace is not complete, once the session has stopped: the first write failure, or the error
+    /// closing the file. Nil when every record was written.
+    public var traceError: TraceFileError? { closeError.withLock { $0 } }
 
     /// Frames whose payload capture was dropped or cut because the writer fell behind.
     public var framesWithLostCapture: UInt64 {

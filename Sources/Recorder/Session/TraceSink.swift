@@ -8,7 +8,8 @@ import TraceFormat
 /// The relay must never wait on the disk, so capture degrades before traffic does: past half the writer's
 /// queue budget payload bytes are dropped (frames are still recorded, with their true length), and a
 /// record the writer refuses is counted. Both become capture-loss records as soon as the writer has room.
-/// In lossless mode it waits for room instead, which slows the relay down to the disk's pace.
+/// In lossless mode it waits for room instead, which slows the relay down to the disk's pace — but never
+/// after a write failure: the writer then refuses everything at once.
 final class TraceSink: RelayEventSink {
     let writer: TraceWriter
     let lossless: Bool
@@ -151,6 +152,9 @@ final class TraceSink: RelayEventSink {
         let records = batch.recordCount
         let payloadBytes = batch.payloadBytes
         if !writer.submit(batch, waitForRoom: lossless) {
+            // After a write failure nothing more reaches the trace: that is reported as the failure
+            // (and in the end record), not as the writer falling behind.
+            guard !writer.hasFailed else { return }
             noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind,
                      frames: UInt64(records), bytes: payloadBytes)
             return
