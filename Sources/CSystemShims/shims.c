@@ -33,7 +33,9 @@ int ipcs_spawnattr_reset_signals(posix_spawnattr_t *attr) {
     return rc;
 }
 int ipcs_pthread_setname(unsigned long thread, const char *name) { return pthread_setname_np((pthread_t)thread, name); }
+#include <poll.h>
 _Static_assert(IPCS_EPOLLHUP == EPOLLHUP && IPCS_EPOLLONESHOT == EPOLLONESHOT, "epoll flags");
+_Static_assert(IPCS_POLLRDHUP == POLLRDHUP, "poll flag");
 int ipcs_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 int ipcs_epoll_add(int epfd, int fd, uint32_t events, uint64_t token) {
     struct epoll_event event = { .events = events, .data.u64 = token };

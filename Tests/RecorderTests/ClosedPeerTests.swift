@@ -85,10 +85,6 @@ final class ClosedPeerConnection {
     }
 }
 
-extension ChannelSide {
-    var opposite: ChannelSide { self == .a ? .b : .a }
-}
-
 /// What a program saw from one call or one read sequence.
 enum Seen: Equatable, CustomStringConvertible {
     case wrote(Int)
@@ -349,6 +345,19 @@ func fillUntilBlocked(_ fd: Int32) throws -> [UInt8] {
         #expect(connection.sink.endOfStream(.bToA)?.kind == .peerClosed)
         // A never wrote: its direction ended because its receiver went away, and its writes now fail.
         #expect(connection.sink.endOfStream(.aToB) == EndOfStream(kind: .reset, errno: EPIPE))
+    }
+
+    /// B closes, then A: B's direction ended by B's own close (which is what names a likely cause), never
+    /// by the proxy shutting its reads when A's close came in, however late the relay reads B's EOF.
+    @Test func whenBothCloseTheFirstIsRecordedAsClosing() throws {
+        for _ in 0..<30 {
+            let connection = try ClosedPeerConnection.make(relayed: true)
+            defer { connection.finish() }
+            connection.close(.b)
+            connection.close(.a)
+            #expect(connection.proxyEnded(.aToB, .bToA))
+            #expect(connection.sink.endOfStream(.bToA)?.kind == .peerClosed)
+        }
     }
 
     /// Both programs close at once, idle or with every buffer full both ways: the channel always closes

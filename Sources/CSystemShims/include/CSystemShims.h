@@ -43,6 +43,8 @@ int ipcs_epoll_delete(int epfd, int fd);
 int ipcs_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int max, int timeout);
 #define IPCS_EPOLLHUP 0x010U
 #define IPCS_EPOLLONESHOT (1U << 30)
+/// poll's POLLRDHUP (the peer stopped sending), which needs _GNU_SOURCE.
+#define IPCS_POLLRDHUP 0x2000
 
 #define IPCS_MFD_CLOEXEC 1U
 #define IPCS_MFD_ALLOW_SEALING 2U

@@ -1,3 +1,4 @@
+import CSystemShims
 import Glibc
 import Synchronization
 
@@ -12,8 +13,14 @@ final class ChannelHangUps: Sendable {
     /// watcher (unwatched before the close) and by the relay threads (which end before it).
     private let endA: Int32
     private let endB: Int32
-    private let hungUpA = Atomic<Bool>(false)
-    private let hungUpB = Atomic<Bool>(false)
+    /// Per side: `hungUp`, and `stoppedSendingFirst` (it had closed or half-closed before the other
+    /// program's close made the proxy shut reading from it). Read lock-free on every chunk.
+    private let stateA = Atomic<UInt8>(0)
+    private let stateB = Atomic<UInt8>(0)
+    private static let hungUp: UInt8 = 1
+    private static let stoppedSendingFirst: UInt8 = 2
+    /// Serialises hang-ups, which the watcher and both relays may report at once.
+    private let changing = Mutex(())
 
     init(endA: Int32, endB: Int32) {
         self.endA = endA
@@ -22,23 +29,43 @@ final class ChannelHangUps: Sendable {
 
     private func end(facing side: ChannelSide) -> Int32 { side == .a ? endA : endB }
 
-    func hasHungUp(_ side: ChannelSide) -> Bool {
-        side == .a ? hungUpA.load(ordering: .acquiring) : hungUpB.load(ordering: .acquiring)
+    private func state(_ side: ChannelSide) -> UInt8 {
+        side == .a ? stateA.load(ordering: .acquiring) : stateB.load(ordering: .acquiring)
     }
 
-    /// Sets the flag; true when it was not set yet.
-    private func markHungUp(_ side: ChannelSide) -> Bool {
-        let wasSet = side == .a ? hungUpA.exchange(true, ordering: .acquiringAndReleasing)
-                                : hungUpB.exchange(true, ordering: .acquiringAndReleasing)
-        return !wasSet
+    private func add(_ bit: UInt8, to side: ChannelSide) {
+        if side == .a {
+            stateA.bitwiseOr(bit, ordering: .releasing)
+        } else {
+            stateB.bitwiseOr(bit, ordering: .releasing)
+        }
+    }
+
+    func hasHungUp(_ side: ChannelSide) -> Bool {
+        state(side) & Self.hungUp != 0
+    }
+
+    /// Whether the relay must stop reading from `sender`: the other program closed, and `sender` was still
+    /// sending then. An EOF read after it is the proxy's own shutdown, not `sender`'s.
+    func readsWereShut(from sender: ChannelSide) -> Bool {
+        hasHungUp(sender.opposite) && state(sender) & Self.stoppedSendingFirst == 0
     }
 
     /// Program `side` closed its end. Shutting the read half of the proxy's socket facing the other
     /// program sets the send-shutdown of that program's socket, so its writes fail at once, and wakes the
     /// relay reading from it, which then stops: nothing it would read could be delivered.
     func programHungUp(_ side: ChannelSide) {
-        guard markHungUp(side) else { return }
-        shutdown(end(facing: side.other), Int32(SHUT_RD))
+        changing.withLock { _ in
+            guard !hasHungUp(side) else { return }
+            let other = end(facing: side.opposite)
+            // Whether the other program had already stopped sending is visible only before our shutdown.
+            var entry = pollfd(fd: other, events: Int16(IPCS_POLLRDHUP), revents: 0)
+            if poll(&entry, 1, 0) == 1, entry.revents & Int16(IPCS_POLLRDHUP | POLLHUP) != 0 {
+                add(Self.stoppedSendingFirst, to: side.opposite)
+            }
+            add(Self.hungUp, to: side)
+            shutdown(other, Int32(SHUT_RD))
+        }
     }
 
     /// Whether program `side` has closed its end, looking at the socket now (POLLHUP) in case the watcher
@@ -51,5 +78,5 @@ final class ChannelHangUps: Sendable {
 }
 
 extension ChannelSide {
-    var other: ChannelSide { self == .a ? .b : .a }
+    var opposite: ChannelSide { self == .a ? .b : .a }
 }

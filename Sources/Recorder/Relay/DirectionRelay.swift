@@ -60,12 +60,12 @@ struct DirectionRelay {
         // Room for the kernel's maximum (SCM_MAX_FD): a hostile sender's extra fds are forwarded too.
         let control = ControlMessageBuffer(maxFDs: 253)
         let end: EndOfStream
-        let receiver = ChannelSide.receiver(of: direction)
+        let sender = ChannelSide.sender(of: direction)
         while true {
-            if hangUps.hasHungUp(receiver) {
-                // The receiver closed: what the sender writes from now on can never be delivered. It stays
-                // unread in our socket, so closing that socket resets the sender as the receiver's close
-                // would have (unread data there means ECONNRESET).
+            if hangUps.readsWereShut(from: sender) {
+                // The receiver closed while the sender was still sending: what the sender writes can never
+                // be delivered. It stays unread in our socket, so closing that socket resets the sender as
+                // the receiver's close would have (unread data there means ECONNRESET).
                 end = receiverClosed()
                 break
             }
@@ -81,8 +81,8 @@ struct DirectionRelay {
                 break
             }
             if chunk.byteCount == 0 && chunk.fds.isEmpty {
-                // After the receiver's close this EOF is our own shutdown of the source, not the sender's.
-                end = hangUps.hasHungUp(receiver) ? receiverClosed() : endOfStream(closedAt: TraceClock.monotonicNanoseconds())
+                // After the receiver's close this EOF can be our own shutdown of the source, not the sender's.
+                end = hangUps.readsWereShut(from: sender) ? receiverClosed() : endOfStream(closedAt: TraceClock.monotonicNanoseconds())
                 break
             }
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<chunk.byteCount])
@@ -108,7 +108,7 @@ struct DirectionRelay {
             }
             sampleQueueDepths(force: false)
         }
-        if !hangUps.checkHungUp(ChannelSide.sender(of: direction)) {
+        if !hangUps.checkHungUp(sender) {
             // Half-close: the receiver sees EOF exactly when it would have without the proxy.
             shutdown(destination, Int32(SHUT_WR))
         }
