@@ -77,9 +77,8 @@ final class HangUpWatcher: Sendable {
         }
     }
 
-    /// Number of watches registered (for tests).
-    var watchCount: Int {
-        registry.withLock { $0.watches.count }
+    func isWatching(_ token: UInt64) -> Bool {
+        registry.withLock { $0.watches[token] != nil }
     }
 
     /// A line on stderr; if even that fails there is nobody left to tell.

@@ -108,6 +108,11 @@ public final class RelayedChannel: Sendable {
         }
     }
 
+    /// Whether the hang-up watcher still watches this channel's sockets (until it closes them).
+    var watchesItsSockets: Bool {
+        watchTokens.contains { watcher.isWatching($0) }
+    }
+
     /// Waits for both relay threads.
     public func join() {
         for thread in threads.withLock({ $0 }) { thread.join() }
