@@ -151,6 +151,37 @@ import TraceFormat
                                      ["record", "-o", directory.file("signal.ipctrace"), "--", "/bin/sh", "-c", "kill -TERM $$"])
         #expect(run.status == .signaled(SIGTERM), "\(run.summary)")
     }
+
+    // MARK: a closed peer
+
+    /// Writing to a socket whose peer has closed kills the writer with SIGPIPE — also when the recorder
+    /// relays the socketpair (preload): the proxy closes the matching end as soon as the peer closes, and
+    /// does not accept the byte and drop it.
+    @Test func aWriteToAClosedPeerDiesOfSIGPIPEAsWithoutTheRecorder() throws {
+        let perl = "/usr/bin/perl"
+        try #require(access(perl, X_OK) == 0, "this test runs a perl one-liner")
+        // The pause is the program's own (it stands for work done meanwhile); the proxy reacts to the close
+        // at once, not at the write.
+        let script = #"use Socket; socketpair(my $x, my $y, AF_UNIX, SOCK_STREAM, 0) or die "socketpair: $!"; "#
+            + #"close $y; select(undef, undef, undef, 0.2); syswrite($x, "x") or die "write: $!""#
+        let plain = try ProgramRun.run(perl, ["-e", script])
+        #expect(plain.status == .signaled(SIGPIPE), "\(plain.summary)")
+
+        let directory = try TemporaryDirectory()
+        let trace = directory.file("closed-peer.ipctrace")
+        let run = try ProgramRun.run(try ipcscopeExecutable(), ["record", "-o", trace, "--", perl, "-e", script])
+        #expect(run.status == plain.status, "\(run.summary)")
+        let recorded = try RecordedTrace(path: trace)
+        recorded.expectIntact()
+        try #require(recorded.opened.count == 1, "\(recorded.opened)")
+        let channel = recorded.opened[0].channel
+        // $y is endpoint B: it closed; $x's direction ended because its receiver had gone (EPIPE).
+        let ends = Dictionary(grouping: recorded.eofs.filter { $0.channel == channel }, by: \.direction)
+        #expect(ends[.bToA]?.map(\.kind) == [.peerClosed], "\(recorded.eofs)")
+        #expect(ends[.aToB]?.map(\.kind) == [.reset], "\(recorded.eofs)")
+        #expect(ends[.aToB]?.first?.errorNumber == EPIPE, "\(recorded.eofs)")
+        #expect(recorded.frames.isEmpty, "the byte must not have crossed: \(recorded.frames)")
+    }
 }
 
 // MARK: - Support

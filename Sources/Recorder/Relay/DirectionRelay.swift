@@ -27,6 +27,7 @@ struct DirectionRelay {
     let destination: Int32
     let direction: Direction
     let channel: ChannelShared
+    let hangUps: ChannelHangUps
     /// For events from helper threads; the relay thread reports through `recorder`.
     let sink: any RelayEventSink
     let configuration: Configuration
@@ -40,11 +41,12 @@ struct DirectionRelay {
     private var proxyBuffered: UInt64 = 0
 
     init(source: Int32, destination: Int32, direction: Direction, channel: ChannelShared,
-         sink: any RelayEventSink, configuration: Configuration) {
+         hangUps: ChannelHangUps, sink: any RelayEventSink, configuration: Configuration) {
         self.source = source
         self.destination = destination
         self.direction = direction
         self.channel = channel
+        self.hangUps = hangUps
         self.sink = sink
         self.configuration = configuration
         recorder = sink.directionRecorder(channel: channel.id, direction: direction)
@@ -57,8 +59,16 @@ struct DirectionRelay {
         defer { buffer.deallocate() }
         // Room for the kernel's maximum (SCM_MAX_FD): a hostile sender's extra fds are forwarded too.
         let control = ControlMessageBuffer(maxFDs: 253)
-        var end: EndOfStream
+        let end: EndOfStream
+        let sender = ChannelSide.sender(of: direction)
         while true {
+            if hangUps.readsWereShut(from: sender) {
+                // The receiver closed while the sender was still sending: what the sender writes can never
+                // be delivered. It stays unread in our socket, so closing that socket resets the sender as
+                // the receiver's close would have (unread data there means ECONNRESET).
+                end = receiverClosed()
+                break
+            }
             let readSize = parser.remainingPayloadBytes > UInt64(configuration.smallReadSize)
                 ? buffer.count : min(buffer.count, configuration.smallReadSize)
             let chunk: ReceivedChunk
@@ -71,7 +81,8 @@ struct DirectionRelay {
                 break
             }
             if chunk.byteCount == 0 && chunk.fds.isEmpty {
-                end = endOfStream(closedAt: TraceClock.monotonicNanoseconds())
+                // After the receiver's close this EOF can be our own shutdown of the source, not the sender's.
+                end = hangUps.readsWereShut(from: sender) ? receiverClosed() : endOfStream(closedAt: TraceClock.monotonicNanoseconds())
                 break
             }
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<chunk.byteCount])
@@ -89,14 +100,21 @@ struct DirectionRelay {
             if let failure = forwarded {
                 // The receiver is gone. Refuse further input so the sender sees EPIPE, as it would directly.
                 shutdown(source, Int32(SHUT_RD))
-                end = EndOfStream(kind: failure.errno == ECONNRESET ? .reset : .error, errno: failure.errno,
+                let reset = failure.errno == ECONNRESET || failure.errno == EPIPE
+                end = EndOfStream(kind: reset ? .reset : .error, errno: failure.errno,
                                   incompleteFrameBytes: parser.incompleteFrameBytes)
                 break
             }
             sampleQueueDepths(force: false)
         }
-        // Half-close: the receiver sees EOF exactly when it would have without the proxy.
-        shutdown(destination, Int32(SHUT_WR))
+        if !hangUps.checkHungUp(sender) {
+            // Half-close: the receiver sees EOF exactly when it would have without the proxy.
+            shutdown(destination, Int32(SHUT_WR))
+        }
+        // Else the sender closed completely and the other direction is ending too (its reads were shut),
+        // so the channel closes the destination next. Closing it instead of half-closing it first gives
+        // the receiver EOF and, when it had written data the proxy left unread, ECONNRESET in one step,
+        // as the sender's own close would have — never a plain EOF first.
         var ending = end
         if let missing = reportFramesStillWaitingForFDs(), ending.likelyCause == nil {
             ending.likelyCause = missing
@@ -289,6 +307,14 @@ struct DirectionRelay {
             if first == nil { first = violation }
         }
         return first
+    }
+
+    /// The direction ended because its receiver closed: the sender's writes now fail with EPIPE.
+    private func receiverClosed() -> EndOfStream {
+        if channel.stopping.load(ordering: .relaxed) {
+            return EndOfStream(kind: .ipcscopeStopped, incompleteFrameBytes: parser.incompleteFrameBytes)
+        }
+        return EndOfStream(kind: .reset, errno: EPIPE, incompleteFrameBytes: parser.incompleteFrameBytes)
     }
 
     private func endOfStream(reading error: SystemError) -> EndOfStream {
