@@ -99,7 +99,8 @@ struct RecordCommand: ParsableCommand {
         while session.openChannelCount > 0, ContinuousClock.now < deadline { usleep(10_000) }
         running.stopAcceptingChannels()
         let summary = session.stop()
-        standardError(RecordingSummary.line(summary, tracePath: tracePath, lostCapture: session.framesWithLostCapture)
+        standardError(RecordingSummary.line(summary, tracePath: tracePath, lostCapture: session.framesWithLostCapture,
+                                            credentials: session.credentialsNotPreserved)
                       + " (\(command[0]) \(status))")
         SignalWaiter.exit(like: status)
     }
@@ -144,7 +145,8 @@ struct RecordCommand: ParsableCommand {
         _ = SignalWaiter.wait()
         proxy.stop()
         let summary = session.stop()
-        standardError(RecordingSummary.line(summary, tracePath: tracePath, lostCapture: session.framesWithLostCapture))
+        standardError(RecordingSummary.line(summary, tracePath: tracePath, lostCapture: session.framesWithLostCapture,
+                                            credentials: session.credentialsNotPreserved))
     }
 }
 
@@ -175,12 +177,26 @@ struct SchemaFiles {
 }
 
 enum RecordingSummary {
-    static func line(_ summary: TraceSummary, tracePath: String, lostCapture: UInt64) -> String {
+    static func line(
+        _ summary: TraceSummary, tracePath: String, lostCapture: UInt64,
+        credentials: (refused: UInt64, exitedWriters: UInt64) = (0, 0)
+    ) -> String {
         var line = "ipcscope: \(summary.channels) channel\(summary.channels == 1 ? "" : "s"), "
             + "\(summary.frames) frames, \(ByteCount.format(summary.bytes)), \(summary.fds) fds, "
             + "\(summary.violations) violation\(summary.violations == 1 ? "" : "s")"
         if lostCapture > 0 { line += ", payload capture lost for \(lostCapture) frames (writer behind)" }
+        // Receivers with SO_PASSCRED saw ipcscope's credentials there (docs/recording.md).
+        if credentials.refused > 0 {
+            line += ", senders' SCM_CREDENTIALS not preserved in \(directions(credentials.refused)) (needs root)"
+        }
+        if credentials.exitedWriters > 0 {
+            line += ", SCM_CREDENTIALS of exited senders not preserved in \(directions(credentials.exitedWriters))"
+        }
         return line + " → \(tracePath)"
+    }
+
+    private static func directions(_ count: UInt64) -> String {
+        "\(count) direction\(count == 1 ? "" : "s")"
     }
 }
 
