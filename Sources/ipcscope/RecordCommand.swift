@@ -22,8 +22,9 @@ struct RecordCommand: ParsableCommand {
             Socket-path mode listens on --listen PATH and relays every client to --upstream PATH, one \
             channel per client, until SIGINT or SIGTERM.
 
-            Every byte and fd is forwarded unchanged; the trace (mode 0600) holds frames, attachments, \
-            acks, EOFs, queue depths and limit violations.
+            Every byte and fd is forwarded unchanged, with the writer's SCM_CREDENTIALS where the kernel \
+            allows (as root); the trace (mode 0600) holds frames, attachments, acks, EOFs, queue depths \
+            and limit violations.
             """
     )
 
