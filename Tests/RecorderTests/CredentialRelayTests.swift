@@ -100,6 +100,28 @@ import Testing
         Descriptor.closeAll(received.fdsAt.flatMap(\.1))
     }
 
+    /// The relay's bookkeeping: after EPERM or EINVAL a direction claims nothing more (no failing sendmsg
+    /// per chunk); after ESRCH only that pid is skipped; each kind is reported once per direction.
+    @Test func aDirectionStopsClaimingAfterARefusalButOnlySkipsAnExitedWriter() {
+        let own = Credentials(pid: 100, uid: 1000, gid: 1000)
+        let first = Credentials(pid: 200, uid: 1000, gid: 1000)
+        let second = Credentials(pid: 300, uid: 1000, gid: 1000)
+        var forwarding = CredentialForwarding(own: own)
+        #expect(forwarding.claim(for: own) == nil, "the kernel attaches our own anyway")
+        #expect(forwarding.claim(for: nil) == nil)
+        #expect(forwarding.claim(for: Credentials(pid: 0, uid: 65534, gid: 65534)) == nil, "none came")
+        #expect(forwarding.claim(for: first) == first)
+
+        #expect(forwarding.refused(first, errno: ESRCH) == CredentialsNotPreserved(errno: ESRCH, writer: first))
+        #expect(forwarding.claim(for: first) == nil)
+        #expect(forwarding.claim(for: second) == second)
+        #expect(forwarding.refused(second, errno: ESRCH) == nil, "exited writers are reported once")
+
+        #expect(forwarding.refused(first, errno: EPERM) == CredentialsNotPreserved(errno: EPERM, writer: first))
+        #expect(forwarding.claim(for: Credentials(pid: 400, uid: 1000, gid: 1000)) == nil)
+        #expect(forwarding.refusal == EPERM)
+    }
+
     /// PreloadFixture send-frame on `socket` (as its fd 3), in a process of its own.
     static func spawnWriter(into socket: Int32, waitForEOF: Bool) throws -> ChildProcess {
         guard let fixture = BuiltProducts.fixture else { throw BuiltProducts.Missing(what: "PreloadFixture") }
