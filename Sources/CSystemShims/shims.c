@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <linux/sockios.h>
+#include <string.h>
 #include <unistd.h>
 
 int ipcs_siocoutq(int fd) { int v = 0; return ioctl(fd, SIOCOUTQ, &v) == 0 ? v : -1; }
@@ -19,6 +20,42 @@ int ipcs_peercred(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
     *pid = cred.pid; *uid = cred.uid; *gid = cred.gid;
     return 0;
 }
+_Static_assert(sizeof(struct ipcs_ucred) == sizeof(struct ucred), "struct ucred layout");
+_Static_assert(IPCS_SCM_CREDENTIALS == SCM_CREDENTIALS, "SCM_CREDENTIALS");
+_Static_assert(IPCS_SO_PASSCRED == SO_PASSCRED, "SO_PASSCRED");
+
+size_t ipcs_control_space(int credentials, size_t fds) {
+    return (credentials ? CMSG_SPACE(sizeof(struct ucred)) : 0) + (fds > 0 ? CMSG_SPACE(sizeof(int) * fds) : 0);
+}
+
+size_t ipcs_build_control(void *control, size_t capacity, const struct ipcs_ucred *credentials,
+                          const int *fds, size_t count) {
+    size_t needed = ipcs_control_space(credentials != NULL, count);
+    if (needed == 0 || needed > capacity) return 0;
+    memset(control, 0, needed);
+    unsigned char *cursor = control;
+    size_t length = 0;
+    if (credentials != NULL) {
+        struct cmsghdr *header = (struct cmsghdr *)cursor;
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_CREDENTIALS;
+        header->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+        memcpy(CMSG_DATA(header), credentials, sizeof(struct ucred));
+        // The last message ends at its CMSG_LEN, as a lone SCM_RIGHTS always has (LibCore does the same).
+        length = count > 0 ? CMSG_SPACE(sizeof(struct ucred)) : CMSG_LEN(sizeof(struct ucred));
+        cursor += CMSG_SPACE(sizeof(struct ucred));
+    }
+    if (count > 0) {
+        struct cmsghdr *header = (struct cmsghdr *)cursor;
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int) * count);
+        memcpy(CMSG_DATA(header), fds, sizeof(int) * count);
+        length += CMSG_LEN(sizeof(int) * count);
+    }
+    return length;
+}
+
 int ipcs_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 int ipcs_accept4(int fd, int flags) { return accept4(fd, NULL, NULL, flags); }
 int ipcs_spawn_addclosefrom(posix_spawn_file_actions_t *fa, int from) {

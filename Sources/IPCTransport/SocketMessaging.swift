@@ -2,21 +2,43 @@ import CSystemShims
 import Glibc
 import IPCWire
 
-/// Aligned room for one `SCM_RIGHTS` control message. Not Sendable on purpose: an IO thread allocates its
-/// own and reuses it for every `recvmsg`.
+/// Aligned room for one `SCM_RIGHTS` control message, and with `credentials` also for an SCM_CREDENTIALS
+/// message before it. Not Sendable on purpose: an IO thread allocates its own and reuses it for every
+/// `recvmsg` (or `sendmsg`).
 public final class ControlMessageBuffer {
     public let maxFDs: Int
     public let byteCount: Int
     let storage: UnsafeMutableRawPointer
 
-    public init(maxFDs: Int = Int(Limits.maxTransferFDs)) {
+    public init(maxFDs: Int = Int(Limits.maxTransferFDs), credentials: Bool = false) {
         self.maxFDs = maxFDs
-        byteCount = ipcs_CMSG_SPACE(MemoryLayout<Int32>.size * maxFDs)
+        // Both, when asked: the kernel puts SCM_CREDENTIALS before SCM_RIGHTS, and drops the fds that do
+        // not fit (MSG_CTRUNC) — a buffer sized for the fds alone would lose the last ones.
+        byteCount = max(ipcs_control_space(credentials ? 1 : 0, maxFDs), ipcs_CMSG_SPACE(0))
         storage = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: MemoryLayout<cmsghdr>.alignment)
         storage.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
     }
 
     deinit { storage.deallocate() }
+}
+
+/// The process and ids an SCM_CREDENTIALS message carries (`struct ucred`): with SO_PASSCRED on the
+/// receiving socket, the kernel attaches the writer's to every read.
+public struct Credentials: Hashable, Sendable, CustomStringConvertible {
+    public var pid: Int32
+    public var uid: UInt32
+    public var gid: UInt32
+
+    public init(pid: Int32, uid: UInt32, gid: UInt32) {
+        self.pid = pid
+        self.uid = uid
+        self.gid = gid
+    }
+
+    /// What the kernel attaches to this process's writes when it sends none: its pid, real uid and gid.
+    public static var ofThisProcess: Credentials { Credentials(pid: getpid(), uid: getuid(), gid: getgid()) }
+
+    public var description: String { "pid \(pid) uid \(uid) gid \(gid)" }
 }
 
 /// What one `recvmsg` delivered.
@@ -27,9 +49,19 @@ public struct ReceivedChunk: Sendable {
     public var fds: [Int32]
     /// The kernel dropped fds because the control buffer was too small (MSG_CTRUNC).
     public var controlTruncated: Bool
+    /// The writer's credentials, when the socket has SO_PASSCRED. A pid of 0 means the bytes carried
+    /// none (written before SO_PASSCRED was set, with neither side asking for them).
+    public var credentials: Credentials?
+
+    public init(byteCount: Int, fds: [Int32], controlTruncated: Bool, credentials: Credentials? = nil) {
+        self.byteCount = byteCount
+        self.fds = fds
+        self.controlTruncated = controlTruncated
+        self.credentials = credentials
+    }
 }
 
-/// SCM_RIGHTS send and receive on a stream socket.
+/// SCM_RIGHTS (and SCM_CREDENTIALS) send and receive on a stream socket.
 public enum SocketMessaging {
     /// Every send: no SIGPIPE on a closed peer; never block (the IO thread waits in poll instead).
     public static let sendFlags = Int32(MSG_NOSIGNAL | MSG_DONTWAIT)
@@ -73,6 +105,39 @@ public enum SocketMessaging {
         }
     }
 
+    /// Like ``sendMessage(_:bytes:fds:flags:)``, and with `credentials` in an SCM_CREDENTIALS message of
+    /// the same `sendmsg` (the kernel then attaches them instead of this process's own). Builds the control
+    /// data in `control`, which must have room for the fds and the credentials: no allocation per call.
+    /// The kernel refuses credentials this process may not claim (EPERM), names a pid that no longer
+    /// exists (ESRCH), or ids not mapped in its user namespace (EINVAL); nothing is sent then.
+    public static func sendMessage(
+        _ socket: Int32, bytes: UnsafeRawBufferPointer, fds: [Int32], credentials: Credentials?,
+        control: ControlMessageBuffer, flags: Int32 = sendFlags
+    ) throws(SystemError) -> Int {
+        guard !fds.isEmpty || credentials != nil else {
+            return try retryingOnInterrupt("send") { send(socket, bytes.baseAddress, bytes.count, flags) }
+        }
+        var ucred = ipcs_ucred(pid: credentials?.pid ?? 0, uid: credentials?.uid ?? 0, gid: credentials?.gid ?? 0)
+        let controlLength = fds.withUnsafeBufferPointer { fdBuffer in
+            withUnsafePointer(to: &ucred) { ucredPointer in
+                ipcs_build_control(control.storage, control.byteCount, credentials == nil ? nil : ucredPointer,
+                                   fdBuffer.baseAddress, fdBuffer.count)
+            }
+        }
+        guard controlLength > 0 else {
+            throw SystemError(errno: EINVAL, operation: "sendmsg: \(fds.count) fds do not fit the control buffer")
+        }
+        var iov = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
+        return try withUnsafeMutablePointer(to: &iov) { (iovPointer) throws(SystemError) -> Int in
+            var message = msghdr()
+            message.msg_iov = iovPointer
+            message.msg_iovlen = 1
+            message.msg_control = control.storage
+            message.msg_controllen = controlLength
+            return try retryingOnInterrupt("sendmsg") { sendmsg(socket, &message, flags) }
+        }
+    }
+
     public static func sendMessage(_ socket: Int32, bytes: [UInt8], fds: [Int32] = []) throws(SystemError) -> Int {
         let result = bytes.withUnsafeBytes { buffer in
             Result { () throws(SystemError) in try sendMessage(socket, bytes: buffer, fds: fds) }
@@ -80,7 +145,7 @@ public enum SocketMessaging {
         return try result.get()
     }
 
-    /// One `recvmsg` into `buffer`, collecting SCM_RIGHTS fds through `control`.
+    /// One `recvmsg` into `buffer`, collecting SCM_RIGHTS fds (and SCM_CREDENTIALS) through `control`.
     /// Throws EAGAIN as a ``SystemError`` with `isWouldBlock`.
     public static func receiveMessage(
         _ socket: Int32, into buffer: UnsafeMutableRawBufferPointer, control: ControlMessageBuffer,
@@ -95,9 +160,9 @@ public enum SocketMessaging {
             message.msg_controllen = control.byteCount
             return try withUnsafeMutablePointer(to: &message) { (messagePointer) throws(SystemError) -> ReceivedChunk in
                 let count = try retryingOnInterrupt("recvmsg") { recvmsg(socket, messagePointer, flags) }
-                let fds = collectFDs(messagePointer)
+                let (fds, credentials) = collectControl(messagePointer)
                 let truncated = messagePointer.pointee.msg_flags & Int32(MSG_CTRUNC) != 0
-                return ReceivedChunk(byteCount: count, fds: fds, controlTruncated: truncated)
+                return ReceivedChunk(byteCount: count, fds: fds, controlTruncated: truncated, credentials: credentials)
             }
         }
     }
@@ -110,12 +175,18 @@ public enum SocketMessaging {
         try receiveMessage(socket, into: buffer, control: ControlMessageBuffer(maxFDs: maxFDs), flags: flags)
     }
 
-    private static func collectFDs(_ message: UnsafeMutablePointer<msghdr>) -> [Int32] {
+    /// Fds of every SCM_RIGHTS message and the SCM_CREDENTIALS, if any: no allocation unless fds came.
+    private static func collectControl(_ message: UnsafeMutablePointer<msghdr>) -> ([Int32], Credentials?) {
         var fds: [Int32] = []
+        var credentials: Credentials?
         let headerLength = ipcs_CMSG_LEN(0)
         var cursor = ipcs_CMSG_FIRSTHDR(message)
         while let header = cursor {
-            if header.pointee.cmsg_level == SOL_SOCKET, header.pointee.cmsg_type == Int32(SCM_RIGHTS),
+            if header.pointee.cmsg_level == SOL_SOCKET, header.pointee.cmsg_type == IPCS_SCM_CREDENTIALS,
+               header.pointee.cmsg_len >= ipcs_CMSG_LEN(MemoryLayout<ipcs_ucred>.size), let data = ipcs_CMSG_DATA(header) {
+                let ucred = UnsafeRawPointer(data).loadUnaligned(as: ipcs_ucred.self)
+                credentials = Credentials(pid: ucred.pid, uid: ucred.uid, gid: ucred.gid)
+            } else if header.pointee.cmsg_level == SOL_SOCKET, header.pointee.cmsg_type == Int32(SCM_RIGHTS),
                header.pointee.cmsg_len >= headerLength, let data = ipcs_CMSG_DATA(header) {
                 let count = (header.pointee.cmsg_len - headerLength) / MemoryLayout<Int32>.size
                 let raw = UnsafeRawPointer(data)
@@ -125,6 +196,6 @@ public enum SocketMessaging {
             }
             cursor = ipcs_CMSG_NXTHDR(message, header)
         }
-        return fds
+        return (fds, credentials)
     }
 }

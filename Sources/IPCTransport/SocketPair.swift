@@ -1,3 +1,4 @@
+import CSystemShims
 import Glibc
 import IPCWire
 
@@ -35,6 +36,33 @@ public enum SocketOptions {
         length = socklen_t(MemoryLayout<Int32>.size)
         guard getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) == 0 else { return false }
         return type == Int32(SOCK_STREAM.rawValue) && domain == AF_UNIX
+    }
+
+    /// Turns SO_PASSCRED on or off: with it, every read returns the writer's credentials (SCM_CREDENTIALS),
+    /// and the kernel never joins bytes of different writers into one read. Set it only on a socket that is
+    /// already connected: an unbound socket with SO_PASSCRED gets an autobound abstract address at connect().
+    public static func setPassCredentials(_ fd: Int32, _ on: Bool) throws(SystemError) {
+        var value: Int32 = on ? 1 : 0
+        _ = try retryingOnInterrupt("setsockopt(SO_PASSCRED)") {
+            setsockopt(fd, SOL_SOCKET, IPCS_SO_PASSCRED, &value, socklen_t(MemoryLayout<Int32>.size))
+        }
+    }
+
+    /// Whether SO_PASSCRED is on.
+    public static func passesCredentials(_ fd: Int32) -> Bool {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(fd, SOL_SOCKET, IPCS_SO_PASSCRED, &value, &length) == 0 && value != 0
+    }
+
+    /// The credentials the kernel recorded for the peer when the connection was made (SO_PEERCRED): the
+    /// process that called socketpair(), connect() or listen(), whoever holds the sockets now.
+    public static func peerCredentials(_ fd: Int32) -> Credentials? {
+        var pid: pid_t = 0
+        var uid: uid_t = 0
+        var gid: gid_t = 0
+        guard ipcs_peercred(fd, &pid, &uid, &gid) == 0 else { return nil }
+        return Credentials(pid: pid, uid: uid, gid: gid)
     }
 
     /// The pending socket error (SO_ERROR), 0 when there is none.

@@ -23,7 +23,8 @@ struct RecordCommand: ParsableCommand {
             Socket-path mode listens on --listen PATH and relays every client to --upstream PATH, one \
             channel per client, until SIGINT or SIGTERM.
 
-            Every byte and fd is forwarded unchanged; the trace (mode 0600) holds frames, attachments, \
+            Every byte and fd is forwarded unchanged, with the writer's SCM_CREDENTIALS where the kernel \
+            allows (as root); the trace (mode 0600) holds frames, attachments, \
             acks, EOFs, queue depths and limit violations. It is written under a temporary name \
             (FILE's stem + .RANDOM.ipctrace.tmp) and renamed to FILE once the command runs or the socket \
             listens: a failed start leaves FILE untouched. An existing FILE is replaced only when it is an \
@@ -225,16 +226,26 @@ struct SchemaFiles {
 enum RecordingSummary {
     static func line(_ summary: TraceSummary, session: RecordingSession) -> String {
         line(summary, tracePath: session.currentTracePath, lostCapture: session.framesWithLostCapture,
-             traceError: session.traceError)
+             traceError: session.traceError, credentials: session.credentialsNotPreserved)
     }
 
     /// What crossed, what capture was lost to a slow disk, and — when writing failed — that the trace is
     /// incomplete and why.
-    static func line(_ summary: TraceSummary, tracePath: String, lostCapture: UInt64, traceError: TraceFileError?) -> String {
+    static func line(
+        _ summary: TraceSummary, tracePath: String, lostCapture: UInt64, traceError: TraceFileError?,
+        credentials: (refused: UInt64, exitedWriters: UInt64) = (0, 0)
+    ) -> String {
         var line = "ipcscope: \(summary.channels) channel\(summary.channels == 1 ? "" : "s"), "
             + "\(summary.frames) frames, \(ByteCount.format(summary.bytes)), \(summary.fds) fds, "
             + "\(summary.violations) violation\(summary.violations == 1 ? "" : "s")"
         if lostCapture > 0 { line += ", payload capture lost for \(lostCapture) frames (writer behind)" }
+        // Receivers with SO_PASSCRED saw ipcscope's credentials there (docs/recording.md).
+        if credentials.refused > 0 {
+            line += ", senders' SCM_CREDENTIALS not preserved in \(directions(credentials.refused)) (needs root)"
+        }
+        if credentials.exitedWriters > 0 {
+            line += ", SCM_CREDENTIALS of exited senders not preserved in \(directions(credentials.exitedWriters))"
+        }
         line += " → \(tracePath)"
         switch traceError {
         case nil: break
@@ -244,6 +255,10 @@ enum RecordingSummary {
             line += "; TRACE INCOMPLETE: \(error)"
         }
         return line
+    }
+
+    private static func directions(_ count: UInt64) -> String {
+        "\(count) direction\(count == 1 ? "" : "s")"
     }
 }
 

@@ -1,3 +1,4 @@
+import CSystemShims
 import Glibc
 import IPCTransport
 import IPCWire
@@ -18,6 +19,8 @@ final class CollectingSink: RelayEventSink {
     }
 
     let events = Mutex<[Event]>([])
+    /// Reported apart from `events`, which the other tests compare whole.
+    let credentialLosses = Mutex<[CredentialsNotPreserved]>([])
 
     func record(channel: ChannelID, direction: Direction, time: UInt64, _ event: RelayEvent) {
         let copy: Event
@@ -28,6 +31,9 @@ final class CollectingSink: RelayEventSink {
         case .violation(let violation): copy = .violation(direction, violation)
         case .queueDepths(let depths): copy = .queueDepths(direction, depths)
         case .endOfStream(let end): copy = .endOfStream(direction, end)
+        case .credentialsNotPreserved(let loss):
+            credentialLosses.withLock { $0.append(loss) }
+            return
         case .endpointIdentified, .chunkTotals: return  // not part of what these tests compare
         }
         events.withLock { $0.append(copy) }
@@ -72,11 +78,13 @@ struct RelayHarness {
     let channel: RelayedChannel
     let sink = CollectingSink()
 
-    init(captureLimit: Int = 4096) throws {
+    /// `prepareProxyEnds` may set options on the proxy's ends (facing A, facing B) before relaying starts.
+    init(captureLimit: Int = 4096, prepareProxyEnds: (_ endA: Int32, _ endB: Int32) throws -> Void = { _, _ in }) throws {
         let a = try SocketPair.make()
         let b = try SocketPair.make()
         programA = a.first
         programB = b.first
+        try prepareProxyEnds(a.second, b.second)
         channel = try RelayedChannel(id: 1, endA: a.second, endB: b.second,
                                      options: .init(captureLimit: captureLimit), sink: sink)
     }

@@ -136,6 +136,68 @@ import TraceFormat
         recorded.expectCleanEOFs(channelB)
     }
 
+    // MARK: credentials
+
+    @Test func withoutTheRecorderTheCredentialsFixtureSeesItsChild() throws {
+        let run = try ProgramRun.run(try builtProduct("PreloadFixture"), ["creds"])
+        #expect(run.status == .exited(0) && run.standardOutput.contains("fixture ok"), "\(run.summary)")
+        let report = try #require(CredentialsReport(run.standardOutput), "\(run.summary)")
+        #expect(report.values["pid"] == report.values["child"], "\(run.summary)")
+        #expect(report.values["mixed"] == 0)
+        #expect(report.values["peer-pid"] == report.values["self"], "a socketpair's peer is its creator")
+    }
+
+    /// Through `record` (the preload relays the fixture's socketpair), the parent's SO_PASSCRED reads carry
+    /// the child's credentials when the recorder is root — CI runs as root — and the recorder's otherwise.
+    /// SO_PEERCRED of a relayed socketpair still names its creator: the program made both pairs itself.
+    @Test func underRecordAReceiverSeesTheWritersCredentials() throws {
+        let directory = try TemporaryDirectory()
+        let trace = directory.file("creds.ipctrace")
+        let run = try ProgramRun.run(try ipcscopeExecutable(), [
+            "record", "-o", trace, "--", try builtProduct("PreloadFixture"), "creds",
+        ])
+        #expect(run.status == .exited(0) && run.standardOutput.contains("fixture ok"), "\(run.summary)")
+        let report = try #require(CredentialsReport(run.standardOutput), "\(run.summary)")
+        let recorded = try RecordedTrace(path: trace)
+        recorded.expectIntact()
+        #expect(recorded.opened.count == 1 && recorded.opened.first?.discovery == .preload, "relayed: \(recorded.opened)")
+        #expect(report.values["mixed"] == 0, "\(run.summary)")
+        #expect(report.values["uid"] == Int64(getuid()) && report.values["gid"] == Int64(getgid()), "\(run.summary)")
+        if geteuid() == 0 {
+            #expect(report.values["pid"] == report.values["child"], "\(run.summary)")
+            #expect(!run.standardError.contains("SCM_CREDENTIALS"), "\(run.standardError)")
+        } else {
+            #expect(report.values["pid"] == Int64(run.pid), "the recorder's pid: \(run.summary)")
+            #expect(run.standardError.contains("SCM_CREDENTIALS not preserved in 1 direction"), "\(run.standardError)")
+        }
+        #expect(report.values["peer-pid"] == report.values["self"], "\(run.summary)")
+    }
+
+    /// The fallback, end to end, even where the tests run as root: a recorder without privileges may not
+    /// claim its child's pid. The reader sees the recorder's pid, the traffic is intact, the summary says so.
+    @Test(.enabled(if: geteuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0, "needs root to drop privileges"))
+    func anUnprivilegedRecorderForwardsItsOwnCredentialsAndSaysSo() throws {
+        let directory = try TemporaryDirectory()
+        #expect(chmod(directory.path, 0o777) == 0)
+        let trace = directory.file("creds.ipctrace")
+        let nobody: UInt32 = 65534
+        let run = try ProgramRun.run("/usr/bin/setpriv", [
+            "--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups",
+            try ipcscopeExecutable(), "record", "-o", trace, "--", try builtProduct("PreloadFixture"), "creds",
+        ])
+        #expect(run.status == .exited(0) && run.standardOutput.contains("fixture ok"), "\(run.summary)")
+        let report = try #require(CredentialsReport(run.standardOutput), "\(run.summary)")
+        // setpriv execs ipcscope: the recorder has the pid the test started.
+        #expect(report.values["pid"] == Int64(run.pid), "\(run.summary)")
+        #expect(report.values["uid"] == Int64(nobody) && report.values["gid"] == Int64(nobody), "\(run.summary)")
+        #expect(report.values["mixed"] == 0, "\(run.summary)")
+        #expect(run.standardError.contains("senders' SCM_CREDENTIALS not preserved in 1 direction (needs root)"),
+                "\(run.standardError)")
+        let recorded = try RecordedTrace(path: trace)
+        recorded.expectIntact()
+        #expect(recorded.opened.count == 1, "\(recorded.opened)")
+    }
+
     // MARK: exit status
 
     @Test func exitStatusIsTheCommands() throws {
@@ -195,6 +257,7 @@ private func builtProduct(_ name: String) throws -> String {
 /// One run of a program with stdout and stderr captured (posix_spawn, never Foundation.Process).
 struct ProgramRun {
     var status: IPCTransport::ExitStatus?
+    var pid: pid_t
     var standardOutput: String
     var standardError: String
 
@@ -240,9 +303,23 @@ struct ProgramRun {
             }
         }
         return ProgramRun(
-            status: status,
+            status: status, pid: process.pid,
             standardOutput: String(decoding: process.standardOutput.flatMap { collected[$0] } ?? [], as: UTF8.self),
             standardError: String(decoding: process.standardError.flatMap { collected[$0] } ?? [], as: UTF8.self))
+    }
+}
+
+/// PreloadFixture creds' line: `creds pid=… uid=… gid=… reads=… mixed=… child=… self=… peer-pid=… …`.
+private struct CredentialsReport {
+    var values: [String: Int64] = [:]
+
+    init?(_ output: String) {
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("creds ") }) else { return nil }
+        for field in line.split(separator: " ").dropFirst() {
+            let parts = field.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let value = Int64(parts[1]) else { return nil }
+            values[String(parts[0])] = value
+        }
     }
 }
 

@@ -15,6 +15,19 @@ static inline unsigned char *ipcs_CMSG_DATA(struct cmsghdr *c) { return CMSG_DAT
 static inline size_t ipcs_CMSG_SPACE(size_t n) { return CMSG_SPACE(n); }
 static inline size_t ipcs_CMSG_LEN(size_t n) { return CMSG_LEN(n); }
 
+/// struct ucred, a _GNU_SOURCE type: the process and ids an SCM_CREDENTIALS message carries.
+struct ipcs_ucred { int32_t pid; uint32_t uid; uint32_t gid; };
+/// SCM_CREDENTIALS and SO_PASSCRED (the former is _GNU_SOURCE only).
+#define IPCS_SCM_CREDENTIALS 2
+#define IPCS_SO_PASSCRED 16
+/// Control room for one SCM_CREDENTIALS message followed by one SCM_RIGHTS message of `fds` fds.
+size_t ipcs_control_space(int credentials, size_t fds);
+/// Writes into `control` an SCM_CREDENTIALS message (when `credentials` is not NULL) followed by an
+/// SCM_RIGHTS message (when `count` > 0). Returns the msg_controllen to send, or 0 when `capacity` is too
+/// small. No allocation: the relay builds one for every chunk it forwards.
+size_t ipcs_build_control(void *control, size_t capacity, const struct ipcs_ucred *credentials,
+                          const int *fds, size_t count);
+
 /// Bytes queued in the socket's send queue (SIOCOUTQ: kernel skb memory, not payload bytes), or -1.
 int ipcs_siocoutq(int fd);
 /// Bytes readable without blocking (FIONREAD), or -1.

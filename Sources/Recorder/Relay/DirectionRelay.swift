@@ -39,6 +39,9 @@ struct DirectionRelay {
     private var lastSample = QueueDepths()
     private var lastSampleTime: UInt64 = 0
     private var proxyBuffered: UInt64 = 0
+    private var credentials = CredentialForwarding()
+    /// Control data of every forwarding write: SCM_CREDENTIALS and up to 253 fds, built without allocating.
+    private let sendControl = ControlMessageBuffer(maxFDs: 253, credentials: true)
 
     init(source: Int32, destination: Int32, direction: Direction, channel: ChannelShared,
          hangUps: ChannelHangUps, sink: any RelayEventSink, configuration: Configuration) {
@@ -57,8 +60,9 @@ struct DirectionRelay {
     mutating func run() {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: configuration.bufferSize, alignment: 16)
         defer { buffer.deallocate() }
-        // Room for the kernel's maximum (SCM_MAX_FD): a hostile sender's extra fds are forwarded too.
-        let control = ControlMessageBuffer(maxFDs: 253)
+        // Room for the kernel's maximum (SCM_MAX_FD): a hostile sender's extra fds are forwarded too. And
+        // for the writer's credentials before them (RelayedChannel sets SO_PASSCRED on both proxy ends).
+        let control = ControlMessageBuffer(maxFDs: 253, credentials: true)
         let end: EndOfStream
         let sender = ChannelSide.sender(of: direction)
         while true {
@@ -94,7 +98,7 @@ struct DirectionRelay {
             recorder.flush()
             let split = parser.fdPlacementInLastChunk ?? 0
             let (outgoing, toClose) = followTransfers(chunk.fds, firstPosition: firstPosition, origins: transfers)
-            let forwarded = forward(bytes, fds: outgoing, fdsAt: split)
+            let forwarded = forward(bytes, fds: outgoing, fdsAt: split, writer: chunk.credentials)
             Descriptor.closeAll(toClose)
             proxyBuffered = 0
             if let failure = forwarded {
@@ -261,13 +265,17 @@ struct DirectionRelay {
     // MARK: Forwarding
 
     /// Writes all of `bytes`, the fds attached at offset `fdsAt` (the first byte of the frame that claims
-    /// them, as LibIPC's sender groups them). Returns the error that stopped it, if any.
-    private func forward(_ bytes: UnsafeRawBufferPointer, fds: [Int32], fdsAt split: Int) -> SystemError? {
+    /// them, as LibIPC's sender groups them), each write with the `writer`'s credentials where the kernel
+    /// allows. Returns the error that stopped it, if any.
+    private mutating func forward(
+        _ bytes: UnsafeRawBufferPointer, fds: [Int32], fdsAt split: Int, writer: Credentials?
+    ) -> SystemError? {
         let split = fds.isEmpty ? bytes.count : min(max(0, split), bytes.count)
+        var claim = credentials.claim(for: writer)
         do {
-            try writeAll(UnsafeRawBufferPointer(rebasing: bytes[0..<split]), fds: [])
+            try writeAll(UnsafeRawBufferPointer(rebasing: bytes[0..<split]), fds: [], claim: &claim)
             if !fds.isEmpty {
-                try writeAll(UnsafeRawBufferPointer(rebasing: bytes[split...]), fds: fds)
+                try writeAll(UnsafeRawBufferPointer(rebasing: bytes[split...]), fds: fds, claim: &claim)
             }
             return nil
         } catch {
@@ -275,7 +283,10 @@ struct DirectionRelay {
         }
     }
 
-    private func writeAll(_ bytes: UnsafeRawBufferPointer, fds: [Int32]) throws(SystemError) {
+    /// `claim` becomes nil when the kernel refuses it, so the chunk's later writes do not ask again.
+    private mutating func writeAll(
+        _ bytes: UnsafeRawBufferPointer, fds: [Int32], claim: inout Credentials?
+    ) throws(SystemError) {
         var offset = 0
         var pendingFDs = fds
         while offset < bytes.count || !pendingFDs.isEmpty {
@@ -284,8 +295,20 @@ struct DirectionRelay {
                 // Fds with no bytes left to carry them cannot happen: fds always arrive with data.
                 return
             }
-            offset += try SocketMessaging.sendMessage(destination, bytes: rest, fds: pendingFDs,
-                                                      flags: Int32(MSG_NOSIGNAL))
+            do {
+                offset += try SocketMessaging.sendMessage(destination, bytes: rest, fds: pendingFDs, credentials: claim,
+                                                          control: sendControl, flags: Int32(MSG_NOSIGNAL))
+            } catch let error where claim != nil && CredentialForwarding.mayBeRefusal(error.errno) {
+                // A refused claim sends nothing. The same write without one decides: if it fails too, the
+                // claim was not the cause and its error ends the direction as before.
+                offset += try SocketMessaging.sendMessage(destination, bytes: rest, fds: pendingFDs, credentials: nil,
+                                                          control: sendControl, flags: Int32(MSG_NOSIGNAL))
+                if let claimed = claim, let loss = credentials.refused(claimed, errno: error.errno) {
+                    recorder.record(time: TraceClock.monotonicNanoseconds(), .credentialsNotPreserved(loss))
+                    recorder.flush()
+                }
+                claim = nil
+            }
             pendingFDs = []
         }
     }

@@ -1,3 +1,4 @@
+import Glibc
 import IPCTransport
 import IPCWire
 
@@ -100,6 +101,26 @@ public struct EndpointIdentity: Equatable, Sendable {
     }
 }
 
+/// The kernel would not let the relay pass a writer's credentials on (docs/recording.md): receivers with
+/// SO_PASSCRED saw ipcscope's pid, uid and gid on that direction's reads instead — from this chunk on
+/// for a refusal, for that writer's remaining chunks when it had exited.
+public struct CredentialsNotPreserved: Equatable, Sendable {
+    /// EPERM: ipcscope may not claim another process's pid or ids (it needs CAP_SYS_ADMIN, CAP_SETUID and
+    /// CAP_SETGID, i.e. root); ESRCH: the writer had exited (and been reaped) before its bytes were
+    /// forwarded; EINVAL: ids not mapped in ipcscope's user namespace.
+    public var errno: Int32
+    /// The writer's credentials that could not be passed on.
+    public var writer: Credentials
+
+    public init(errno: Int32, writer: Credentials) {
+        self.errno = errno
+        self.writer = writer
+    }
+
+    /// Whether the whole direction is affected (not only an exited writer's last chunks).
+    public var isRefusal: Bool { errno != ESRCH }
+}
+
 /// What a relay reports, on its own thread, in stream order.
 public enum RelayEvent {
     /// `frame.capturedPayload` is borrowed: valid only during the sink call.
@@ -115,6 +136,8 @@ public enum RelayEvent {
     /// Totals of the payload frames of one chunk, once per chunk (cheaper than counting per frame); `fds`
     /// counts the fds that arrived, late ones included, not the headers' claims.
     case chunkTotals(frames: UInt64, bytes: UInt64, fds: UInt64)
+    /// At most once per direction for a refusal and once for exited writers.
+    case credentialsNotPreserved(CredentialsNotPreserved)
 }
 
 /// Receives relay events. Called on relay threads before the chunk they describe is forwarded, so it

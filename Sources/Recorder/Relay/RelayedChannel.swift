@@ -51,6 +51,12 @@ public final class RelayedChannel: Sendable {
             // The relay threads block in recvmsg/sendmsg; whatever the program asked for is on its own ends.
             try Descriptor.setNonBlocking(fd, false)
             try Descriptor.setCloseOnExec(fd)
+            // Each read then comes with its writer's credentials, which the relay passes on (docs/recording.md).
+            // Both ends are connected by now, so this causes no autobind.
+            do { try SocketOptions.setPassCredentials(fd, true) } catch {
+                // Then the relay forwards with ipcscope's own credentials, as it always did: no reason to
+                // refuse the channel.
+            }
         }
         let hangUps = ChannelHangUps(endA: endA, endB: endB)
         self.hangUps = hangUps

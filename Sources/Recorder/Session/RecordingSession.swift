@@ -190,6 +190,14 @@ public final class RecordingSession: Sendable {
     }
 
     public var summary: TraceSummary { sink.statistics.summary }
+
+    /// Directions whose receivers saw ipcscope's credentials instead of the writer's in SCM_CREDENTIALS:
+    /// `refused` because the kernel would not let ipcscope claim them (not root), `exitedWriters` for the
+    /// last bytes of writers that had exited before those were forwarded (docs/recording.md).
+    public var credentialsNotPreserved: (refused: UInt64, exitedWriters: UInt64) {
+        (sink.statistics.credentialsRefused.load(ordering: .relaxed),
+         sink.statistics.credentialsOfExitedWriters.load(ordering: .relaxed))
+    }
 }
 
 /// The session as the relays' transfer follower (a small value, so relays hold no strong cycle).

@@ -75,6 +75,13 @@ final class TraceSink: RelayEventSink {
                                                      violation: violation)), waitForRoom: true)
         case .endpointIdentified(let identity):
             resolve(identity, channel: channel, time: time)
+        case .credentialsNotPreserved(let loss):
+            // Not in the trace: counted for the session's summary line.
+            if loss.isRefusal {
+                statistics.credentialsRefused.add(1, ordering: .relaxed)
+            } else {
+                statistics.credentialsOfExitedWriters.add(1, ordering: .relaxed)
+            }
         case .endOfStream(let end):
             writer.submit(.eof(EOFRecord(
                 time: time, channel: channel, direction: direction, kind: Self.eofKind(end.kind),
@@ -137,7 +144,7 @@ final class TraceSink: RelayEventSink {
             statistics.frames.add(frames, ordering: .relaxed)
             statistics.bytes.add(bytes, ordering: .relaxed)
             statistics.fds.add(fds, ordering: .relaxed)
-        case .violation, .endpointIdentified, .endOfStream:
+        case .violation, .endpointIdentified, .endOfStream, .credentialsNotPreserved:
             return false
         }
         return true
@@ -253,6 +260,10 @@ final class RecordingStatistics: Sendable {
     let fds = Atomic<UInt64>(0)
     let violations = Atomic<UInt64>(0)
     let framesWithLostCapture = Atomic<UInt64>(0)
+    /// Directions whose writers' credentials the kernel would not let the relay claim (EPERM, EINVAL).
+    let credentialsRefused = Atomic<UInt64>(0)
+    /// Directions where a writer had exited before its last bytes were forwarded (ESRCH).
+    let credentialsOfExitedWriters = Atomic<UInt64>(0)
 
     var summary: TraceSummary {
         TraceSummary(

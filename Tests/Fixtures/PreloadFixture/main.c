@@ -5,6 +5,11 @@
 //   PreloadFixture connect PATH                      connect, send a line, echo one line back, wait for EOF
 //   PreloadFixture connect-in DIR NAME               the same with a relative path after chdir(DIR)
 //   PreloadFixture threads                           socketpair from 8 threads at once
+//   PreloadFixture creds                             socketpair + fork: the parent reads a frame and an fd
+//                                                    from the child with SO_PASSCRED and prints the
+//                                                    SCM_CREDENTIALS its reads carried and its SO_PEERCRED
+//   PreloadFixture send-frame [wait]                 one LibIPC frame with a pipe fd on fd 3 (see
+//                                                    run_send_frame); with `wait`, then waits for EOF on fd 3
 // Prints "fixture ok" and exits 0 on success; "connect errno N" and exit 3 when connect fails;
 // "fixture failed: <why>" on stderr and exit 1 otherwise.
 #include <errno.h>
@@ -324,6 +329,163 @@ static int run_threads(void) {
     return 0;
 }
 
+// ---- creds: what SCM_CREDENTIALS and SO_PEERCRED say through the recorder ----
+
+// One LibIPC payload frame — header {type 0, 3 pad, u32 payload size, u32 fd count}, then `payload` — in
+// one sendmsg, with `passed` attached when it is not -1.
+static void send_libipc_frame(int sock, const char *payload, int passed) {
+    const uint32_t size = (uint32_t)strlen(payload), fd_count = passed >= 0 ? 1 : 0;
+    unsigned char frame[12 + 64] = { 0 };
+    if (size > 64) fail("payload too long");
+    for (int i = 0; i < 4; i++) {
+        frame[4 + i] = (unsigned char)(size >> (8 * i));
+        frame[8 + i] = (unsigned char)(fd_count >> (8 * i));
+    }
+    memcpy(frame + 12, payload, size);
+    struct iovec part = { frame, 12 + size };
+    union { struct cmsghdr align; char bytes[CMSG_SPACE(sizeof(int))]; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = { .msg_iov = &part, .msg_iovlen = 1 };
+    if (passed >= 0) {
+        message.msg_control = control.bytes;
+        message.msg_controllen = sizeof control.bytes;
+        struct cmsghdr *rights = CMSG_FIRSTHDR(&message);
+        rights->cmsg_level = SOL_SOCKET;
+        rights->cmsg_type = SCM_RIGHTS;
+        rights->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(rights), &passed, sizeof(int));
+    }
+    ssize_t sent;
+    while ((sent = sendmsg(sock, &message, MSG_NOSIGNAL)) < 0) {
+        if (errno == EAGAIN || errno == EINTR) { wait_for(sock, POLLOUT); continue; }
+        fail("sendmsg: %s", strerror(errno));
+    }
+    if ((size_t)sent != 12 + size) fail("sendmsg wrote %zd of %u bytes", sent, 12 + size);
+}
+
+// A pipe's read end, the pipe already holding "through the child's pipe".
+static int pipe_saying_through_the_child(void) {
+    int pipe_ends[2];
+    if (pipe2(pipe_ends, O_CLOEXEC) != 0) fail("pipe2: %s", strerror(errno));
+    write_all(pipe_ends[1], "through the child's pipe", 24);
+    close(pipe_ends[1]);
+    return pipe_ends[0];
+}
+
+struct credentials_seen {
+    int reads;              // reads that returned data
+    int mixed;              // reads whose credentials differed from the first read's
+    struct ucred first;
+};
+
+// One recvmsg of up to `count` bytes, noting its SCM_CREDENTIALS (every read of a SO_PASSCRED socket
+// has them) and returning an SCM_RIGHTS fd in *passed.
+static size_t receive_noting_credentials(int fd, void *bytes, size_t count, struct credentials_seen *seen, int *passed) {
+    struct iovec part = { bytes, count };
+    union { struct cmsghdr align; char bytes[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 4)]; } control;
+    struct msghdr message = { .msg_iov = &part, .msg_iovlen = 1, .msg_control = control.bytes,
+                              .msg_controllen = sizeof control.bytes };
+    ssize_t got;
+    while ((got = recvmsg(fd, &message, MSG_CMSG_CLOEXEC)) < 0) {
+        if (errno == EAGAIN || errno == EINTR) { wait_for(fd, POLLIN); continue; }
+        fail("recvmsg: %s", strerror(errno));
+    }
+    if (got == 0) fail("EOF instead of the child's data");
+    int had_credentials = 0;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header != NULL; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET) continue;
+        if (header->cmsg_type == SCM_CREDENTIALS) {
+            struct ucred credentials;
+            memcpy(&credentials, CMSG_DATA(header), sizeof credentials);
+            had_credentials = 1;
+            if (seen->reads == 0) seen->first = credentials;
+            else if (memcmp(&credentials, &seen->first, sizeof credentials) != 0) seen->mixed++;
+        } else if (header->cmsg_type == SCM_RIGHTS) {
+            if (*passed >= 0) fail("more than one fd arrived");
+            memcpy(passed, CMSG_DATA(header), sizeof(int));
+        }
+    }
+    if (!had_credentials) fail("a read of a SO_PASSCRED socket came without SCM_CREDENTIALS");
+    seen->reads++;
+    return (size_t)got;
+}
+
+// The child writes two LibIPC frames, the second with a pipe fd; the parent reads them with SO_PASSCRED
+// (set before the fork, so the child's bytes carry credentials from the start).
+static int run_creds(void) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) fail("socketpair: %s", strerror(errno));
+    int on = 1;
+    if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) fail("SO_PASSCRED: %s", strerror(errno));
+    pid_t child = fork();
+    if (child < 0) fail("fork: %s", strerror(errno));
+    if (child == 0) {
+        alarm(30);
+        close(sv[0]);
+        send_libipc_frame(sv[1], "hello from the child", -1);
+        int passed = pipe_saying_through_the_child();
+        send_libipc_frame(sv[1], "F", passed);
+        close(passed);
+        // Alive until the parent has read everything: an exited writer's pid can no longer be claimed.
+        char byte;
+        while (read(sv[1], &byte, 1) > 0) {}
+        _exit(0);
+    }
+    close(sv[1]);
+    struct ucred peer;
+    socklen_t peer_length = sizeof peer;
+    if (getsockopt(sv[0], SOL_SOCKET, SO_PEERCRED, &peer, &peer_length) != 0) fail("SO_PEERCRED: %s", strerror(errno));
+
+    const size_t first_length = 12 + strlen("hello from the child"), total = first_length + 12 + 1;
+    unsigned char got[128];
+    struct credentials_seen seen = { 0 };
+    int passed = -1;
+    size_t done = 0, passed_at = 0;
+    while (done < total) {
+        int before = passed;
+        done += receive_noting_credentials(sv[0], got + done, total - done, &seen, &passed);
+        if (before < 0 && passed >= 0) passed_at = done;
+    }
+    if (memcmp(got + 12, "hello from the child", first_length - 12) != 0 || got[first_length + 12] != 'F')
+        fail("the child's frames arrived changed");
+    if (passed < 0 || passed_at <= first_length) fail("the fd did not come with the second frame");
+    char through[64] = { 0 };
+    size_t read_so_far = 0;
+    ssize_t n;
+    while (read_so_far < sizeof through - 1 && (n = read(passed, through + read_so_far, sizeof through - 1 - read_so_far)) > 0)
+        read_so_far += (size_t)n;
+    close(passed);
+    if (strcmp(through, "through the child's pipe") != 0) fail("the child's pipe said \"%s\"", through);
+
+    say("creds pid=%d uid=%u gid=%u reads=%d mixed=%d child=%d self=%d peer-pid=%d peer-uid=%u peer-gid=%u\n",
+        (int)seen.first.pid, (unsigned)seen.first.uid, (unsigned)seen.first.gid, seen.reads, seen.mixed,
+        (int)child, (int)getpid(), (int)peer.pid, (unsigned)peer.uid, (unsigned)peer.gid);
+    shutdown(sv[0], SHUT_WR);
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("child ended with status 0x%x", status);
+    close(sv[0]);
+    say("fixture ok\n");
+    return 0;
+}
+
+// ---- send-frame: a writer in another process for the relay's credential tests ----
+
+// Writes, in one sendmsg on fd 3, one LibIPC payload frame "sent by a child" with one fd: a pipe holding
+// "through the child's pipe".
+static int run_send_frame(int wait_for_eof) {
+    const int sock = 3;
+    int passed = pipe_saying_through_the_child();
+    send_libipc_frame(sock, "sent by a child", passed);
+    close(passed);
+    if (wait_for_eof) {
+        char byte;
+        while (read(sock, &byte, 1) > 0) {}
+    }
+    say("fixture ok\n");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     alarm(30); // a hung relay must not hang the test run
     const char *mode = argc > 1 ? argv[1] : "pair";
@@ -334,8 +496,11 @@ int main(int argc, char **argv) {
         return run_connect(argv[3]);
     }
     if (strcmp(mode, "threads") == 0) return run_threads();
+    if (strcmp(mode, "creds") == 0) return run_creds();
+    if (strcmp(mode, "send-frame") == 0) return run_send_frame(argc > 2 && strcmp(argv[2], "wait") == 0);
     static const char usage[] =
-        "usage: PreloadFixture [pair [cloexec|nonblock|both|plain] | connect PATH | connect-in DIR NAME | threads]\n";
+        "usage: PreloadFixture [pair [cloexec|nonblock|both|plain] | connect PATH | connect-in DIR NAME | threads | creds\n"
+        "                      | send-frame [wait]]\n";
     (void)!write(STDERR_FILENO, usage, sizeof usage - 1);
     return 2;
 }
