@@ -99,7 +99,8 @@ struct RecordCommand: ParsableCommand {
         while session.openChannelCount > 0, ContinuousClock.now < deadline { usleep(10_000) }
         running.stopAcceptingChannels()
         let summary = session.stop()
-        standardError(RecordingSummary.line(summary, tracePath: tracePath, lostCapture: session.framesWithLostCapture)
+        standardError(RecordingSummary.line(summary, tracePath: tracePath, lostCapture: session.framesWithLostCapture,
+                                            notLibIPC: session.notLibIPCChannelCount)
                       + " (\(command[0]) \(status))")
         SignalWaiter.exit(like: status)
     }
@@ -144,7 +145,8 @@ struct RecordCommand: ParsableCommand {
         _ = SignalWaiter.wait()
         proxy.stop()
         let summary = session.stop()
-        standardError(RecordingSummary.line(summary, tracePath: tracePath, lostCapture: session.framesWithLostCapture))
+        standardError(RecordingSummary.line(summary, tracePath: tracePath, lostCapture: session.framesWithLostCapture,
+                                            notLibIPC: session.notLibIPCChannelCount))
     }
 }
 
@@ -175,9 +177,10 @@ struct SchemaFiles {
 }
 
 enum RecordingSummary {
-    static func line(_ summary: TraceSummary, tracePath: String, lostCapture: UInt64) -> String {
-        var line = "ipcscope: \(summary.channels) channel\(summary.channels == 1 ? "" : "s"), "
-            + "\(summary.frames) frames, \(ByteCount.format(summary.bytes)), \(summary.fds) fds, "
+    static func line(_ summary: TraceSummary, tracePath: String, lostCapture: UInt64, notLibIPC: UInt64 = 0) -> String {
+        var line = "ipcscope: \(summary.channels) channel\(summary.channels == 1 ? "" : "s")"
+        if notLibIPC > 0 { line += " (\(notLibIPC) not LibIPC: relayed, not parsed)" }
+        line += ", \(summary.frames) frames, \(ByteCount.format(summary.bytes)), \(summary.fds) fds, "
             + "\(summary.violations) violation\(summary.violations == 1 ? "" : "s")"
         if lostCapture > 0 { line += ", payload capture lost for \(lostCapture) frames (writer behind)" }
         return line + " → \(tracePath)"

@@ -52,6 +52,8 @@ import Testing
         .end(EndRecord(time: 0, summary: TraceSummary(), cleanStop: true)),
         .channelClosed(ChannelClosedRecord(time: .max, channel: .max)),
         .channelClosed(ChannelClosedRecord(time: 0, channel: 0)),
+        .channelClosed(ChannelClosedRecord(time: 3, channel: 4, traffic: ChannelTraffic(
+            aToB: DirectionTraffic(bytes: .max, reads: 1, fds: 2), bToA: DirectionTraffic(bytes: 0, reads: .max, fds: .max)))),
         .endpointResolved(EndpointResolvedRecord(
             time: .max, channel: .max, side: .b, endpoint: ChannelEndpoint(name: "DemoRequestServer", pid: .max, command: "ü x"))),
         .endpointResolved(EndpointResolvedRecord(time: 0, channel: 0, side: .a, endpoint: ChannelEndpoint(name: "", pid: -1))),
@@ -59,6 +61,12 @@ import Testing
             time: .max, channel: .max, carriedBy: TransferOrigin(parentChannel: .max, direction: .bToA, frameIndex: .max))),
         .channelTransferred(ChannelTransferredRecord(
             time: 0, channel: 0, carriedBy: TransferOrigin(parentChannel: 0, direction: .aToB, frameIndex: 0))),
+        .channelClassified(ChannelClassifiedRecord(
+            time: .max, channel: .max, channelProtocol: .notLibIPC, decidedBy: .bToA,
+            reason: "first byte 0x80 is no frame type (0 or 1)", evidence: [0x80, 4, 0x95])),
+        .channelClassified(ChannelClassifiedRecord(time: 0, channel: 0, channelProtocol: .libIPC, reason: "")),
+        .channelClassified(ChannelClassifiedRecord(
+            time: 1, channel: 2, channelProtocol: ChannelProtocol(rawValue: 200), decidedBy: .aToB, reason: "ü")),
     ]
 
     static let edgeHeaders: [TraceHeader] = [

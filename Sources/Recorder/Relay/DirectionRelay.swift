@@ -34,6 +34,7 @@ struct DirectionRelay {
     private let recorder: any DirectionEventRecorder
 
     private var parser: FrameStreamParser
+    private var classifier: DirectionClassifier
     private var fdDescriptions = FDDescriptionQueue()
     private var lastSample = QueueDepths()
     private var lastSampleTime: UInt64 = 0
@@ -49,6 +50,7 @@ struct DirectionRelay {
         self.configuration = configuration
         recorder = sink.directionRecorder(channel: channel.id, direction: direction)
         parser = FrameStreamParser(configuration: configuration.parser)
+        classifier = DirectionClassifier(mode: channel.classification.mode)
     }
 
     /// Runs until the sender closes, either side fails, or the channel stops.
@@ -108,6 +110,17 @@ struct DirectionRelay {
     /// Parses the chunk and reports its events. Returns, for each fd position holding a transport to
     /// follow, the frame that carries it.
     private mutating func parse(_ bytes: UnsafeRawBufferPointer, fds: [Int32]) -> [UInt64: UInt64] {
+        channel.relayedTraffic.count(direction, bytes: bytes.count, fds: fds.count)
+        let step = classifier.step(bytes, direction: direction, channel: channel)
+        if step == .stopParsing {
+            // Not LibIPC: forget what the tentative parse saw, so nothing of it shapes the relay.
+            parser = FrameStreamParser(configuration: configuration.parser)
+            fdDescriptions = FDDescriptionQueue()
+        }
+        if step == .stopParsing || step == .skip { return [:] }
+        // Undecided: only the first few bytes get here, so only read- and header-level violations.
+        let tentative = step == .parseTentatively
+        var held: [Violation] = []
         var origins: [UInt64: UInt64] = [:]
         var frames: UInt64 = 0
         var frameBytes: UInt64 = 0
@@ -161,10 +174,16 @@ struct DirectionRelay {
                     channel.noteViolation(overAcknowledged, direction: direction, time: time)
                     recorder.record(time: time, .violation(overAcknowledged))
                 }
+            case .violation(let violation) where tentative:
+                held.append(violation)
             case .violation(let violation):
                 channel.noteViolation(violation, direction: direction, time: time)
                 recorder.record(time: time, .violation(violation))
             }
+        }
+        for violation in held.isEmpty ? [] : channel.classification.hold(held, direction: direction, time: time) {
+            channel.noteViolation(violation, direction: direction, time: time)
+            recorder.record(time: time, .violation(violation))
         }
         fdDescriptions = queue
         if frames > 0 {
@@ -198,7 +217,9 @@ struct DirectionRelay {
     }
 
     private func isTransportToFollow(_ fd: Int32, _ info: DescriptorInfo) -> Bool {
-        guard info.kind == .socket, let follower = channel.follower, !follower.isRelayed(inode: info.inode) else {
+        // A socket sent over a channel that is not (known to be) LibIPC is no transport to follow.
+        guard info.kind == .socket, channel.classification.isLibIPC, let follower = channel.follower,
+              !follower.isRelayed(inode: info.inode) else {
             return false
         }
         return SocketOptions.isUnixStream(fd)
