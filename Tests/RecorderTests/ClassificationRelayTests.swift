@@ -23,6 +23,9 @@ private struct ClassifyingHarness {
         let b = try SocketPair.make()
         programA = a.first
         programB = b.first
+        // The programs block on their reads and writes, as the tests expect.
+        try Descriptor.setNonBlocking(programA, false)
+        try Descriptor.setNonBlocking(programB, false)
         var options = RelayedChannel.Options()
         options.classification = mode
         let closed = closed
@@ -118,6 +121,58 @@ private let pickledMessage: [UInt8] = {
         #expect(traffic.aToB.bytes == UInt64(1 + 2 * pickledMessage.count))
         #expect(traffic.aToB.fds == 1)
         #expect(traffic.bToA == DirectionTraffic(bytes: UInt64(pickledMessage.count), reads: 1, fds: 0))
+    }
+
+    /// Sent back to back, a pickle and the byte carrying an fd reach the relay's queue together, and one
+    /// read would return both. The receiver reads each pickle with plain reads (which throw fds away) and
+    /// the fd byte with recvmsg, as multiprocessing does: every fd must arrive with its own byte.
+    @Test func anFDStaysWithTheByteItWasSentWithWhenSendsArriveTogether() throws {
+        let harness = try ClassifyingHarness()
+        let pipe = try Pipe.make()
+        defer { Descriptor.close(pipe.readEnd); Descriptor.close(pipe.writeEnd) }
+        let rounds = 200
+        let programA = harness.programA
+        let readEnd = pipe.readEnd
+        let sender = try OSThread(name: "test-sender") {
+            do {
+                // Blocking sends, whole (the shared `send` helper does not wait for room).
+                func blockingSend(_ bytes: [UInt8], fds: [Int32]) throws {
+                    let sent = try bytes.withUnsafeBytes { raw in
+                        try SocketMessaging.sendMessage(programA, bytes: raw, fds: fds, flags: Int32(MSG_NOSIGNAL))
+                    }
+                    guard sent == bytes.count else { throw SystemError(errno: EMSGSIZE, operation: "short send") }
+                }
+                for _ in 0..<rounds {
+                    try blockingSend(pickledMessage, fds: [])
+                    try blockingSend([1], fds: [readEnd])
+                }
+            } catch {
+                Issue.record("sending failed: \(error)")
+            }
+            shutdown(programA, Int32(SHUT_WR))  // ends the reads below even if sending failed
+        }
+        defer { sender.join() }
+        var scratch = [UInt8](repeating: 0, count: pickledMessage.count)
+        for round in 0..<rounds {
+            var got = 0
+            while got < scratch.count {
+                let count = scratch.withUnsafeMutableBytes { Glibc.read(harness.programB, $0.baseAddress! + got, $0.count - got) }
+                try #require(count > 0, "round \(round): read failed")
+                got += count
+            }
+            #expect(scratch == pickledMessage, "round \(round)")
+            var byte: UInt8 = 0
+            let chunk = try withUnsafeMutableBytes(of: &byte) { raw in
+                try SocketMessaging.receiveMessage(harness.programB, into: raw, flags: Int32(MSG_CMSG_CLOEXEC))
+            }
+            Descriptor.closeAll(chunk.fds)
+            try #require(chunk.byteCount == 1 && byte == 1, "round \(round)")
+            try #require(chunk.fds.count == 1, "round \(round): the fd did not come with its byte")
+        }
+        sender.join()
+        let traffic = try #require(harness.finish())
+        #expect(traffic.aToB.fds == UInt64(rounds))
+        #expect(harness.sink.payloads.isEmpty && harness.sink.violations.isEmpty)
     }
 
     /// Bytes parsed before the decision can already break a read limit (129 fds in one sendmsg). On a

@@ -167,10 +167,18 @@ struct DirectionClassifier {
 
     private var stream: LibIPCStreamClassifier?
     private var decided: ChannelProtocol?
+    /// How to read while the stream is not known to be LibIPC.
+    var foreignReads = ForeignStreamReads()
 
     init(mode: ClassificationMode) {
-        if case .byTraffic = mode { stream = LibIPCStreamClassifier() }
+        switch mode {
+        case .known: decided = .libIPC
+        case .byTraffic: stream = LibIPCStreamClassifier()
+        }
     }
+
+    /// Whether this direction parses as LibIPC (known, or decided so); cheap, no atomic.
+    var isLibIPC: Bool { decided == .libIPC }
 
     /// What to do with the chunk `bytes`, which arrived in `direction`.
     mutating func step(_ bytes: UnsafeRawBufferPointer, direction: Direction, channel: ChannelShared) -> Step {

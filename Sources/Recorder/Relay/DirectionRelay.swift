@@ -61,8 +61,8 @@ struct DirectionRelay {
         let control = ControlMessageBuffer(maxFDs: 253)
         let end: EndOfStream
         while true {
-            let readSize = parser.remainingPayloadBytes > UInt64(configuration.smallReadSize)
-                ? buffer.count : min(buffer.count, configuration.smallReadSize)
+            let readSize = boundedByForeignFDs(parser.remainingPayloadBytes > UInt64(configuration.smallReadSize)
+                ? buffer.count : min(buffer.count, configuration.smallReadSize), scratch: buffer)
             let chunk: ReceivedChunk
             do {
                 chunk = try SocketMessaging.receiveMessage(
@@ -111,6 +111,7 @@ struct DirectionRelay {
     /// follow, the frame that carries it.
     private mutating func parse(_ bytes: UnsafeRawBufferPointer, fds: [Int32]) -> [UInt64: UInt64] {
         channel.relayedTraffic.count(direction, bytes: bytes.count, fds: fds.count)
+        classifier.foreignReads.noteRead(fdCount: fds.count)
         let step = classifier.step(bytes, direction: direction, channel: channel)
         if step == .stopParsing {
             // Not LibIPC: forget what the tentative parse saw, so nothing of it shapes the relay.
@@ -190,6 +191,12 @@ struct DirectionRelay {
             recorder.record(time: time, .chunkTotals(frames: frames, bytes: frameBytes, fds: frameFDs))
         }
         return origins
+    }
+
+    /// On a channel not known to be LibIPC, reads are sized so that fds stay with the byte they were sent
+    /// with (ForeignStreamReads).
+    private mutating func boundedByForeignFDs(_ readSize: Int, scratch: UnsafeMutableRawBufferPointer) -> Int {
+        classifier.isLibIPC ? readSize : classifier.foreignReads.readLimit(source, within: readSize, scratch: scratch)
     }
 
     /// Looks up, off the relay thread, which process holds the sending side's socket: the first traffic
