@@ -39,7 +39,14 @@ enum RecordBodyDecoder {
             }
             return .end(end)
         case .channelClosed:
-            return .channelClosed(ChannelClosedRecord(time: try r.u64("time"), channel: try r.u32("channel")))
+            let time = try r.u64("time")
+            let channel = try r.u32("channel")
+            // 1.1 appended the relayed traffic; a 1.0 body ends before it.
+            var traffic: ChannelTraffic?
+            if r.remaining > 0 {
+                traffic = ChannelTraffic(aToB: try directionTraffic(&r), bToA: try directionTraffic(&r))
+            }
+            return .channelClosed(ChannelClosedRecord(time: time, channel: channel, traffic: traffic))
         case .endpointResolved:
             let time = try r.u64("time")
             let channel = try r.u32("channel")
@@ -60,7 +67,29 @@ enum RecordBodyDecoder {
             return .lateFDs(LateFDsRecord(
                 time: try r.u64("time"), channel: try r.u32("channel"), direction: try direction(&r),
                 frameIndex: try r.u64("frame index"), fds: try attachedFDs(&r)))
+        case .channelClassified:
+            let time = try r.u64("time")
+            let channel = try r.u32("channel")
+            let channelProtocol = ChannelProtocol(rawValue: try r.u8("protocol"))
+            let decided = try r.bool("deciding direction flag")
+            let rawDirection = try r.u8("deciding direction")
+            var decidedBy: Direction?
+            if decided {
+                guard let direction = Direction(rawValue: rawDirection) else {
+                    throw BodyDecodingError("deciding direction \(rawDirection) is not 0 or 1")
+                }
+                decidedBy = direction
+            }
+            let reason = try r.string("reason")
+            let evidence = Array(try r.blob("evidence"))
+            return .channelClassified(ChannelClassifiedRecord(
+                time: time, channel: channel, channelProtocol: channelProtocol, decidedBy: decidedBy, reason: reason,
+                evidence: evidence))
         }
+    }
+
+    private static func directionTraffic(_ r: inout BodyReader) throws(BodyDecodingError) -> DirectionTraffic {
+        DirectionTraffic(bytes: try r.u64("relayed bytes"), reads: try r.u64("relayed reads"), fds: try r.u64("relayed fds"))
     }
 
     /// Only the time, which starts every body (the monotonic anchor for the header).

@@ -62,6 +62,12 @@ extension ByteBuffer {
         case .channelClosed(let r):
             return appendRecord(kind: TraceRecordKind.channelClosed.rawValue) { b in
                 b.append(r.time); b.append(r.channel)
+                // 1.1: what the channel relayed. Absent (not zero) when unknown.
+                if let traffic = r.traffic {
+                    for direction in [traffic.aToB, traffic.bToA] {
+                        b.append(direction.bytes); b.append(direction.reads); b.append(direction.fds)
+                    }
+                }
             }
         case .endpointResolved(let r):
             return appendRecord(kind: TraceRecordKind.endpointResolved.rawValue) { b in
@@ -72,6 +78,13 @@ extension ByteBuffer {
             return appendRecord(kind: TraceRecordKind.channelTransferred.rawValue) { b in
                 b.append(r.time); b.append(r.channel); b.append(r.carriedBy.parentChannel)
                 b.append(r.carriedBy.direction.rawValue); b.append(r.carriedBy.frameIndex)
+            }
+        case .channelClassified(let r):
+            return appendRecord(kind: TraceRecordKind.channelClassified.rawValue) { b in
+                b.append(r.time); b.append(r.channel); b.append(r.channelProtocol.rawValue)
+                b.append(r.decidedBy != nil); b.append(r.decidedBy?.rawValue ?? 0)
+                b.append(r.reason)
+                b.appendBlob(r.evidence)
             }
         case .lateFDs(let r):
             return appendRecord(kind: TraceRecordKind.lateFDs.rawValue) { b in

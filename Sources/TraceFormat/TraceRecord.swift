@@ -15,6 +15,7 @@ public enum TraceRecordKind: UInt8, Sendable, CaseIterable, Comparable, CustomSt
     case endpointResolved = 11
     case channelTransferred = 12
     case lateFDs = 13
+    case channelClassified = 14
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -34,6 +35,7 @@ public enum TraceRecordKind: UInt8, Sendable, CaseIterable, Comparable, CustomSt
         case .endpointResolved: "endpoint-resolved"
         case .channelTransferred: "channel-transferred"
         case .lateFDs: "late-fds"
+        case .channelClassified: "channel-classified"
         }
     }
 }
@@ -54,6 +56,7 @@ public enum TraceRecord: Sendable, Equatable {
     case endpointResolved(EndpointResolvedRecord)
     case channelTransferred(ChannelTransferredRecord)
     case lateFDs(LateFDsRecord)
+    case channelClassified(ChannelClassifiedRecord)
 
     public var kind: TraceRecordKind {
         switch self {
@@ -70,6 +73,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .endpointResolved: .endpointResolved
         case .channelTransferred: .channelTransferred
         case .lateFDs: .lateFDs
+        case .channelClassified: .channelClassified
         }
     }
 
@@ -89,6 +93,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .endpointResolved(let r): r.time
         case .channelTransferred(let r): r.time
         case .lateFDs(let r): r.time
+        case .channelClassified(let r): r.time
         }
     }
 
@@ -107,6 +112,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .endpointResolved(let r): r.channel
         case .channelTransferred(let r): r.channel
         case .lateFDs(let r): r.channel
+        case .channelClassified(let r): r.channel
         }
     }
 }
@@ -521,13 +527,44 @@ public struct EndRecord: Sendable, Equatable {
 
 // MARK: - 10 channelClosed
 
+/// What one direction of a channel carried through the proxy, parsed or not.
+public struct DirectionTraffic: Sendable, Equatable {
+    public var bytes: UInt64
+    /// Reads the proxy made (each forwarded as it came).
+    public var reads: UInt64
+    public var fds: UInt64
+
+    public init(bytes: UInt64 = 0, reads: UInt64 = 0, fds: UInt64 = 0) {
+        self.bytes = bytes
+        self.reads = reads
+        self.fds = fds
+    }
+}
+
+/// Everything a channel relayed, in both directions (1.1).
+public struct ChannelTraffic: Sendable, Equatable {
+    public var aToB: DirectionTraffic
+    public var bToA: DirectionTraffic
+
+    public init(aToB: DirectionTraffic = .init(), bToA: DirectionTraffic = .init()) {
+        self.aToB = aToB
+        self.bToA = bToA
+    }
+
+    public var bytes: UInt64 { aToB.bytes &+ bToA.bytes }
+    public var fds: UInt64 { aToB.fds &+ bToA.fds }
+}
+
 public struct ChannelClosedRecord: Sendable, Equatable {
     public var time: UInt64
     public var channel: UInt32
+    /// What the channel relayed; nil in traces written before 1.1.
+    public var traffic: ChannelTraffic?
 
-    public init(time: UInt64, channel: UInt32) {
+    public init(time: UInt64, channel: UInt32, traffic: ChannelTraffic? = nil) {
         self.time = time
         self.channel = channel
+        self.traffic = traffic
     }
 }
 
@@ -593,5 +630,35 @@ public struct LateFDsRecord: Sendable, Equatable {
         self.direction = direction
         self.frameIndex = frameIndex
         self.fds = fds
+    }
+}
+
+// MARK: - 14 channelClassified
+
+/// What a channel carries, decided once: from where it was found (a LibIPC helper socket, a transport
+/// sent in a LibIPC frame, a socket path the user named) or from its first frame header. A channel that is
+/// not LibIPC is relayed and counted but not parsed: it has no frame, ack or violation records (1.1).
+public struct ChannelClassifiedRecord: Sendable, Equatable {
+    public var time: UInt64
+    public var channel: UInt32
+    public var channelProtocol: ChannelProtocol
+    /// The direction whose first bytes decided; nil when the traffic did not (known from discovery,
+    /// carried in a LibIPC frame, or the channel ended undetermined).
+    public var decidedBy: Direction?
+    /// Why, in a few words.
+    public var reason: String
+    /// The first bytes of the deciding direction that were examined (at most one frame header, 12).
+    public var evidence: [UInt8]
+
+    public init(
+        time: UInt64, channel: UInt32, channelProtocol: ChannelProtocol, decidedBy: Direction? = nil,
+        reason: String, evidence: [UInt8] = []
+    ) {
+        self.time = time
+        self.channel = channel
+        self.channelProtocol = channelProtocol
+        self.decidedBy = decidedBy
+        self.reason = reason
+        self.evidence = evidence
     }
 }

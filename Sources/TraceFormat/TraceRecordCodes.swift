@@ -101,3 +101,25 @@ public struct StopReason: RawRepresentable, Sendable, Equatable, Hashable, Custo
         }
     }
 }
+
+/// What a channel was found to carry (channel-classified records, 1.1).
+public struct ChannelProtocol: RawRepresentable, Sendable, Equatable, Hashable, CustomStringConvertible {
+    public var rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// LibIPC framing: its frames, acks and violations are recorded.
+    public static let libIPC = ChannelProtocol(rawValue: 0)
+    /// Something else: relayed byte for byte with its fds and counted, but not parsed.
+    public static let notLibIPC = ChannelProtocol(rawValue: 1)
+    /// The channel ended before its traffic said either (it carried too few bytes).
+    public static let undetermined = ChannelProtocol(rawValue: 2)
+
+    public var description: String {
+        switch rawValue {
+        case 0: "LibIPC"
+        case 1: "not LibIPC"
+        case 2: "undetermined"
+        default: "protocol-\(rawValue)"
+        }
+    }
+}

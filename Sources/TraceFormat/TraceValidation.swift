@@ -44,6 +44,12 @@ public struct CheckReport: Sendable {
     public var fdCount: UInt64 = 0
     public var violationCount = 0
     public var captureLossCount = 0
+    /// Channels classified as not LibIPC (relayed, not parsed), and as undetermined (1.1 traces).
+    public var notLibIPCChannelCount = 0
+    public var undeterminedChannelCount = 0
+    /// Bytes and fds the not-LibIPC channels relayed, from their channel-closed records.
+    public var notLibIPCBytes: UInt64 = 0
+    public var notLibIPCFDs: UInt64 = 0
     /// The end record, when the recorder stopped (rather than being killed).
     public var end: EndRecord?
     public var truncatedTail: TruncatedTail?
@@ -90,6 +96,7 @@ enum TraceValidator {
     static func validate(_ data: UnsafeRawBufferPointer, path: String, version: TraceFormatVersion) -> CheckReport {
         var report = CheckReport(path: path, fileSize: data.count, version: version)
         var channels = Set<UInt32>()
+        var classification = ClassificationTally()
         var scanner = RecordScanner(data: data)
         var sawGoodRecord = false
 
@@ -130,10 +137,37 @@ enum TraceValidator {
                 }
                 if !report.corruptions.isEmpty { report.corruptions[report.corruptions.count - 1].recordsRecovered += 1 }
                 tally(record, into: &report, channels: &channels)
+                classification.add(record)
             }
         }
         report.channelCount = channels.count
+        classification.finish(into: &report)
         return report
+    }
+
+    /// Channels by protocol and what the not-LibIPC ones relayed (their closed record may come first in a
+    /// damaged file, so both are kept until the end).
+    private struct ClassificationTally {
+        var protocols: [UInt32: ChannelProtocol] = [:]
+        var traffic: [UInt32: ChannelTraffic] = [:]
+
+        mutating func add(_ record: TraceRecord) {
+            switch record {
+            case .channelClassified(let r): protocols[r.channel] = r.channelProtocol
+            case .channelClosed(let r): if let relayed = r.traffic { traffic[r.channel] = relayed }
+            default: break
+            }
+        }
+
+        func finish(into report: inout CheckReport) {
+            for (channel, channelProtocol) in protocols {
+                if channelProtocol == .undetermined { report.undeterminedChannelCount += 1 }
+                guard channelProtocol == .notLibIPC else { continue }
+                report.notLibIPCChannelCount += 1
+                report.notLibIPCBytes &+= traffic[channel]?.bytes ?? 0
+                report.notLibIPCFDs &+= traffic[channel]?.fds ?? 0
+            }
+        }
     }
 
     private static func tally(_ record: TraceRecord, into report: inout CheckReport, channels: inout Set<UInt32>) {

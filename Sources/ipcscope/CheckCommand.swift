@@ -86,7 +86,14 @@ enum CheckText {
             let kindsSeen = Set(r.unknownKinds.map(\.kind)).sorted().map(String.init).joined(separator: ", ")
             line("unknown", "\(r.unknownKinds.count) records of unknown kinds (\(kindsSeen)) skipped")
         }
-        line("channels", "\(r.channelCount)")
+        var channels = "\(r.channelCount)"
+        var protocols: [String] = []
+        if r.notLibIPCChannelCount > 0 {
+            protocols.append("\(r.notLibIPCChannelCount) not LibIPC: \(r.notLibIPCBytes) bytes, \(r.notLibIPCFDs) fds relayed unparsed")
+        }
+        if r.undeterminedChannelCount > 0 { protocols.append("\(r.undeterminedChannelCount) undetermined") }
+        if !protocols.isEmpty { channels += " (" + protocols.joined(separator: "; ") + ")" }
+        line("channels", channels)
         line("frames", "\(r.frameCount) (\(r.payloadBytes) payload bytes, \(r.capturedPayloadBytes) captured, \(r.fdCount) fds)")
         if r.violationCount > 0 { line("violations", "\(r.violationCount)") }
         if r.captureLossCount > 0 { line("capture loss", "\(r.captureLossCount) records") }
@@ -212,6 +219,12 @@ struct CheckJSON: Encodable {
     var recordsByKind: [String: Int]?
     var unknownKinds: [Unknown]?
     var channels: Int?
+    /// Channels relayed but not parsed because they are not LibIPC, and what they carried.
+    var notLibIPCChannels: Int?
+    var notLibIPCBytes: UInt64?
+    var notLibIPCFDs: UInt64?
+    /// Channels that ended before their traffic showed what they carry.
+    var undeterminedChannels: Int?
     var frames: Int?
     var payloadBytes: UInt64?
     var capturedPayloadBytes: UInt64?
@@ -254,6 +267,10 @@ struct CheckJSON: Encodable {
         recordsByKind = Dictionary(uniqueKeysWithValues: r.countsByKind.map { ("\($0.key)", $0.value) })
         unknownKinds = r.unknownKinds.map { Unknown(offset: $0.offset, kind: $0.kind) }
         channels = r.channelCount
+        notLibIPCChannels = r.notLibIPCChannelCount
+        notLibIPCBytes = r.notLibIPCBytes
+        notLibIPCFDs = r.notLibIPCFDs
+        undeterminedChannels = r.undeterminedChannelCount
         frames = r.frameCount
         payloadBytes = r.payloadBytes
         capturedPayloadBytes = r.capturedPayloadBytes

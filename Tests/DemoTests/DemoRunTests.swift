@@ -132,6 +132,36 @@ struct DemoRunTests {
         }
     }
 
+    /// Every misbehaving connection's first frame breaks a rule — three of them (fd_count 129 with no
+    /// payload, frame type 7, an ack with a payload) look like no LibIPC header at all. They are still
+    /// LibIPC channels (their sockets travelled in LibIPC frames), so each violation is in the trace.
+    @Test("a recorded --misbehave run records every violation, each on a LibIPC channel",
+          arguments: ["preload", "takeover"])
+    func recordedMisbehavingRun(via: String) throws {
+        let directory = try DemoScratch.make()
+        let trace = directory + "/misbehave-\(via).ipctrace"
+        let result = try DemoBinary.run(["demo", "-o", trace, "--via", via, "--misbehave", "--messages", "60"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(!result.stderr.contains("not LibIPC"), "\(result.stderr)")
+        let records = try TraceReader(path: trace).records().map(\.record)
+        var protocols: [UInt32: ChannelProtocol] = [:]
+        var violations: [(channel: UInt32, kind: String)] = []
+        for record in records {
+            switch record {
+            case .channelClassified(let r): protocols[r.channel] = r.channelProtocol
+            case .violation(let r) where r.severity == .violation: violations.append((r.channel, r.kindName))
+            default: break
+            }
+        }
+        #expect(protocols.count == records.filter { if case .channelOpened = $0 { true } else { false } }.count)
+        #expect(protocols.values.allSatisfy { $0 == .libIPC }, "\(protocols)")
+        #expect(Set(violations.map(\.kind)) == ["too-many-fds-in-frame", "payload-too-large", "unknown-frame-type",
+                                                "ack-with-payload", "over-acknowledgement", "decoded-size-too-large"],
+                "\(violations)")
+        // One misbehaving connection each, apart from the ack with a payload, which also over-acknowledges.
+        #expect(violations.count == 7, "\(violations)")
+    }
+
     @Test("demo-peer refuses an unknown role and fails cleanly without SOCKET_TAKEOVER")
     func demoPeerErrors() throws {
         let unknown = try DemoBinary.run(["demo-peer", "compositor"])

@@ -21,6 +21,11 @@ final class CollectingSink: RelayEventSink {
     let events = Mutex<[Event]>([])
     /// Reported apart from `events`, which the other tests compare whole.
     let credentialLosses = Mutex<[CredentialsNotPreserved]>([])
+    let classifications = Mutex<[ChannelClassification]>([])
+
+    func channelClassified(_ channel: ChannelID, time: UInt64, _ classification: ChannelClassification) {
+        classifications.withLock { $0.append(classification) }
+    }
 
     func record(channel: ChannelID, direction: Direction, time: UInt64, _ event: RelayEvent) {
         let copy: Event

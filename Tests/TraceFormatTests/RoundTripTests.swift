@@ -56,6 +56,8 @@ import Testing
                        errorNumber: -1, stopOffset: 0, failedOperation: "ü")),
         .channelClosed(ChannelClosedRecord(time: .max, channel: .max)),
         .channelClosed(ChannelClosedRecord(time: 0, channel: 0)),
+        .channelClosed(ChannelClosedRecord(time: 3, channel: 4, traffic: ChannelTraffic(
+            aToB: DirectionTraffic(bytes: .max, reads: 1, fds: 2), bToA: DirectionTraffic(bytes: 0, reads: .max, fds: .max)))),
         .endpointResolved(EndpointResolvedRecord(
             time: .max, channel: .max, side: .b, endpoint: ChannelEndpoint(name: "DemoRequestServer", pid: .max, command: "ü x"))),
         .endpointResolved(EndpointResolvedRecord(time: 0, channel: 0, side: .a, endpoint: ChannelEndpoint(name: "", pid: -1))),
@@ -67,6 +69,12 @@ import Testing
             AttachedFD(kind: .pipe, inode: .max, size: 0), AttachedFD(kind: .socket, inode: 1, size: 0, interposed: true),
         ])),
         .lateFDs(LateFDsRecord(time: 0, channel: 0, direction: .aToB, frameIndex: 0, fds: [])),
+        .channelClassified(ChannelClassifiedRecord(
+            time: .max, channel: .max, channelProtocol: .notLibIPC, decidedBy: .bToA,
+            reason: "first byte 0x80 is no frame type (0 or 1)", evidence: [0x80, 4, 0x95])),
+        .channelClassified(ChannelClassifiedRecord(time: 0, channel: 0, channelProtocol: .libIPC, reason: "")),
+        .channelClassified(ChannelClassifiedRecord(
+            time: 1, channel: 2, channelProtocol: ChannelProtocol(rawValue: 200), decidedBy: .aToB, reason: "ü")),
     ]
 
     static let edgeHeaders: [TraceHeader] = [

@@ -56,15 +56,19 @@ final class ChannelShared: Sendable {
     }
 
     let follower: (any TransferFollower)?
+    /// Whether the channel carries LibIPC (ChannelClassification.swift).
+    let classification: ChannelClassificationState
+    let relayedTraffic = RelayedTrafficCounters()
 
     init(
         id: ChannelID, inspector: (any MessageInspector)?, follower: (any TransferFollower)? = nil,
-        programSideInodes: [ChannelSide: UInt64] = [:]
+        programSideInodes: [ChannelSide: UInt64] = [:], classification: ChannelClassificationState
     ) {
         self.id = id
         self.inspector = inspector
         self.follower = follower
         self.programSideInodes = programSideInodes
+        self.classification = classification
     }
 
     private func counters(_ direction: Direction) -> DirectionCounters { direction == .aToB ? aToB : bToA }

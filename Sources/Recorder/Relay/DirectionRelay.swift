@@ -35,6 +35,7 @@ struct DirectionRelay {
     private let recorder: any DirectionEventRecorder
 
     private var parser: FrameStreamParser
+    private var classifier: DirectionClassifier
     private var fdDescriptions = FDDescriptionQueue()
     private var lastSample = QueueDepths()
     private var lastSampleTime: UInt64 = 0
@@ -54,6 +55,7 @@ struct DirectionRelay {
         self.configuration = configuration
         recorder = sink.directionRecorder(channel: channel.id, direction: direction)
         parser = FrameStreamParser(configuration: configuration.parser)
+        classifier = DirectionClassifier(mode: channel.classification.mode)
     }
 
     /// Runs until the sender closes, either side fails, or the channel stops.
@@ -73,8 +75,8 @@ struct DirectionRelay {
                 end = receiverClosed()
                 break
             }
-            let readSize = parser.remainingPayloadBytes > UInt64(configuration.smallReadSize)
-                ? buffer.count : min(buffer.count, configuration.smallReadSize)
+            let readSize = boundedByForeignFDs(parser.remainingPayloadBytes > UInt64(configuration.smallReadSize)
+                ? buffer.count : min(buffer.count, configuration.smallReadSize), scratch: buffer)
             let chunk: ReceivedChunk
             do {
                 chunk = try SocketMessaging.receiveMessage(
@@ -133,6 +135,18 @@ struct DirectionRelay {
     /// Parses the chunk and reports its events. Returns, for each fd position holding a transport to
     /// follow, the frame that carries it.
     private mutating func parse(_ bytes: UnsafeRawBufferPointer, fds: [Int32]) -> [UInt64: UInt64] {
+        channel.relayedTraffic.count(direction, bytes: bytes.count, fds: fds.count)
+        classifier.foreignReads.noteRead(fdCount: fds.count)
+        let step = classifier.step(bytes, direction: direction, channel: channel)
+        if step == .stopParsing {
+            // Not LibIPC: forget what the tentative parse saw, so nothing of it shapes the relay.
+            parser = FrameStreamParser(configuration: configuration.parser)
+            fdDescriptions = FDDescriptionQueue()
+        }
+        if step == .stopParsing || step == .skip { return [:] }
+        // Undecided: only the first few bytes get here, so only read- and header-level violations.
+        let tentative = step == .parseTentatively
+        var held: [Violation] = []
         var origins: [UInt64: UInt64] = [:]
         var frames: UInt64 = 0
         var frameBytes: UInt64 = 0
@@ -186,10 +200,16 @@ struct DirectionRelay {
                     channel.noteViolation(overAcknowledged, direction: direction, time: time)
                     recorder.record(time: time, .violation(overAcknowledged))
                 }
+            case .violation(let violation) where tentative:
+                held.append(violation)
             case .violation(let violation):
                 channel.noteViolation(violation, direction: direction, time: time)
                 recorder.record(time: time, .violation(violation))
             }
+        }
+        for violation in held.isEmpty ? [] : channel.classification.hold(held, direction: direction, time: time) {
+            channel.noteViolation(violation, direction: direction, time: time)
+            recorder.record(time: time, .violation(violation))
         }
         fdDescriptions = queue
         if frames > 0 || frameFDs > 0 {
@@ -211,6 +231,12 @@ struct DirectionRelay {
                 follower.noteCarried(inode: fd.inode, by: channel.id, direction: direction, frameIndex: frameIndex)
             }
         }
+    }
+
+    /// On a channel not known to be LibIPC, reads are sized so that fds stay with the byte they were sent
+    /// with (ForeignStreamReads).
+    private mutating func boundedByForeignFDs(_ readSize: Int, scratch: UnsafeMutableRawBufferPointer) -> Int {
+        classifier.isLibIPC ? readSize : classifier.foreignReads.readLimit(source, within: readSize, scratch: scratch)
     }
 
     /// Looks up, off the relay thread, which process holds the sending side's socket: the first traffic
@@ -238,7 +264,9 @@ struct DirectionRelay {
     }
 
     private func isTransportToFollow(_ fd: Int32, _ info: DescriptorInfo) -> Bool {
-        guard info.kind == .socket, let follower = channel.follower, !follower.isRelayed(inode: info.inode) else {
+        // A socket sent over a channel that is not (known to be) LibIPC is no transport to follow.
+        guard info.kind == .socket, channel.classification.isLibIPC, let follower = channel.follower,
+              !follower.isRelayed(inode: info.inode) else {
             return false
         }
         return SocketOptions.isUnixStream(fd)
@@ -315,21 +343,22 @@ struct DirectionRelay {
 
     // MARK: End of stream and queue depths
 
-    /// At end of stream, frames still waiting for fds will never get them: reports each as `missing-fds`.
-    /// Returns the first, which the EOF names as its likely cause.
+    /// At end of stream, frames still waiting for fds will never get them: reports each as `missing-fds`
+    /// (held like any violation while the channel's protocol is undecided, dropped when it is not LibIPC).
+    /// Returns the first recorded, which the EOF names as its likely cause.
     private mutating func reportFramesStillWaitingForFDs() -> Violation? {
-        var first: Violation?
-        let time = TraceClock.monotonicNanoseconds()
-        let channel = channel
-        let direction = direction
-        let recorder = recorder
+        var found: [Violation] = []
         parser.finish { event in
-            guard case .violation(let violation) = event else { return }
+            if case .violation(let violation) = event { found.append(violation) }
+        }
+        guard !found.isEmpty else { return nil }
+        let time = TraceClock.monotonicNanoseconds()
+        let toRecord = classifier.isLibIPC ? found : channel.classification.hold(found, direction: direction, time: time)
+        for violation in toRecord {
             channel.noteViolation(violation, direction: direction, time: time)
             recorder.record(time: time, .violation(violation))
-            if first == nil { first = violation }
         }
-        return first
+        return toRecord.first
     }
 
     /// The direction ended because its receiver closed: the sender's writes now fail with EPIPE.

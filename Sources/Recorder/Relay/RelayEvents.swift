@@ -147,9 +147,14 @@ public protocol RelayEventSink: Sendable {
     /// The recorder a direction's relay thread reports its events through. A sink may batch there;
     /// by default each event goes straight to ``record(channel:direction:time:_:)``.
     func directionRecorder(channel: ChannelID, direction: Direction) -> any DirectionEventRecorder
+    /// The channel's protocol was decided (once per channel, from any thread; the relays publish the
+    /// decision only after this returns).
+    func channelClassified(_ channel: ChannelID, time: UInt64, _ classification: ChannelClassification)
 }
 
 extension RelayEventSink {
+    public func channelClassified(_ channel: ChannelID, time: UInt64, _ classification: ChannelClassification) {}
+
     public func directionRecorder(channel: ChannelID, direction: Direction) -> any DirectionEventRecorder {
         PassThroughDirectionRecorder(sink: self, channel: channel, direction: direction)
     }

@@ -2,6 +2,7 @@ import Glibc
 import IPCTransport
 import IPCWire
 import Synchronization
+import TraceFormat
 
 /// One recorded channel: the proxy's end facing endpoint A, the end facing endpoint B, and a relay
 /// thread per direction. It owns both fds and closes them when both directions have ended.
@@ -18,7 +19,7 @@ public final class RelayedChannel: Sendable {
     private let watchTokens: [UInt64]
     private let threads = Mutex<[OSThread]>([])
     private let finishedDirections = Atomic<Int>(0)
-    private let onClosed: @Sendable (ChannelID) -> Void
+    private let onClosed: @Sendable (ChannelID, ChannelTraffic) -> Void
 
     public struct Options: Sendable {
         public var captureLimit = 4096
@@ -28,6 +29,9 @@ public final class RelayedChannel: Sendable {
         /// Inodes of the sockets the programs hold for each side, when known: their holders are looked up
         /// when the channel first carries traffic.
         public var programSideInodes: [ChannelSide: UInt64] = [:]
+        /// Whether the channel is known to carry LibIPC or its traffic decides. Relayed channels are LibIPC
+        /// unless told otherwise; the recording session classifies preload channels by their traffic.
+        public var classification = ClassificationMode.known(reason: "relayed as LibIPC")
 
         public init(captureLimit: Int = 4096, inspector: (any MessageInspector)? = nil) {
             self.captureLimit = captureLimit
@@ -36,17 +40,22 @@ public final class RelayedChannel: Sendable {
     }
 
     /// Starts relaying between `endA` and `endB` (both owned from now on). `onClosed` runs on a relay
-    /// thread once both directions have ended and the fds are closed.
+    /// thread once both directions have ended and the fds are closed, with what the channel relayed.
     public init(
         id: ChannelID, endA: Int32, endB: Int32, options: Options, sink: any RelayEventSink,
-        onClosed: @escaping @Sendable (ChannelID) -> Void = { _ in }
+        onClosed: @escaping @Sendable (ChannelID, ChannelTraffic) -> Void = { _, _ in }
     ) throws(SystemError) {
         self.id = id
         self.endA = endA
         self.endB = endB
         self.onClosed = onClosed
-        shared = ChannelShared(id: id, inspector: options.inspector, follower: options.follower,
-                               programSideInodes: options.programSideInodes)
+        shared = ChannelShared(
+            id: id, inspector: options.inspector, follower: options.follower,
+            programSideInodes: options.programSideInodes,
+            classification: ChannelClassificationState(channel: id, mode: options.classification, sink: sink))
+        if case .known(let reason) = options.classification {
+            shared.decideProtocol(ChannelClassification(.libIPC, reason: reason), time: TraceClock.monotonicNanoseconds())
+        }
         for fd in [endA, endB] {
             // The relay threads block in recvmsg/sendmsg; whatever the program asked for is on its own ends.
             try Descriptor.setNonBlocking(fd, false)
@@ -99,10 +108,20 @@ public final class RelayedChannel: Sendable {
     private func directionFinished() {
         if finishedDirections.add(1, ordering: .acquiringAndReleasing).newValue == 2 {
             for token in watchTokens { watcher.unwatch(token) }
+            shared.decideAtClose(time: TraceClock.monotonicNanoseconds())
             Descriptor.close(endA)
             Descriptor.close(endB)
-            onClosed(id)
+            onClosed(id, shared.relayedTraffic.totals)
         }
+    }
+
+    /// What the channel carries; nil while its traffic has not told yet.
+    public var channelProtocol: ChannelProtocol? { shared.classification.current }
+
+    /// One end of this channel travelled in a frame of a LibIPC channel, so it is a LibIPC transport
+    /// (decides the channel unless its traffic already did).
+    public func noteCarriedInLibIPCFrame() {
+        shared.noteCarriedInLibIPCFrame(time: TraceClock.monotonicNanoseconds())
     }
 
     /// Ends both directions now (recording stops): their EOFs are recorded as `ipcscopeStopped`.

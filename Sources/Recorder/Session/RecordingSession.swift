@@ -69,10 +69,11 @@ public final class RecordingSession: Sendable {
         if options.followTransfers { relayOptions.follower = SessionTransferFollower(session: self) }
         relayOptions.programSideInodes = programSideInodesBySide
         relayOptions.inspector = options.schemas.map { SchemaInspector(schemas: $0) }
+        relayOptions.classification = classificationMode(discovery)
         do {
             let channel = try RelayedChannel(
                 id: id, endA: endA, endB: endB, options: relayOptions, sink: sink,
-                onClosed: { [weak self] id in self?.channelClosed(id) })
+                onClosed: { [weak self] id, traffic in self?.channelClosed(id, traffic: traffic) })
             endedBeforeRegistration.withLock { ended in
                 if ended.remove(id) == nil { channels.withLock { $0[id] = channel } }
             }
@@ -84,8 +85,22 @@ public final class RecordingSession: Sendable {
         return id
     }
 
-    private func channelClosed(_ id: ChannelID) {
-        writer.submit(.channelClosed(ChannelClosedRecord(time: TraceClock.monotonicNanoseconds(), channel: id)),
+    /// The preload library hands over every AF_UNIX stream socketpair (and interposed connect), whatever
+    /// it carries, so those channels are classified by their traffic. The others are found where only
+    /// LibIPC is expected.
+    private func classificationMode(_ discovery: ChannelDiscovery) -> ClassificationMode {
+        switch discovery {
+        case .preload: .byTraffic
+        case .takeover: .known(reason: "a LibIPC helper's SOCKET_TAKEOVER socket")
+        case .transfer: .known(reason: "a transport sent in a LibIPC frame")
+        case .listen: .known(reason: "a client of the socket path given to --listen")
+        default: .known(reason: "found by \(discovery)")
+        }
+    }
+
+    private func channelClosed(_ id: ChannelID, traffic: ChannelTraffic) {
+        writer.submit(.channelClosed(ChannelClosedRecord(time: TraceClock.monotonicNanoseconds(), channel: id,
+                                                         traffic: traffic)),
                       waitForRoom: true)
         programSideInodes.withLock { known in known = known.filter { $0.value != id } }
         sink.channelClosed(id)
@@ -102,6 +117,8 @@ public final class RecordingSession: Sendable {
     /// Links the channel whose program end `inode` is to the frame that carried that end.
     func noteCarried(inode: UInt64, by carrier: ChannelID, direction: Direction, frameIndex: UInt64) {
         guard let channel = programSideInodes.withLock({ $0[inode] }), channel != carrier else { return }
+        // The carrier parses frames, so it is LibIPC: what travels in its frames is a LibIPC transport.
+        channels.withLock { $0[channel] }?.noteCarriedInLibIPCFrame()
         writer.submit(.channelTransferred(ChannelTransferredRecord(
             time: TraceClock.monotonicNanoseconds(), channel: channel,
             carriedBy: TransferOrigin(parentChannel: carrier, direction: direction, frameIndex: frameIndex))),
@@ -197,6 +214,11 @@ public final class RecordingSession: Sendable {
     public var credentialsNotPreserved: (refused: UInt64, exitedWriters: UInt64) {
         (sink.statistics.credentialsRefused.load(ordering: .relaxed),
          sink.statistics.credentialsOfExitedWriters.load(ordering: .relaxed))
+    }
+
+    /// Channels classified as not LibIPC: relayed and counted, not parsed.
+    public var notLibIPCChannelCount: UInt64 {
+        sink.statistics.notLibIPCChannels.load(ordering: .relaxed)
     }
 }
 

@@ -60,6 +60,14 @@ final class TraceSink: RelayEventSink {
         TraceDirectionRecorder(sink: self, channel: channel, direction: direction)
     }
 
+    func channelClassified(_ channel: ChannelID, time: UInt64, _ classification: ChannelClassification) {
+        if classification.channelProtocol == .notLibIPC { statistics.notLibIPCChannels.add(1, ordering: .relaxed) }
+        writer.submit(.channelClassified(ChannelClassifiedRecord(
+            time: time, channel: channel, channelProtocol: classification.channelProtocol,
+            decidedBy: classification.decidedBy, reason: classification.reason, evidence: classification.evidence)),
+            waitForRoom: true)
+    }
+
     func record(channel: ChannelID, direction: Direction, time: UInt64, _ event: RelayEvent) {
         switch event {
         case .payload, .acknowledgement, .lateFDs, .queueDepths, .chunkTotals:
@@ -264,6 +272,8 @@ final class RecordingStatistics: Sendable {
     let credentialsRefused = Atomic<UInt64>(0)
     /// Directions where a writer had exited before its last bytes were forwarded (ESRCH).
     let credentialsOfExitedWriters = Atomic<UInt64>(0)
+    /// Channels relayed but not parsed: not in the end record's summary (its fields are not ours to add).
+    let notLibIPCChannels = Atomic<UInt64>(0)
 
     var summary: TraceSummary {
         TraceSummary(
