@@ -14,7 +14,7 @@ public enum TraceFileLayout {
     /// (64 MiB) plus its metadata, small enough that a damaged length never makes a reader allocate much.
     public static let maxBodyLength = 80 * 1024 * 1024
     /// The version this library writes.
-    public static let currentVersion = TraceFormatVersion(major: 1, minor: 0)
+    public static let currentVersion = TraceFormatVersion(major: 1, minor: 1)
 
     /// The 12 bytes a trace file starts with.
     public static func fileHeaderBytes(version: TraceFormatVersion = currentVersion) -> [UInt8] {

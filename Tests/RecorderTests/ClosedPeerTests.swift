@@ -37,7 +37,7 @@ final class ClosedPeerConnection {
                          (pairB.second, try Descriptor.info(pairB.second).inode)]
             let closed = closed
             channel = try RelayedChannel(id: 1, endA: pairA.second, endB: pairB.second, options: .init(), sink: sink,
-                                         onClosed: { [closed] _ in closed.value.store(true, ordering: .releasing) })
+                                         onClosed: { [closed] _, _ in closed.value.store(true, ordering: .releasing) })
         } else {
             let pair = try SocketPair.make()
             a = pair.first

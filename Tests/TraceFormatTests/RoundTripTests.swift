@@ -213,7 +213,7 @@ import Testing
     }
 
     @Test func fileHeaderIsMagicAndVersion() {
-        #expect(TraceFileLayout.fileHeaderBytes() == Array("IPCTRACE".utf8) + [1, 0, 0, 0])
+        #expect(TraceFileLayout.fileHeaderBytes() == Array("IPCTRACE".utf8) + [1, 0, 1, 0])
     }
 
     @Test func acknowledgementFieldOffsetsMatchTheSpec() throws {

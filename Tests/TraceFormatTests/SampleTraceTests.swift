@@ -21,6 +21,19 @@ import TraceFormat
         #expect((report.header?.schemas.count ?? 0) == 4, "the demo's schemas are embedded")
     }
 
+    /// Traces written before format 1.1 still read: the shipped ones are 1.0, and read as recordings that
+    /// stopped complete, every channel parsed as LibIPC.
+    @Test(arguments: ["demo.ipctrace", "demo-misbehave.ipctrace"])
+    func version10TracesStillRead(name: String) throws {
+        let reader = try TraceReader(path: Self.directory.appendingPathComponent(name).path)
+        #expect(reader.version == TraceFormatVersion(major: 1, minor: 0))
+        #expect(TraceFileLayout.currentVersion == TraceFormatVersion(major: 1, minor: 1))
+        let report = reader.validate()
+        #expect(report.end?.stopReason == .complete)
+        #expect(report.notLibIPCChannelCount == 0)
+        #expect(reader.records().contains { if case .payloadFrame = $0.record { true } else { false } })
+    }
+
     @Test func theDemoTraceHasEveryChannelAndEveryAcknowledgement() throws {
         let records = try Self.records("demo.ipctrace")
         let opened = records.compactMap { (record: TraceRecord) -> ChannelOpenedRecord? in

@@ -1,3 +1,4 @@
+import CSystemShims
 import Glibc
 
 /// Reads of a stream that is not (known to be) LibIPC, sized so that fds stay with the byte they were
@@ -41,18 +42,25 @@ struct ForeignStreamReads {
         if fdCount > 0 { walked = 0 }
     }
 
-    /// Peeks up to `count` bytes; returns how many, and whether fds are queued (a peek without room for
-    /// them sets MSG_CTRUNC; the kernel releases the peeked fds at once).
+    /// Peeks up to `count` bytes; returns how many, and whether fds are queued (a peek with room for the
+    /// writer's credentials — the proxy's sockets have SO_PASSCRED — but none for fds sets MSG_CTRUNC only
+    /// when fds are queued; the kernel releases the peeked fds at once).
     private static func peek(_ socket: Int32, _ count: Int, _ scratch: UnsafeMutableRawBufferPointer) -> (Int, Bool)? {
-        var iov = iovec(iov_base: scratch.baseAddress, iov_len: count)
-        return withUnsafeMutablePointer(to: &iov) { iovPointer in
-            var message = msghdr()
-            message.msg_iov = iovPointer
-            message.msg_iovlen = 1
-            while true {
-                let received = recvmsg(socket, &message, Int32(MSG_PEEK))
-                if received >= 0 { return (received, message.msg_flags & Int32(MSG_CTRUNC) != 0) }
-                if errno != EINTR { return nil }
+        let controlSpace = ipcs_control_space(1, 0)
+        return withUnsafeTemporaryAllocation(byteCount: controlSpace, alignment: 16) { control in
+            var iov = iovec(iov_base: scratch.baseAddress, iov_len: count)
+            return withUnsafeMutablePointer(to: &iov) { iovPointer in
+                var message = msghdr()
+                while true {
+                    message.msg_iov = iovPointer
+                    message.msg_iovlen = 1
+                    message.msg_control = control.baseAddress
+                    message.msg_controllen = controlSpace
+                    message.msg_flags = 0
+                    let received = recvmsg(socket, &message, Int32(MSG_PEEK))
+                    if received >= 0 { return (received, message.msg_flags & Int32(MSG_CTRUNC) != 0) }
+                    if errno != EINTR { return nil }
+                }
             }
         }
     }
