@@ -72,24 +72,7 @@ int ipcs_spawnattr_reset_signals(posix_spawnattr_t *attr) {
 }
 int ipcs_pthread_setname(unsigned long thread, const char *name) { return pthread_setname_np((pthread_t)thread, name); }
 #include <poll.h>
-_Static_assert(IPCS_EPOLLHUP == EPOLLHUP && IPCS_EPOLLONESHOT == EPOLLONESHOT, "epoll flags");
 _Static_assert(IPCS_POLLRDHUP == POLLRDHUP, "poll flag");
-int ipcs_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
-int ipcs_epoll_add(int epfd, int fd, uint32_t events, uint64_t token) {
-    struct epoll_event event = { .events = events, .data.u64 = token };
-    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
-}
-int ipcs_epoll_delete(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
-int ipcs_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int max, int timeout) {
-    struct epoll_event ready[64];
-    if (max > 64) max = 64;
-    int count = epoll_wait(epfd, ready, max, timeout);
-    for (int i = 0; i < count; i++) {
-        tokens[i] = ready[i].data.u64;
-        events[i] = ready[i].events;
-    }
-    return count;
-}
 int ipcs_wifexited(int status) { return WIFEXITED(status); }
 int ipcs_wexitstatus(int status) { return WEXITSTATUS(status); }
 int ipcs_wifsignaled(int status) { return WIFSIGNALED(status); }

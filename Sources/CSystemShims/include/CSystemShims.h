@@ -48,14 +48,6 @@ int ipcs_wexitstatus(int status);
 int ipcs_wifsignaled(int status);
 int ipcs_wtermsig(int status);
 
-/// epoll without Swift touching `struct epoll_event` (packed on x86_64): the event's data is a 64-bit token.
-int ipcs_epoll_create(void);
-int ipcs_epoll_add(int epfd, int fd, uint32_t events, uint64_t token);
-int ipcs_epoll_delete(int epfd, int fd);
-/// Waits for up to `max` events, filling tokens[i] and events[i]. Returns the count, or -1 (errno set).
-int ipcs_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int max, int timeout);
-#define IPCS_EPOLLHUP 0x010U
-#define IPCS_EPOLLONESHOT (1U << 30)
 /// poll's POLLRDHUP (the peer stopped sending), which needs _GNU_SOURCE.
 #define IPCS_POLLRDHUP 0x2000
 

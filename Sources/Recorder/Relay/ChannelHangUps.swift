@@ -8,9 +8,13 @@ import Synchronization
 ///
 /// A program's close shuts both halves of the proxy's socket facing it (POLLHUP); a half-close (SHUT_WR)
 /// shuts only its read half (POLLRDHUP), stays a half-close and is handled by the relay at EOF.
+///
+/// The relay reading from a program notices its close: at the EOF it reads, or — when it is blocked
+/// writing to a receiver that does not read, and so reads nothing — in the poll it waits in then
+/// (DirectionRelay's slow path). Nothing watches the sockets otherwise, so relaying costs nothing extra.
 final class ChannelHangUps: Sendable {
-    /// The proxy's sockets facing A and B. Used only while the channel has not closed them: by the hang-up
-    /// watcher (unwatched before the close) and by the relay threads (which end before it).
+    /// The proxy's sockets facing A and B. Used only by the relay threads, which end before the channel
+    /// closes them.
     private let endA: Int32
     private let endB: Int32
     /// Per side: `hungUp`, and `stoppedSendingFirst` (it had closed or half-closed before the other
@@ -19,7 +23,7 @@ final class ChannelHangUps: Sendable {
     private let stateB = Atomic<UInt8>(0)
     private static let hungUp: UInt8 = 1
     private static let stoppedSendingFirst: UInt8 = 2
-    /// Serialises hang-ups, which the watcher and both relays may report at once.
+    /// Serialises hang-ups, which both relays may report at once.
     private let changing = Mutex(())
 
     init(endA: Int32, endB: Int32) {
@@ -51,7 +55,7 @@ final class ChannelHangUps: Sendable {
         hasHungUp(sender.opposite) && state(sender) & Self.stoppedSendingFirst == 0
     }
 
-    /// Program `side` closed its end. Shutting the read half of the proxy's socket facing the other
+    /// Program `side` closed its end (its socket reports POLLHUP). Shutting the read half of the proxy's socket facing the other
     /// program sets the send-shutdown of that program's socket, so its writes fail at once, and wakes the
     /// relay reading from it, which then stops: nothing it would read could be delivered.
     func programHungUp(_ side: ChannelSide) {
@@ -68,8 +72,8 @@ final class ChannelHangUps: Sendable {
         }
     }
 
-    /// Whether program `side` has closed its end, looking at the socket now (POLLHUP) in case the watcher
-    /// has not run yet, and acting on it if so. Called by a relay at the end of its direction.
+    /// Whether program `side` has closed its end, looking at the socket now (POLLHUP) and acting on it if
+    /// so. Called by the relay reading from `side` at the end of its direction.
     func checkHungUp(_ side: ChannelSide) -> Bool {
         var entry = pollfd(fd: end(facing: side), events: 0, revents: 0)
         if poll(&entry, 1, 0) == 1, entry.revents & Int16(POLLHUP) != 0 { programHungUp(side) }

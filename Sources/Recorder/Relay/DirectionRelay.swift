@@ -8,8 +8,11 @@ import TraceFormat
 /// forwards the same bytes with the same fds to the receiver.
 ///
 /// Blocking reads and writes on a dedicated thread give backpressure for free: when the receiver stops
-/// reading, the write blocks, this thread stops reading, and the sender's own writes block — the proxy
+/// reading, the write waits, this thread stops reading, and the sender's own writes block — the proxy
 /// holds at most one buffer per direction, and the other direction runs on its own thread untouched.
+///
+/// This thread is also what notices that its sender closed completely (``ChannelHangUps``): at the EOF it
+/// reads, or, while its write waits for room, in the poll it waits in (``waitForRoom()``).
 struct DirectionRelay {
     struct Configuration: Sendable {
         /// The most one read takes: inside a large frame's payload.
@@ -323,21 +326,54 @@ struct DirectionRelay {
                 // Fds with no bytes left to carry them cannot happen: fds always arrive with data.
                 return
             }
+            // Never blocks in the kernel: a full receiver is the slow path, where the sender is watched too.
+            let flags = Int32(MSG_NOSIGNAL | MSG_DONTWAIT)
             do {
-                offset += try SocketMessaging.sendMessage(destination, bytes: rest, fds: pendingFDs, credentials: claim,
-                                                          control: sendControl, flags: Int32(MSG_NOSIGNAL))
-            } catch let error where claim != nil && CredentialForwarding.mayBeRefusal(error.errno) {
-                // A refused claim sends nothing. The same write without one decides: if it fails too, the
-                // claim was not the cause and its error ends the direction as before.
-                offset += try SocketMessaging.sendMessage(destination, bytes: rest, fds: pendingFDs, credentials: nil,
-                                                          control: sendControl, flags: Int32(MSG_NOSIGNAL))
-                if let claimed = claim, let loss = credentials.refused(claimed, errno: error.errno) {
-                    recorder.record(time: TraceClock.monotonicNanoseconds(), .credentialsNotPreserved(loss))
-                    recorder.flush()
+                do {
+                    offset += try SocketMessaging.sendMessage(destination, bytes: rest, fds: pendingFDs, credentials: claim,
+                                                              control: sendControl, flags: flags)
+                } catch let error where claim != nil && CredentialForwarding.mayBeRefusal(error.errno) {
+                    // A refused claim sends nothing. The same write without one decides: if it fails too, the
+                    // claim was not the cause and its error ends the direction as before.
+                    offset += try SocketMessaging.sendMessage(destination, bytes: rest, fds: pendingFDs, credentials: nil,
+                                                              control: sendControl, flags: flags)
+                    if let claimed = claim, let loss = credentials.refused(claimed, errno: error.errno) {
+                        recorder.record(time: TraceClock.monotonicNanoseconds(), .credentialsNotPreserved(loss))
+                        recorder.flush()
+                    }
+                    claim = nil
                 }
-                claim = nil
+            } catch let error where error.errno == EAGAIN {
+                waitForRoom()
+                continue
             }
             pendingFDs = []
+        }
+    }
+
+    /// The receiver's queue is full: waits until it has room or the receiver is gone (the next write says
+    /// which). Meanwhile this thread reads nothing, so it watches its sender here: POLLHUP there means the
+    /// sender closed completely, and the other program's writes must fail from now on, not when the
+    /// receiver reads again. The sender's bytes already read are still delivered, so it keeps waiting.
+    private func waitForRoom() {
+        let sender = ChannelSide.sender(of: direction)
+        // Events 0 on the source: only POLLHUP and POLLERR, which are always reported. A negative fd is
+        // skipped, once the hang-up is handled (it stays reported).
+        var entries = [pollfd(fd: destination, events: Int16(POLLOUT), revents: 0),
+                       pollfd(fd: hangUps.hasHungUp(sender) ? -1 : source, events: 0, revents: 0)]
+        while true {
+            if poll(&entries, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                return  // cannot happen with valid fds; the next write reports the socket's state
+            }
+            if entries[1].revents != 0 {
+                // POLLERR alone cannot come from AF_UNIX without POLLHUP; either way it is reported once.
+                if entries[1].revents & Int16(POLLHUP) != 0 { hangUps.programHungUp(sender) }
+                entries[1].fd = -1
+                entries[1].revents = 0
+            }
+            // POLLOUT, or POLLHUP/POLLERR: the receiver is gone.
+            if entries[0].revents != 0 { return }
         }
     }
 

@@ -7,16 +7,13 @@ import TraceFormat
 /// One recorded channel: the proxy's end facing endpoint A, the end facing endpoint B, and a relay
 /// thread per direction. It owns both fds and closes them when both directions have ended.
 ///
-/// The process's ``HangUpWatcher`` watches both ends, so a program's full close reaches the other program
-/// at once (``ChannelHangUps``), even while both relay threads are blocked elsewhere.
+/// A program's full close reaches the other program at once (``ChannelHangUps``): the relay reading from
+/// the closed program notices it, also while it is blocked writing.
 public final class RelayedChannel: Sendable {
     public let id: ChannelID
     private let endA: Int32
     private let endB: Int32
     private let shared: ChannelShared
-    private let hangUps: ChannelHangUps
-    private let watcher: HangUpWatcher
-    private let watchTokens: [UInt64]
     private let threads = Mutex<[OSThread]>([])
     private let finishedDirections = Atomic<Int>(0)
     private let onClosed: @Sendable (ChannelID, ChannelTraffic) -> Void
@@ -68,17 +65,6 @@ public final class RelayedChannel: Sendable {
             }
         }
         let hangUps = ChannelHangUps(endA: endA, endB: endB)
-        self.hangUps = hangUps
-        watcher = try HangUpWatcher.shared()
-        let tokenA = try watcher.watch(endA) { hangUps.programHungUp(.a) }
-        let tokenB: UInt64
-        do {
-            tokenB = try watcher.watch(endB) { hangUps.programHungUp(.b) }
-        } catch {
-            watcher.unwatch(tokenA)
-            throw error
-        }
-        watchTokens = [tokenA, tokenB]
         var configuration = DirectionRelay.Configuration()
         configuration.bufferSize = options.bufferSize
         configuration.parser = FrameStreamParser.Configuration(captureLimit: options.captureLimit)
@@ -87,27 +73,20 @@ public final class RelayedChannel: Sendable {
         for direction in Direction.allCases {
             let (source, destination) = direction == .aToB ? (endA, endB) : (endB, endA)
             let shared = shared
-            do {
-                let thread = try OSThread(name: "relay-\(id)-\(direction == .aToB ? "ab" : "ba")") { [self] in
-                    var relay = DirectionRelay(source: source, destination: destination, direction: direction,
-                                               channel: shared, hangUps: hangUps, sink: sink,
-                                               configuration: relayConfiguration)
-                    relay.run()
-                    directionFinished()
-                }
-                started.append(thread)
-            } catch {
-                // The caller closes the fds: they must be out of the watcher first.
-                for token in watchTokens { watcher.unwatch(token) }
-                throw error
+            let thread = try OSThread(name: "relay-\(id)-\(direction == .aToB ? "ab" : "ba")") { [self] in
+                var relay = DirectionRelay(source: source, destination: destination, direction: direction,
+                                           channel: shared, hangUps: hangUps, sink: sink,
+                                           configuration: relayConfiguration)
+                relay.run()
+                directionFinished()
             }
+            started.append(thread)
         }
         threads.withLock { $0 = started }
     }
 
     private func directionFinished() {
         if finishedDirections.add(1, ordering: .acquiringAndReleasing).newValue == 2 {
-            for token in watchTokens { watcher.unwatch(token) }
             shared.decideAtClose(time: TraceClock.monotonicNanoseconds())
             Descriptor.close(endA)
             Descriptor.close(endB)
@@ -131,11 +110,6 @@ public final class RelayedChannel: Sendable {
             shutdown(endA, Int32(SHUT_RDWR))
             shutdown(endB, Int32(SHUT_RDWR))
         }
-    }
-
-    /// Whether the hang-up watcher still watches this channel's sockets (until it closes them).
-    var watchesItsSockets: Bool {
-        watchTokens.contains { watcher.isWatching($0) }
     }
 
     /// Waits for both relay threads.
