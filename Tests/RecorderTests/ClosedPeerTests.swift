@@ -118,6 +118,18 @@ func writeOnce(_ fd: Int32, _ bytes: [UInt8] = [0x78]) -> Seen {
     return sent >= 0 ? .wrote(sent) : .failed(errno)
 }
 
+/// A write from a sender whose send buffer was full when its peer closed. The kernel checks the buffer
+/// before the peer (unix_stream_sendmsg): until the closed peer's queue has been freed a write can still
+/// say EAGAIN, with or without the proxy. Retried, bounded, until it says something else.
+func writeOnceBufferIsFreed(_ fd: Int32) -> Seen {
+    var seen = writeOnce(fd)
+    for _ in 0..<2_000 where seen == .failed(EAGAIN) {
+        usleep(1_000)
+        seen = writeOnce(fd)
+    }
+    return seen
+}
+
 /// Reads until EOF (at most `limit` bytes when given), each wait bounded: data (merged), errors and EOF in
 /// the order they came.
 func readSequence(_ fd: Int32, limit: Int = .max, timeout: Duration = .seconds(10)) -> [Seen] {
@@ -308,7 +320,7 @@ func fillUntilBlocked(_ fd: Int32) throws -> [UInt8] {
             connection.close(sender.opposite)
             var log: [String] = []
             if !connection.proxyEnded(.aToB, .bToA) { log.append("the proxy did not notice the close") }
-            log.append("sender writes: \(writeOnce(writer))")
+            log.append("sender writes: \(writeOnceBufferIsFreed(writer))")
             // The sender's unread bytes were still queued at the receiver (plain) or in the proxy's socket
             // (relayed) when it closed: ECONNRESET, then EOF — never EOF first.
             log.append("sender reads: \(reads.result())")
