@@ -151,7 +151,13 @@ public struct TraceHeader: Sendable, Equatable {
     public var commandLine: [String]
     public var limits: [Limit]
     /// Payload bytes captured per frame at most; longer payloads keep only their first `snapLength` bytes.
+    /// Since 1.1 a frame keeps at least its envelope whatever this says: see ``captureLength``.
     public var snapLength: UInt32
+
+    /// Payload bytes a frame's record holds at most: the snap length, but never less than the envelope
+    /// (magic and message id, 8 bytes), so every payload frame stays identifiable. The one place the
+    /// recorder's capture limit comes from.
+    public var captureLength: Int { max(Int(snapLength), MessageEnvelope.size) }
     public var schemas: [EmbeddedSchema]
 
     public init(

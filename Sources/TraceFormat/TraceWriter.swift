@@ -91,7 +91,7 @@ public final class TraceWriter: Sendable {
         self.path = path
         self.header = header
         self.options = options
-        snapLength = Int(header.snapLength)
+        snapLength = header.captureLength
 
         let start = ByteBuffer()
         TraceFileLayout.fileHeaderBytes().withUnsafeBytes { start.append(bytes: $0) }

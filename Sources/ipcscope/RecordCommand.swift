@@ -145,7 +145,6 @@ struct RecordCommand: ParsableCommand {
     private func makeSession(tracePath: String) throws -> RecordingSession {
         let loaded = try SchemaFiles.load(schemas)
         var options = RecordingSession.Options()
-        options.snapLength = snaplen
         options.lossless = lossless
         options.schemas = loaded.set
         options.writerOptions.existingOutput = force ? .replaceAnyFile : .replaceOnlyTraces

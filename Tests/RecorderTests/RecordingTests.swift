@@ -19,11 +19,11 @@ struct RecordedPair {
     let endpointA: IPCTransport
     let endpointB: IPCTransport
 
-    init(schemas: SchemaSet? = nil) throws {
+    init(schemas: SchemaSet? = nil, snapLength: UInt32 = 4096) throws {
         tracePath = directory + "/test.ipctrace"
         var options = RecordingSession.Options()
         options.schemas = schemas
-        let header = TraceHeader.startingNow(ipcscopeVersion: "test", commandLine: ["test"], snapLength: 4096)
+        let header = TraceHeader.startingNow(ipcscopeVersion: "test", commandLine: ["test"], snapLength: snapLength)
         session = try RecordingSession(tracePath: tracePath, header: header, options: options)
         let a = try SocketPair.make()
         let b = try SocketPair.make()
@@ -307,5 +307,34 @@ extension RecordingTests {
         #expect(described.allSatisfy { $0.kind == .pipe })
         #expect(late.allSatisfy { $0.frameIndex % 2 == 0 }, "late fds belong to the frames that claimed them")
         #expect(!records.contains { if case .violation = $0 { true } else { false } })
+    }
+}
+
+/// Every payload frame stays identifiable (issue 10, finding 2): its envelope is kept whatever the snap length.
+@Suite(.serialized) struct EnvelopeCaptureTests {
+    @Test(arguments: [0, 3, 8, 20] as [UInt32])
+    func theEnvelopeIsKeptAtAnySnapLength(snapLength: UInt32) throws {
+        let pair = try RecordedPair(snapLength: snapLength)
+        func envelope(_ magic: UInt32, _ id: Int32) -> [UInt8] {
+            var bytes: [UInt8] = []
+            MessageEnvelope(magic: magic, messageID: id).append(to: &bytes)
+            return bytes
+        }
+        let payloads: [[UInt8]] = [
+            envelope(0x1234_5678, 7) + [UInt8](repeating: 0xAB, count: 100),
+            envelope(0x9ABC_DEF0, 1),
+            [1, 2, 3],  // shorter than an envelope: kept whole
+        ]
+        for payload in payloads {
+            try pair.endpointA.send(payload: payload)
+            #expect(receiveMessage(pair.endpointB)?.payload == payload)
+        }
+        pair.endpointA.close()
+        pair.endpointB.close()
+        pair.session.finishWhenChannelsEnd()
+        let frames = try pair.records().compactMap { if case .payloadFrame(let f) = $0 { f } else { nil } }
+        let kept = max(Int(snapLength), MessageEnvelope.size)
+        #expect(frames.map(\.capturedPayload) == payloads.map { Array($0.prefix(kept)) })
+        #expect(frames.map(\.header.payloadSize) == payloads.map { UInt32($0.count) })
     }
 }

@@ -46,7 +46,8 @@ import TraceFormat
         let frames = records.compactMap { if case .payloadFrame(let f) = $0 { f } else { nil } }
         let losses = records.compactMap { if case .captureLoss(let l) = $0 { l } else { nil } }
         let full = frames.filter { $0.capturedPayload == payload }
-        let degraded = frames.filter { $0.capturedPayload.isEmpty }
+        // Degraded frames keep their envelope (the first 8 bytes), so they stay identifiable.
+        let degraded = frames.filter { $0.capturedPayload == Array(payload.prefix(MessageEnvelope.size)) }
         #expect(full.count + degraded.count == frames.count)
         #expect(full.count >= 3 * framesPerChunk, "capture degraded before half the budget")
         #expect(!degraded.isEmpty)
@@ -58,7 +59,8 @@ import TraceFormat
         #expect(refused > 0)
         #expect(losses.map(\.reason).allSatisfy { $0 == CaptureLossRecord.Reason.writerBehind })
         #expect(losses.reduce(0) { $0 + $1.framesAffected } == UInt64(degraded.count + refused))
-        #expect(losses.reduce(0) { $0 + $1.bytesNotCaptured } == UInt64((degraded.count + refused) * 1000))
+        #expect(losses.reduce(0) { $0 + $1.bytesNotCaptured }
+                == UInt64(degraded.count * (1000 - MessageEnvelope.size) + refused * 1000))
         #expect(sink.statistics.framesWithLostCapture.load(ordering: .relaxed) == UInt64(degraded.count + refused))
     }
 

@@ -154,22 +154,22 @@ import Testing
     @Test func payloadSplitAcrossTwoBuffersIsJoinedAndCut() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("split.ipctrace")
-        let writer = try TraceWriter(path: path, header: Samples.header(snapLength: 6))
-        let head: [UInt8] = [1, 2, 3, 4]
-        let tail: [UInt8] = [5, 6, 7, 8]
+        let writer = try TraceWriter(path: path, header: Samples.header(snapLength: 10))
+        let head: [UInt8] = [1, 2, 3, 4, 5, 6]
+        let tail: [UInt8] = [7, 8, 9, 10, 11, 12]
         head.withUnsafeBytes { h in
             tail.withUnsafeBytes { t in
                 #expect(writer.submitPayloadFrame(
                     time: 9, channel: 2, direction: .bToA, frameIndex: 3, streamOffset: 4,
-                    header: .payload(size: 8, fdCount: 1), payload: h, payloadTail: t,
+                    header: .payload(size: 12, fdCount: 1), payload: h, payloadTail: t,
                     fds: [AttachedFD(kind: .socket, inode: 5, interposed: true)]))
             }
         }
         try writer.close()
         let records = try TraceReader(path: path).allRecords
         #expect(records.last == .payloadFrame(PayloadFrameRecord(
-            time: 9, channel: 2, direction: .bToA, frameIndex: 3, streamOffset: 4, header: .payload(size: 8, fdCount: 1),
-            capturedPayload: [1, 2, 3, 4, 5, 6], fds: [AttachedFD(kind: .socket, inode: 5, interposed: true)])))
+            time: 9, channel: 2, direction: .bToA, frameIndex: 3, streamOffset: 4, header: .payload(size: 12, fdCount: 1),
+            capturedPayload: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], fds: [AttachedFD(kind: .socket, inode: 5, interposed: true)])))
     }
 
     @Test func violationRecordKeepsUnknownKindsAndConvertsKnownOnes() {

@@ -94,28 +94,28 @@ import Testing
     @Test func batchedRecordsReadBackAsTheRecordsGiven() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("kinds.ipctrace")
-        let writer = try TraceWriter(path: path, header: Samples.header(snapLength: 4))
+        let writer = try TraceWriter(path: path, header: Samples.header(snapLength: 10))
         let batch = writer.makeBatch()
         #expect(!batch.append(.header(Samples.header())), "a file has one header, written by init")
         for record in Samples.everyKind() { #expect(batch.append(record)) }
         let fds = [AttachedFD(kind: .socket, inode: 42, size: 0, interposed: true)]
-        let payload: [UInt8] = [1, 2, 3, 4, 5, 6]
+        let payload: [UInt8] = Array(1...12)
         payload.withUnsafeBytes { bytes in
             #expect(batch.appendPayloadFrame(
                 time: 1, channel: 3, direction: .bToA, frameIndex: 5, streamOffset: 60,
-                header: .payload(size: 6, fdCount: 1), payload: bytes, fds: fds))
+                header: .payload(size: 12, fdCount: 1), payload: bytes, fds: fds))
         }
         #expect(writer.submit(batch))
         try writer.close()
-        // Captures are cut to the writer's snap length (4), the true length kept.
+        // Captures are cut to the writer's snap length (10), the true length kept.
         let cut = Samples.everyKind().map { record -> TraceRecord in
             guard case .payloadFrame(var frame) = record else { return record }
-            frame.capturedPayload = Array(frame.capturedPayload.prefix(4))
+            frame.capturedPayload = Array(frame.capturedPayload.prefix(10))
             return .payloadFrame(frame)
         }
         let expected = cut + [.payloadFrame(PayloadFrameRecord(
             time: 1, channel: 3, direction: .bToA, frameIndex: 5, streamOffset: 60,
-            header: .payload(size: 6, fdCount: 1), capturedPayload: [1, 2, 3, 4], fds: fds))]
+            header: .payload(size: 12, fdCount: 1), capturedPayload: Array(1...10), fds: fds))]
         #expect(try TraceReader(path: path).allRecords.dropFirst().elementsEqual(expected))
         #expect(try TraceReader(path: path).validate().isIntact)
     }

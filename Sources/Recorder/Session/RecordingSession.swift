@@ -8,8 +8,6 @@ import TraceFormat
 /// (a listening socket path, a taken-over helper socket, the preload library, a followed transfer).
 public final class RecordingSession: Sendable {
     public struct Options: Sendable {
-        /// Payload bytes captured per frame (the snap length).
-        public var snapLength = 4096
         /// Wait for the disk instead of dropping payload capture when the writer falls behind.
         public var lossless = false
         /// Schemas used to classify sync requests (and embedded in the trace for the viewer).
@@ -65,7 +63,7 @@ public final class RecordingSession: Sendable {
         sink.statistics.channels.add(1, ordering: .relaxed)
         sink.channelOpened(id, endpointA: endpointA, endpointB: endpointB)
         programSideInodes.withLock { known in for inode in inodes { known[inode] = id } }
-        var relayOptions = RelayedChannel.Options(captureLimit: options.snapLength)
+        var relayOptions = RelayedChannel.Options(captureLimit: writer.header.captureLength)
         if options.followTransfers { relayOptions.follower = SessionTransferFollower(session: self) }
         relayOptions.programSideInodes = programSideInodesBySide
         relayOptions.inspector = options.schemas.map { SchemaInspector(schemas: $0) }

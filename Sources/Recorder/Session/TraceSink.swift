@@ -114,14 +114,15 @@ final class TraceSink: RelayEventSink {
         switch event {
         case .payload(let frame, let fds):
             var captured = frame.capturedPayload
-            if !lossless, !captured.isEmpty {
+            if !lossless, captured.count > MessageEnvelope.size {
                 let degrade = state.degrading ?? (writer.queuedBytes > degradeThreshold)
                 state.degrading = degrade
                 if degrade {
+                    // Only the envelope is kept, so the frame stays identifiable (magic and message id).
                     // Counted as lost when the batch is accepted; a refused batch counts all its frames.
                     state.degradedFrames += 1
-                    state.degradedBytes += UInt64(captured.count)
-                    captured = UnsafeRawBufferPointer(start: nil, count: 0)
+                    state.degradedBytes += UInt64(captured.count - MessageEnvelope.size)
+                    captured = UnsafeRawBufferPointer(rebasing: captured.prefix(MessageEnvelope.size))
                 }
             }
             let encoded = batch.appendPayloadFrame(
