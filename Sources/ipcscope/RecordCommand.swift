@@ -55,7 +55,7 @@ struct RecordCommand: ParsableCommand {
     @Argument(parsing: .postTerminator, help: ArgumentHelp("The command to run and record.", valueName: "command"))
     var command: [String] = []
 
-    @Option(help: ArgumentHelp("Payload bytes captured per frame; the true length is always recorded.", valueName: "bytes"))
+    @Option(help: ArgumentHelp("Payload bytes captured per frame (at least the 8-byte envelope); the true length is always recorded.", valueName: "bytes"))
     var snaplen: Int = 4096
 
     @Option(name: .customLong("schema"), help: ArgumentHelp("An .ipc file used to pair sync requests with their responses; embedded in the trace. Repeatable.", valueName: "file"))
