@@ -295,3 +295,33 @@ func sendUnlessFull(_ fd: Int32, _ bytes: [UInt8]) -> Int? {
         #expect(harness.sink.endOfStream(.bToA)?.kind == .ipcscopeStopped)
     }
 }
+
+/// Queue depths tell the truth about what the proxy holds (issue 10, finding 1, in part).
+@Suite(.serialized) struct ProxyHeldBytesTests {
+    /// While the receiver does not read, the relay holds part of a chunk: the samples taken while it waits
+    /// show those bytes; once everything is delivered the direction's last sample shows 0.
+    @Test func samplesShowTheBytesTheProxyHoldsWhileTheReceiverIsBlocked() throws {
+        let harness = try RelayHarness()
+        defer { harness.close() }
+        let frame = FrameEncoder.payloadFrame([UInt8](repeating: 0x42, count: 1 << 20))
+        let programA = harness.programA
+        try Descriptor.setNonBlocking(programA, false)
+        let sender = try OSThread(name: "test-sender") {
+            do { try Descriptor.writeAll(programA, frame) } catch { Issue.record("sending failed: \(error)") }
+            shutdown(programA, Int32(SHUT_WR))
+        }
+        func samples(_ sink: CollectingSink) -> [QueueDepths] {
+            sink.snapshot.compactMap { if case .queueDepths(.aToB, let depths) = $0 { depths } else { nil } }
+        }
+        // programB reads nothing yet: the relay fills its socket and then waits, holding the rest of a chunk.
+        #expect(harness.sink.wait { samples($0).contains { $0.proxyBufferedBytes > 0 } },
+                "no sample showed the bytes the proxy holds: \(samples(harness.sink).map(\.proxyBufferedBytes))")
+        let held = samples(harness.sink).map(\.proxyBufferedBytes).max() ?? 0
+        #expect(held <= 256 * 1024, "the proxy holds at most one read")
+        let received = try receive(harness.programB, count: frame.count)
+        sender.join()
+        #expect(received.bytes.count == frame.count)
+        #expect(harness.sink.wait { $0.endOfStream(.aToB) != nil })
+        #expect(samples(harness.sink).last?.proxyBufferedBytes == 0)
+    }
+}

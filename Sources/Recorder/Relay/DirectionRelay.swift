@@ -42,7 +42,10 @@ struct DirectionRelay {
     private var fdDescriptions = FDDescriptionQueue()
     private var lastSample = QueueDepths()
     private var lastSampleTime: UInt64 = 0
+    /// Bytes of the current chunk read from the sender and not yet written to the receiver.
     private var proxyBuffered: UInt64 = 0
+    /// Bytes of the chunk after the part being written (its fd-carrying tail), while the head is written.
+    private var unwrittenAfterThisWrite: UInt64 = 0
     private var credentials = CredentialForwarding()
     /// Control data of every forwarding write: SCM_CREDENTIALS and up to 253 fds, built without allocating.
     private let sendControl = ControlMessageBuffer(maxFDs: 253, credentials: true)
@@ -304,8 +307,10 @@ struct DirectionRelay {
         let split = fds.isEmpty ? bytes.count : min(max(0, split), bytes.count)
         var claim = credentials.claim(for: writer)
         do {
+            unwrittenAfterThisWrite = UInt64(bytes.count - split)
             try writeAll(UnsafeRawBufferPointer(rebasing: bytes[0..<split]), fds: [], claim: &claim)
             if !fds.isEmpty {
+                unwrittenAfterThisWrite = 0
                 try writeAll(UnsafeRawBufferPointer(rebasing: bytes[split...]), fds: fds, claim: &claim)
             }
             return nil
@@ -344,6 +349,12 @@ struct DirectionRelay {
                     claim = nil
                 }
             } catch let error where error.errno == EAGAIN {
+                // Held here until the receiver reads: what the proxy holds is the part of the chunk not
+                // yet written, so the queue series shows it while it is held.
+                // Not held to the sampling interval: this runs once per wait for room, which the kernel
+                // spaces out (it reports room when a quarter of the socket buffer is free).
+                proxyBuffered = UInt64(bytes.count - offset) + unwrittenAfterThisWrite
+                sampleQueueDepths(force: true)
                 waitForRoom()
                 continue
             }
