@@ -1,4 +1,5 @@
 import CSystemShims
+import Dispatch
 import Glibc
 import IPCTransport
 import IPCWire
@@ -14,10 +15,8 @@ final class ClosedPeerConnection {
     private var openEnds: Set<Int32>
     let channel: RelayedChannel?
     let sink = CollectingSink()
-    private final class Flag: Sendable {
-        let value = Atomic<Bool>(false)
-    }
-    private let closed = Flag()
+    /// Signalled by the channel's onClosed, once.
+    private let closed = DispatchSemaphore(value: 0)
     /// The proxy's sockets and their inodes, to check that the channel closed them.
     private let proxyEnds: [(fd: Int32, inode: UInt64)]
 
@@ -37,7 +36,7 @@ final class ClosedPeerConnection {
                          (pairB.second, try Descriptor.info(pairB.second).inode)]
             let closed = closed
             channel = try RelayedChannel(id: 1, endA: pairA.second, endB: pairB.second, options: .init(), sink: sink,
-                                         onClosed: { [closed] _, _ in closed.value.store(true, ordering: .releasing) })
+                                         onClosed: { [closed] _, _ in closed.signal() })
         } else {
             let pair = try SocketPair.make()
             a = pair.first
@@ -66,9 +65,10 @@ final class ClosedPeerConnection {
     /// Waits (bounded) until the channel closed its sockets.
     func proxyClosed(timeout: Duration = .seconds(10)) -> Bool {
         guard isRelayed else { return true }
-        let deadline = ContinuousClock.now + timeout
-        while !closed.value.load(ordering: .acquiring) && ContinuousClock.now < deadline { usleep(1_000) }
-        return closed.value.load(ordering: .acquiring)
+        // Woken by onClosed; the timeout only bounds a test that fails.
+        guard closed.wait(timeout: .now() + .seconds(Int(timeout.components.seconds))) == .success else { return false }
+        closed.signal()  // a latch: later calls see the channel closed too
+        return true
     }
 
     /// Whether the proxy's sockets are closed (the fd is gone or its number now holds another file).
@@ -119,15 +119,15 @@ func writeOnce(_ fd: Int32, _ bytes: [UInt8] = [0x78]) -> Seen {
 }
 
 /// A write from a sender whose send buffer was full when its peer closed. The kernel checks the buffer
-/// before the peer (unix_stream_sendmsg): until the closed peer's queue has been freed a write can still
-/// say EAGAIN, with or without the proxy. Retried, bounded, until it says something else.
+/// before the peer (unix_stream_sendmsg): until the closed peer's queue has been freed a write still says
+/// EAGAIN, with or without the proxy. Then it waits for the socket to report room (POLLOUT, which the
+/// freeing of that queue raises) and writes again; the timeout only bounds a test that fails.
 func writeOnceBufferIsFreed(_ fd: Int32) -> Seen {
-    var seen = writeOnce(fd)
-    for _ in 0..<2_000 where seen == .failed(EAGAIN) {
-        usleep(1_000)
-        seen = writeOnce(fd)
-    }
-    return seen
+    let first = writeOnce(fd)
+    guard first == .failed(EAGAIN) else { return first }
+    var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+    _ = poll(&entry, 1, 10_000)
+    return writeOnce(fd)
 }
 
 /// Reads until EOF (at most `limit` bytes when given), each wait bounded: data (merged), errors and EOF in
