@@ -399,13 +399,7 @@ public struct FrameStreamParser {
             index += 1
         }
         waitingHead = index
-        if waitingHead == waiting.count {
-            waiting.removeAll(keepingCapacity: waiting.capacity <= 64)
-            waitingHead = 0
-        } else if waitingHead > 1024, waitingHead * 2 > waiting.count {
-            waiting.removeFirst(waitingHead)
-            waitingHead = 0
-        }
+        Self.dropConsumed(&waiting, head: &waitingHead)
     }
 
     private mutating func reportMissingFDs(before frameIndex: UInt64, _ onEvent: (FrameEvent) -> Void) {
@@ -443,12 +437,18 @@ public struct FrameStreamParser {
         while stalledHead < stalled.count, stalled[stalledHead].fdUpperBound <= fdsReceived {
             stalledHead += 1
         }
-        if stalledHead == stalled.count {
-            stalled.removeAll(keepingCapacity: stalled.capacity <= 64)
-            stalledHead = 0
-        } else if stalledHead > 1024, stalledHead * 2 > stalled.count {
-            stalled.removeFirst(stalledHead)
-            stalledHead = 0
+        Self.dropConsumed(&stalled, head: &stalledHead)
+    }
+
+    /// The parser's queues are arrays read from `head` (appending is cheap, popping is an index bump):
+    /// entries before `head` are freed once all are consumed, or when they are over half of a long array.
+    private static func dropConsumed<Element>(_ queue: inout [Element], head: inout Int) {
+        if head == queue.count {
+            queue.removeAll(keepingCapacity: queue.capacity <= 64)
+            head = 0
+        } else if head > 1024, head * 2 > queue.count {
+            queue.removeFirst(head)
+            head = 0
         }
     }
 }

@@ -175,9 +175,11 @@ struct DirectionRelay {
                 if frame.header.fdCount > 0 { channel.recordSentFDs(frame.header.fdCount, direction: direction) }
                 // Only the fds that have arrived: any others are reported when they come (lateFDs).
                 let described = queue.take(frame.arrivedFDSequence)
-                frameFDs += UInt64(described.count)
-                Self.noteSockets(described, from: frame.arrivedFDSequence.lowerBound, frameIndex: frame.frameIndex,
-                                 channel: channel, direction: direction, origins: &origins)
+                if !described.isEmpty {
+                    frameFDs += UInt64(described.count)
+                    Self.noteSockets(described, from: frame.arrivedFDSequence.lowerBound, frameIndex: frame.frameIndex,
+                                     channel: channel, direction: direction, origins: &origins)
+                }
                 recorder.record(time: time, .payload(frame, fds: described))
                 if let inspector {
                     let inspection = inspector.inspect(frame)
