@@ -192,8 +192,7 @@ struct DirectionRelay {
                         }
                     }
                     if let violation = inspection.violation {
-                        channel.noteViolation(violation, direction: direction, time: time)
-                        recorder.record(time: time, .violation(violation))
+                        Self.report(violation, time: time, channel: channel, direction: direction, recorder: recorder)
                     }
                 }
             case .lateFDs(let late):
@@ -205,25 +204,31 @@ struct DirectionRelay {
             case .acknowledgement(let ack):
                 recorder.record(time: time, .acknowledgement(ack))
                 if let overAcknowledged = channel.recordAcknowledgement(ack, direction: direction) {
-                    channel.noteViolation(overAcknowledged, direction: direction, time: time)
-                    recorder.record(time: time, .violation(overAcknowledged))
+                    Self.report(overAcknowledged, time: time, channel: channel, direction: direction, recorder: recorder)
                 }
             case .violation(let violation) where tentative:
                 held.append(violation)
             case .violation(let violation):
-                channel.noteViolation(violation, direction: direction, time: time)
-                recorder.record(time: time, .violation(violation))
+                Self.report(violation, time: time, channel: channel, direction: direction, recorder: recorder)
             }
         }
         for violation in held.isEmpty ? [] : channel.classification.hold(held, direction: direction, time: time) {
-            channel.noteViolation(violation, direction: direction, time: time)
-            recorder.record(time: time, .violation(violation))
+            Self.report(violation, time: time, channel: channel, direction: direction, recorder: recorder)
         }
         fdDescriptions = queue
         if frames > 0 || frameFDs > 0 {
             recorder.record(time: time, .chunkTotals(frames: frames, bytes: frameBytes, fds: frameFDs))
         }
         return origins
+    }
+
+    /// Records a violation and notes it on the channel, where an EOF shortly after looks for its likely cause.
+    private static func report(
+        _ violation: Violation, time: UInt64, channel: ChannelShared, direction: Direction,
+        recorder: any DirectionEventRecorder
+    ) {
+        channel.noteViolation(violation, direction: direction, time: time)
+        recorder.record(time: time, .violation(violation))
     }
 
     /// Notes, for the sockets among a frame's fds, which frame carried them: a transport to follow is
@@ -404,8 +409,7 @@ struct DirectionRelay {
         let time = TraceClock.monotonicNanoseconds()
         let toRecord = classifier.isLibIPC ? found : channel.classification.hold(found, direction: direction, time: time)
         for violation in toRecord {
-            channel.noteViolation(violation, direction: direction, time: time)
-            recorder.record(time: time, .violation(violation))
+            Self.report(violation, time: time, channel: channel, direction: direction, recorder: recorder)
         }
         return toRecord.first
     }
