@@ -7,8 +7,16 @@ struct BenchCase: Sendable, Hashable {
     enum Kind: String, Sendable { case stream, pingpong }
     var kind: Kind
     var payloadSize: Int
+    /// LibIPC's IO pattern when set: the client writes each frame in `send` calls of at most this many
+    /// bytes and the server reads at most this many per `recv` (Ladybird's IO thread uses 4096 for both).
+    /// nil: one `send` per whole frame and 256 KiB reads.
+    var writeSize: Int?
 
-    var name: String { "\(kind.rawValue) \(ByteSize.short(payloadSize))" }
+    var name: String {
+        let base = "\(kind.rawValue) \(ByteSize.short(payloadSize))"
+        guard let writeSize else { return base }
+        return base + " /\(ByteSize.short(writeSize))"
+    }
 
     static let all: [BenchCase] = [
         BenchCase(kind: .stream, payloadSize: 64),
@@ -19,21 +27,36 @@ struct BenchCase: Sendable, Hashable {
         BenchCase(kind: .pingpong, payloadSize: 64 << 10),
     ]
 
-    /// Parses "stream-64", "stream-4k", "pingpong-64k", "stream-1m".
+    /// Parses "stream-64", "stream-4k", "pingpong-64k", "stream-1m", and "stream-64k/4k" (frames written
+    /// and read in pieces of at most 4 KiB).
     init?(argument: String) {
-        let parts = argument.lowercased().split(separator: "-")
-        guard parts.count == 2, let kind = Kind(rawValue: String(parts[0])) else { return nil }
-        var text = Substring(parts[1])
-        var multiplier = 1
-        if text.hasSuffix("k") { multiplier = 1 << 10; text = text.dropLast() }
-        if text.hasSuffix("m") { multiplier = 1 << 20; text = text.dropLast() }
-        guard let value = Int(text), value >= 0 else { return nil }
-        self.init(kind: kind, payloadSize: value * multiplier)
+        let halves = argument.lowercased().split(separator: "/", omittingEmptySubsequences: false)
+        guard halves.count <= 2 else { return nil }
+        let parts = halves[0].split(separator: "-")
+        guard parts.count == 2, let kind = Kind(rawValue: String(parts[0])),
+              let size = Self.size(parts[1]) else { return nil }
+        var writeSize: Int?
+        if halves.count == 2 {
+            guard let pieces = Self.size(halves[1]), pieces > 0 else { return nil }
+            writeSize = pieces
+        }
+        self.init(kind: kind, payloadSize: size, writeSize: writeSize)
     }
 
-    init(kind: Kind, payloadSize: Int) {
+    /// "64", "4k", "1m".
+    private static func size(_ text: Substring) -> Int? {
+        var digits = text
+        var multiplier = 1
+        if digits.hasSuffix("k") { multiplier = 1 << 10; digits = digits.dropLast() }
+        if digits.hasSuffix("m") { multiplier = 1 << 20; digits = digits.dropLast() }
+        guard let value = Int(digits), value >= 0, value <= 1 << 30 else { return nil }
+        return value * multiplier
+    }
+
+    init(kind: Kind, payloadSize: Int, writeSize: Int? = nil) {
         self.kind = kind
         self.payloadSize = payloadSize
+        self.writeSize = writeSize
     }
 }
 
@@ -75,7 +98,9 @@ enum BenchClient {
         defer { Descriptor.close(fd) }
         BenchIO.applyBufferSize(fd, socketBufferSize)
         let mode: BenchProtocol.Mode = benchCase.kind == .stream ? .sink : .echo
-        try BenchIO.sendAll(fd, BenchProtocol.helloFrame(mode))
+        // With pieces, the server reads as LibIPC does too: the same size per `recv`.
+        let hello = BenchProtocol.Hello(mode: mode, readSize: UInt32(benchCase.writeSize ?? 0))
+        try BenchIO.sendAll(fd, BenchProtocol.helloFrame(hello))
         guard try BenchIO.receiveFrame(fd) != nil else { throw BenchFailure("the server hung up before it was ready") }
 
         var frame = FrameEncoder.payloadFrame([UInt8](repeating: 0xA5, count: benchCase.payloadSize))
@@ -94,16 +119,29 @@ enum BenchClient {
         let stable = UnsafeRawBufferPointer(wire)
         switch benchCase.kind {
         case .stream:
-            return try stream(frame: stable, payloadSize: benchCase.payloadSize, fd: fd, nanoseconds: nanoseconds,
-                              measuring: measuring)
+            return try stream(frame: stable, payloadSize: benchCase.payloadSize, writeSize: benchCase.writeSize,
+                              fd: fd, nanoseconds: nanoseconds, measuring: measuring)
         case .pingpong:
-            return try pingpong(frame: stable, payloadSize: benchCase.payloadSize, fd: fd, nanoseconds: nanoseconds,
-                                measuring: measuring)
+            return try pingpong(frame: stable, payloadSize: benchCase.payloadSize, writeSize: benchCase.writeSize,
+                                fd: fd, nanoseconds: nanoseconds, measuring: measuring)
+        }
+    }
+
+    /// Sends the frame with one `send`, or in pieces of at most `writeSize` bytes.
+    @inline(__always)
+    private static func sendFrame(_ fd: Int32, _ frame: UnsafeRawBufferPointer, writeSize: Int?) throws(SystemError) {
+        guard let writeSize else { return try BenchIO.sendAll(fd, frame, frame.count) }
+        var offset = 0
+        while offset < frame.count {
+            let piece = min(writeSize, frame.count - offset)
+            try BenchIO.sendAll(fd, frame.baseAddress! + offset, piece)
+            offset += piece
         }
     }
 
     private static func stream(
-        frame: UnsafeRawBufferPointer, payloadSize: Int, fd: Int32, nanoseconds: UInt64, measuring: (Bool) -> Void
+        frame: UnsafeRawBufferPointer, payloadSize: Int, writeSize: Int?, fd: Int32, nanoseconds: UInt64,
+        measuring: (Bool) -> Void
     ) throws -> RunResult {
         // Look at the clock every frame for large frames, every 32 for small ones.
         let clockMask: UInt64 = payloadSize >= 32 << 10 ? 0 : 31
@@ -111,9 +149,8 @@ enum BenchClient {
         measuring(true)
         let start = BenchIO.now()
         let deadline = start &+ nanoseconds
-        let count = frame.count
         while true {
-            try BenchIO.sendAll(fd, frame, count)
+            try sendFrame(fd, frame, writeSize: writeSize)
             sent &+= 1
             if sent & clockMask == 0, BenchIO.now() >= deadline { break }
         }
@@ -132,7 +169,8 @@ enum BenchClient {
     }
 
     private static func pingpong(
-        frame: UnsafeRawBufferPointer, payloadSize: Int, fd: Int32, nanoseconds: UInt64, measuring: (Bool) -> Void
+        frame: UnsafeRawBufferPointer, payloadSize: Int, writeSize: Int?, fd: Int32, nanoseconds: UInt64,
+        measuring: (Bool) -> Void
     ) throws -> RunResult {
         let reply = UnsafeMutableRawPointer.allocate(byteCount: max(1, frame.count), alignment: 16)
         defer { reply.deallocate() }
@@ -145,7 +183,7 @@ enum BenchClient {
         let count = frame.count
         while last < deadline {
             let sentAt = last
-            try BenchIO.sendAll(fd, frame, count)
+            try sendFrame(fd, frame, writeSize: writeSize)
             guard try BenchIO.receiveExactly(fd, reply, count) else {
                 throw SystemError(errno: ECONNRESET, operation: "echo: the server hung up")
             }

@@ -194,20 +194,29 @@ enum BenchProtocol {
         case echo = 2
     }
 
-    static func helloFrame(_ mode: Mode) -> [UInt8] {
+    struct Hello: Equatable {
+        var mode: Mode
+        /// The most the server reads per `recv` (0: its default). LibIPC's IO thread reads 4096.
+        var readSize: UInt32 = 0
+    }
+
+    static func helloFrame(_ hello: Hello) -> [UInt8] {
         var payload: [UInt8] = []
-        for value in [magic, mode.rawValue] { withUnsafeBytes(of: value.littleEndian) { payload += $0 } }
+        for value in [magic, hello.mode.rawValue, hello.readSize] {
+            withUnsafeBytes(of: value.littleEndian) { payload += $0 }
+        }
         return FrameEncoder.payloadFrame(payload)
     }
 
-    static func parseHello(_ payload: [UInt8]) -> Mode? {
-        guard payload.count >= 8 else { return nil }
+    static func parseHello(_ payload: [UInt8]) -> Hello? {
+        guard payload.count >= 12 else { return nil }
         let words = payload.withUnsafeBytes { raw in
             (UInt32(littleEndian: raw.loadUnaligned(as: UInt32.self)),
-             UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+             UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)),
+             UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
         }
-        guard words.0 == magic else { return nil }
-        return Mode(rawValue: words.1)
+        guard words.0 == magic, let mode = Mode(rawValue: words.1) else { return nil }
+        return Hello(mode: mode, readSize: words.2)
     }
 
     struct StreamResult: Equatable {

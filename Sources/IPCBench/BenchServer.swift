@@ -62,18 +62,19 @@ enum BenchServer {
     /// Reads the hello frame, says ready, then sinks or echoes.
     static func serve(_ fd: Int32) {
         do {
-            guard let hello = try BenchIO.receiveFrame(fd), let mode = BenchProtocol.parseHello(hello) else { return }
+            guard let payload = try BenchIO.receiveFrame(fd), let hello = BenchProtocol.parseHello(payload) else { return }
             try BenchIO.sendAll(fd, FrameEncoder.payloadFrame([]))
-            switch mode {
+            let readSize = hello.readSize == 0 ? receiveBufferSize : min(Int(hello.readSize), receiveBufferSize)
+            switch hello.mode {
             case .sink:
-                let result = try sink(fd)
+                let result = try sink(fd, readSize: readSize)
                 try BenchIO.sendAll(fd, result.frame)
                 shutdown(fd, Int32(SHUT_WR))
                 // Wait for the client to close so our close cannot turn into a reset of unread data.
                 var scratch: UInt8 = 0
                 while (try? BenchIO.receive(fd, &scratch, 1)) ?? 0 > 0 {}
             case .echo:
-                try echo(fd)
+                try echo(fd, readSize: readSize)
             }
         } catch {
             // The client went away: nothing to report, the client measures.
@@ -81,7 +82,7 @@ enum BenchServer {
     }
 
     /// Counts frames and payload bytes until end of stream, walking the headers without copying payloads.
-    static func sink(_ fd: Int32) throws(SystemError) -> BenchProtocol.StreamResult {
+    static func sink(_ fd: Int32, readSize: Int) throws(SystemError) -> BenchProtocol.StreamResult {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: receiveBufferSize, alignment: 16)
         defer { buffer.deallocate() }
         var header = (UInt64(0), UInt32(0))  // 12 bytes of room
@@ -90,7 +91,7 @@ enum BenchServer {
         var frames: UInt64 = 0
         var payloadBytes: UInt64 = 0
         while true {
-            let count = try BenchIO.receive(fd, buffer, receiveBufferSize)
+            let count = try BenchIO.receive(fd, buffer, readSize)
             if count == 0 { break }
             var index = 0
             while index < count {
@@ -129,7 +130,7 @@ enum BenchServer {
     }
 
     /// Sends every complete frame back with one `send`, as soon as it is complete.
-    static func echo(_ fd: Int32) throws(SystemError) {
+    static func echo(_ fd: Int32, readSize: Int) throws(SystemError) {
         var capacity = receiveBufferSize
         var buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
         defer { buffer.deallocate() }
@@ -166,7 +167,7 @@ enum BenchServer {
                 end -= start
                 start = 0
             }
-            let count = try BenchIO.receive(fd, buffer + end, capacity - end)
+            let count = try BenchIO.receive(fd, buffer + end, min(readSize, capacity - end))
             if count == 0 { return }
             end += count
         }
