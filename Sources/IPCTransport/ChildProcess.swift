@@ -66,13 +66,11 @@ public final class ChildProcess: Sendable {
         status.withLock { cached in
             if let cached { return cached }
             var raw: Int32 = 0
-            while true {
-                let result = waitpid(pid, &raw, 0)
-                if result == pid { break }
-                if result == -1, errno == EINTR { continue }
+            do throws(SystemError) {
+                _ = try retryingOnInterrupt("waitpid") { waitpid(pid, &raw, 0) }
+            } catch {
                 // ECHILD: someone else reaped it (e.g. a SIGCHLD handler); nothing more to learn.
                 raw = 0
-                break
             }
             let exit = ExitStatus(waitStatus: raw)
             cached = exit
