@@ -51,11 +51,26 @@ public final class SharedFD: Sendable {
         owned = Mutex(fd)
     }
 
-    /// Closes the fd now, reporting a failure; false when it was closed already.
+    /// Closes the fd now, reporting a failure; false when it was closed (or released) already.
     @discardableResult
     public func close() throws(SystemError) -> Bool {
         guard let fd = owned.withLock({ $0.take() }) else { return false }
         try fd.close()
         return true
+    }
+
+    /// Closes the fd now without a report, as dropping an ``OwnedFD`` does: for sockets and pipes, whose
+    /// close has nothing to tell. False when it was closed (or released) already.
+    @discardableResult
+    public func drop() -> Bool {
+        guard let fd = owned.withLock({ $0.take() }) else { return false }
+        _ = consume fd
+        return true
+    }
+
+    /// Hands the fd to the caller, who owns it from now on; nil when it was closed or released already.
+    public func release() -> Int32? {
+        guard let fd = owned.withLock({ $0.take() }) else { return nil }
+        return fd.release()
     }
 }
