@@ -32,9 +32,10 @@ final class ChannelShared: Sendable {
     /// How long after receiving a violating frame a disconnect is blamed on it.
     static let likelyCauseWindow: UInt64 = 2_000_000_000
 
-    /// What travelled in one direction. The ledgers are IPCWire's (the rules the fuzzer and the analysis
-    /// run); each is written by both relay threads (sends by one, acknowledgements by the other), hence
-    /// the locks: uncontended but for an instant, measured at no cost per message (docs/benchmarks.md).
+    /// What travelled in one direction. The ledgers are IPCWire's, the rules ChannelParser and the fuzzer
+    /// run; each is written by both relay threads (sends by one, acknowledgements or responses by the
+    /// other), hence the locks, which also make settling an ack one step. They are taken per frame only for
+    /// frames with fds, acks and sync messages, otherwise per queue sample (docs/benchmarks.md).
     private final class DirectionCounters: Sendable {
         /// Fds sent in this direction, settled by acknowledgements travelling the other way.
         let fds = Mutex(FDAcknowledgementLedger())
