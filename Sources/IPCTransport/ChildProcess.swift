@@ -37,10 +37,10 @@ public final class ChildProcess: Sendable {
     private let status = Mutex<ExitStatus?>(nil)
     private let reaped = Atomic<Bool>(false)
 
-    init(pid: pid_t, standardOutput: Int32?, standardError: Int32?) {
+    init(pid: pid_t, standardOutput: consuming OwnedFD?, standardError: consuming OwnedFD?) {
         self.pid = pid
-        output = Mutex(standardOutput.map(OwnedFD.init(adopting:)))
-        error = Mutex(standardError.map(OwnedFD.init(adopting:)))
+        output = Mutex(standardOutput)
+        error = Mutex(standardError)
     }
 
     /// The read end of captured stdout, still owned by this object (closed with it).
