@@ -17,13 +17,16 @@ let package = Package(
         .target(name: "IPCWire"),
         // What Swift cannot import from glibc: CMSG_* macros, _GNU_SOURCE calls, epoll, ioctls.
         .target(name: "CSystemShims"),
+        // The system layer under IPCTransport and TraceFormat: errors with errno, the EINTR funnel and
+        // write-all, an owned (non-copyable) fd, a named thread.
+        .target(name: "SystemSupport", dependencies: ["CSystemShims"]),
         // A real LibIPC-compatible endpoint over AF_UNIX stream sockets.
-        .target(name: "IPCTransport", dependencies: ["IPCWire", "CSystemShims"]),
+        .target(name: "IPCTransport", dependencies: ["IPCWire", "SystemSupport", "CSystemShims"]),
         // The trace file: record model, writer (append-only, checksummed records), reader (mmap, index).
-        .target(name: "TraceFormat", dependencies: ["IPCWire", "CSystemShims"]),
+        .target(name: "TraceFormat", dependencies: ["IPCWire", "SystemSupport", "CSystemShims"]),
         // The built-in demo: UI, WebContent and RequestServer peers that talk LibIPC like Ladybird (docs/demo.md).
         .target(
-            name: "DemoPeers", dependencies: ["IPCTransport", "IPCWire", "CSystemShims"], resources: [.copy("Schemas")]
+            name: "DemoPeers", dependencies: ["IPCTransport", "IPCWire", "SystemSupport", "CSystemShims"], resources: [.copy("Schemas")]
         ),
         .executableTarget(
             name: "ipcscope",
@@ -33,7 +36,7 @@ let package = Package(
             ]
         ),
         // The interposing proxy: relays bytes and fds unchanged, parses both directions, records.
-        .target(name: "Recorder", dependencies: ["IPCWire", "IPCTransport", "TraceFormat", "CSystemShims"]),
+        .target(name: "Recorder", dependencies: ["IPCWire", "IPCTransport", "TraceFormat", "SystemSupport", "CSystemShims"]),
         // LD_PRELOAD interposer: hands the far ends of socketpair()/connect() sockets to the recorder.
         // Never a dependency of another target (its socketpair/connect would interpose that binary).
         // -nostartfiles drops swiftrt.o and -static-stdlib the libswiftCore.so dependency: the .so loads
@@ -56,6 +59,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport"]),
         .testTarget(name: "IPCWireTests", dependencies: ["IPCWire", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IPCTransportTests", dependencies: ["IPCTransport", "IPCWire", "CSystemShims", "IPCTestPeer"]),
         // Helpers shared by the test targets that run ipcscope as a user would.

@@ -18,10 +18,22 @@ enum FrameFuzzing {
             guard length > 0 else { break }
             let direction: Direction = control & 0x40 == 0 ? .aToB : .bToA
             let chunk = UnsafeRawBufferPointer(rebasing: data[index..<(index + length)])
+            var kinds: [MessageKind?] = []
             channel.feed(direction, chunk, fdCount: Int(control >> 7)) { event in
                 if case .payload(let frame) = event {
                     precondition(frame.capturedPayload.count <= captureLimit)
                     precondition(frame.capturedPayload.count <= frame.payloadLength)
+                    // No schema here: the payload's first byte picks a kind, so the pairing ledger the
+                    // relay uses sees every order of requests and responses.
+                    kinds.append(frame.capturedPayload.first.map { MessageKind.allCases[Int($0) % 3] })
+                }
+            }
+            for kind in kinds {
+                let before = channel.syncPairing
+                let outcome = channel.syncPairing.record(kind, direction: direction)
+                if case .answered(let ordinal) = outcome {
+                    let answered = direction == .aToB ? before.bToA : before.aToB
+                    precondition(ordinal == answered.answered && answered.pending > 0)
                 }
             }
             fed += UInt64(length)

@@ -29,35 +29,29 @@ public enum ExitStatus: Equatable, Hashable, Sendable, CustomStringConvertible {
 /// unless taken over with ``takeStandardError()``.
 public final class ChildProcess: Sendable {
     public let pid: pid_t
-    /// Read ends of captured stdout/stderr, owned by this object; nil when not captured (or taken).
-    private let pipes: Mutex<(output: Int32?, error: Int32?)>
+    /// Read ends of captured stdout/stderr, owned by this object (closed with it); nil when not captured
+    /// (or taken).
+    private let output: Mutex<OwnedFD?>
+    private let error: Mutex<OwnedFD?>
     /// The reaped status; the lock is held while blocked in waitpid so only one caller reaps.
     private let status = Mutex<ExitStatus?>(nil)
     private let reaped = Atomic<Bool>(false)
 
-    init(pid: pid_t, standardOutput: Int32?, standardError: Int32?) {
+    init(pid: pid_t, standardOutput: consuming OwnedFD?, standardError: consuming OwnedFD?) {
         self.pid = pid
-        pipes = Mutex((standardOutput, standardError))
-    }
-
-    deinit {
-        let (output, error) = pipes.withLock { $0 }
-        if let output { Descriptor.close(output) }
-        if let error { Descriptor.close(error) }
+        output = Mutex(standardOutput)
+        error = Mutex(standardError)
     }
 
     /// The read end of captured stdout, still owned by this object (closed with it).
-    public var standardOutput: Int32? { pipes.withLock { $0.output } }
+    public var standardOutput: Int32? { output.withLock { $0?.rawValue } }
     /// The read end of captured stderr, still owned by this object (closed with it).
-    public var standardError: Int32? { pipes.withLock { $0.error } }
+    public var standardError: Int32? { error.withLock { $0?.rawValue } }
 
     /// Hands the read end of captured stderr to the caller, who closes it; this object no longer does.
-    /// Closing it twice would close whatever fd reuses the number meanwhile, on any thread.
     public func takeStandardError() -> Int32? {
-        pipes.withLock { pipes in
-            defer { pipes.error = nil }
-            return pipes.error
-        }
+        guard let taken = error.withLock({ $0.take() }) else { return nil }
+        return taken.release()
     }
 
     /// Blocks until the child exits and returns its status (the same value on every call).
@@ -66,13 +60,11 @@ public final class ChildProcess: Sendable {
         status.withLock { cached in
             if let cached { return cached }
             var raw: Int32 = 0
-            while true {
-                let result = waitpid(pid, &raw, 0)
-                if result == pid { break }
-                if result == -1, errno == EINTR { continue }
+            do throws(SystemError) {
+                _ = try retryingOnInterrupt("waitpid") { waitpid(pid, &raw, 0) }
+            } catch {
                 // ECHILD: someone else reaped it (e.g. a SIGCHLD handler); nothing more to learn.
                 raw = 0
-                break
             }
             let exit = ExitStatus(waitStatus: raw)
             cached = exit

@@ -95,18 +95,16 @@ public enum Descriptor {
     /// Writes every byte (blocking fds; retries short writes and EINTR). Uses `send` with MSG_NOSIGNAL on
     /// sockets so a closed peer yields EPIPE instead of SIGPIPE.
     public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(SystemError) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = try retryingOnInterrupt("write") { () -> Int in
-                bytes.withUnsafeBytes { buffer in
-                    let rest = UnsafeRawBufferPointer(rebasing: buffer[offset...])
+        // withUnsafeBytes rethrows untyped errors: carry the typed one out in a Result.
+        try bytes.withUnsafeBytes { buffer in
+            Result { () throws(SystemError) in
+                try SystemSupport.writeAll(buffer, "write") { rest in
                     let sent = send(fd, rest.baseAddress, rest.count, Int32(MSG_NOSIGNAL))
                     if sent == -1, Glibc.errno == ENOTSOCK { return write(fd, rest.baseAddress, rest.count) }
                     return sent
                 }
             }
-            offset += written
-        }
+        }.get()
     }
 
     /// Reads until end of file (blocking fds).

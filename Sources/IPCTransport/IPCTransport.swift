@@ -20,12 +20,14 @@ public final class IPCTransport: Sendable {
     /// The socket may be blocking or not: all IO uses MSG_DONTWAIT. Sets SO_SNDBUF/SO_RCVBUF to 128 KiB
     /// (ignoring errors, like Ladybird) and close-on-exec.
     public init(adopting socket: Int32, limits: ReceiveLimits = .ladybird) throws(TransportError) {
+        guard socket >= 0 else { throw .system(SystemError(errno: EBADF, operation: "IPCTransport(adopting:)")) }
+        // Owned from here: a failure below drops it, and dropping closes it.
+        let owned = OwnedFD(adopting: socket)
         do throws(SystemError) {
             let info = try Descriptor.info(socket)
             guard info.kind == .socket else { throw SystemError(errno: ENOTSOCK, operation: "IPCTransport(adopting:)") }
             try Descriptor.setCloseOnExec(socket)
         } catch {
-            Descriptor.close(socket)
             throw .system(error)
         }
         try? SocketOptions.setBufferSizes(socket)
@@ -34,14 +36,14 @@ public final class IPCTransport: Sendable {
         do {
             wake = try Pipe.make(nonBlocking: true)
         } catch {
-            Descriptor.close(socket)
             throw .system(error)
         }
-        let core = TransportCore(socket: socket, wakeRead: wake.readEnd, wakeWrite: wake.writeEnd, limits: limits)
+        // The core owns all three fds from here (and closes them if the thread cannot start).
+        let core = TransportCore(socket: owned, wakeRead: OwnedFD(adopting: wake.readEnd),
+                                 wakeWrite: OwnedFD(adopting: wake.writeEnd), limits: limits)
         do {
             ioThread = try OSThread(name: "IPC IO") { TransportIOLoop(core: core).run() }
         } catch {
-            Descriptor.closeAll([socket, wake.readEnd, wake.writeEnd])
             throw .system(error)
         }
         self.core = core
@@ -70,12 +72,12 @@ public final class IPCTransport: Sendable {
         if state == .open {
             core.requestStop(.immediately)
             ioThread.join()
-            Descriptor.close(core.socket)
+            core.socketOwner.drop()
         } else {
             ioThread.join()
         }
         core.closeOwnedFDs(includingIncoming: true)
-        Descriptor.closeAll([core.wakeRead, core.wakeWrite])
+        // The wake pipe closes with the core, which nothing holds once the thread has ended.
     }
 
     /// The socket fd, for diagnostics. Valid while the transport is open.
@@ -171,7 +173,8 @@ public final class IPCTransport: Sendable {
             core.closeOwnedFDs(includingIncoming: false)
             core.update { state in state.released = true }
             lifecycle = .released
-            return core.socket
+            guard let socket = core.socketOwner.release() else { throw .notOpen }
+            return socket
         }
     }
 
@@ -181,7 +184,7 @@ public final class IPCTransport: Sendable {
             if mode == .immediately { core.update { state in state.closing = true } }
             core.requestStop(mode)
             ioThread.join()
-            Descriptor.close(core.socket)
+            core.socketOwner.drop()
             core.closeOwnedFDs(includingIncoming: false)
             core.update { state in
                 state.closing = true

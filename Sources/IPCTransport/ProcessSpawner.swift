@@ -36,15 +36,9 @@ public enum ProcessSpawner {
 
         var parentFDsToClose: [Int32] = []
         defer { Descriptor.closeAll(parentFDsToClose) }
-        var stdoutRead: Int32?
-        var stderrRead: Int32?
-        var handedOver = false
-        defer {
-            if !handedOver {
-                if let stdoutRead { Descriptor.close(stdoutRead) }
-                if let stderrRead { Descriptor.close(stderrRead) }
-            }
-        }
+        // Read ends of captured output: handed to the ChildProcess, or closed (dropped) on any failure.
+        var stdoutRead: OwnedFD?
+        var stderrRead: OwnedFD?
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -63,7 +57,11 @@ public enum ProcessSpawner {
             case .capture:
                 let pipe = try Pipe.make()
                 parentFDsToClose.append(pipe.writeEnd)
-                if target == 1 { stdoutRead = pipe.readEnd } else { stderrRead = pipe.readEnd }
+                if target == 1 {
+                    stdoutRead = OwnedFD(adopting: pipe.readEnd)
+                } else {
+                    stderrRead = OwnedFD(adopting: pipe.readEnd)
+                }
                 try check(posix_spawn_file_actions_adddup2(&actions, pipe.writeEnd, target), "adddup2")
             }
         }
@@ -97,7 +95,6 @@ public enum ProcessSpawner {
             ? posix_spawn(&pid, executable, &actions, &attributes, argv.pointers, envp.pointers)
             : posix_spawnp(&pid, executable, &actions, &attributes, argv.pointers, envp.pointers)
         try check(rc, "posix_spawn \(executable)")
-        handedOver = true
         return ChildProcess(pid: pid, standardOutput: stdoutRead, standardError: stderrRead)
     }
 

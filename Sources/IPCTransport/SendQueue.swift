@@ -49,18 +49,17 @@ struct CompletedFrames {
 /// `Limits.ioChunkSize` bytes; a frame's fds go with the `sendmsg` that carries its first bytes; at most
 /// `Limits.maxTransferFDs` fds per `sendmsg`, never splitting one frame's fds.
 struct SendQueue {
-    private var frames: [OutgoingFrame] = []
-    private var head = 0
+    private var frames = FIFO<OutgoingFrame>()
 
-    var isEmpty: Bool { head == frames.count }
-    var frameCount: Int { frames.count - head }
+    var isEmpty: Bool { frames.isEmpty }
+    var frameCount: Int { frames.count }
 
     mutating func enqueue(_ frame: OutgoingFrame) { frames.append(frame) }
 
     /// Copies the next chunk into `buffer` (at most `buffer.count` bytes) without consuming anything.
     func peek(into buffer: UnsafeMutableRawBufferPointer, maxFDs: Int = Int(Limits.maxTransferFDs)) -> SendChunk {
         var chunk = SendChunk()
-        var index = head
+        var index = 0
         while index < frames.count, chunk.byteCount < buffer.count {
             let frame = frames[index]
             if !frame.fdsSent {
@@ -77,7 +76,7 @@ struct SendQueue {
             }
             chunk.byteCount += take
             index += 1
-            chunk.framesSpanned = index - head
+            chunk.framesSpanned = index
         }
         return chunk
     }
@@ -86,40 +85,29 @@ struct SendQueue {
     mutating func consume(_ written: Int, of chunk: SendChunk) -> CompletedFrames {
         var completed = CompletedFrames()
         if !chunk.fds.isEmpty {
-            let end = min(head + chunk.framesSpanned, frames.count)
-            for index in head..<end { frames[index].fdsSent = true }
+            for index in 0..<min(chunk.framesSpanned, frames.count) { frames[index].fdsSent = true }
         }
         var remaining = written
-        while remaining > 0, head < frames.count {
-            let left = frames[head].bytes.count - frames[head].bytesSent
+        while remaining > 0, !frames.isEmpty {
+            let left = frames[0].bytes.count - frames[0].bytesSent
             let take = min(left, remaining)
-            frames[head].bytesSent += take
+            frames[0].bytesSent += take
             remaining -= take
-            if take == left {
-                switch frames[head].type {
+            if take == left, let frame = frames.popFirst() {  // popping frees the payload at once
+                switch frame.type {
                 case .payload:
                     completed.payloadFrames += 1
-                    completed.payloadBytes += frames[head].payloadSize
+                    completed.payloadBytes += frame.payloadSize
                 case .fdAcknowledgement:
                     completed.acknowledgementFrames += 1
                 }
-                frames[head].bytes = []  // free the payload now, not at compaction
-                head += 1
             }
-        }
-        if head == frames.count {
-            frames.removeAll(keepingCapacity: frames.capacity <= 256)
-            head = 0
-        } else if head >= 256, head * 2 >= frames.count {
-            frames.removeFirst(head)
-            head = 0
         }
         return completed
     }
 
     /// Forgets every queued frame (the fds stay with ``RetainedFDs``).
     mutating func removeAll() {
-        frames = []
-        head = 0
+        _ = frames.removeAll()
     }
 }

@@ -35,17 +35,24 @@ struct TransportState {
 /// The part of a transport the IO thread holds. The public `IPCTransport` owns it and the thread, so the
 /// thread never keeps the public object alive and `deinit` can stop it.
 final class TransportCore: Sendable {
-    let socket: Int32
-    let wakeRead: Int32
-    let wakeWrite: Int32
+    /// The socket, closed (end of the transport) or released (transfer) once by `IPCTransport`.
+    let socketOwner: SharedFD
+    /// The wake pipe, closed with the core: after the IO thread, which holds the core, has ended.
+    private let wakeReadEnd: OwnedFD
+    private let wakeWriteEnd: OwnedFD
     let limits: ReceiveLimits
     let state = Mutex(TransportState())
     let statistics = TransportStatistics()
 
-    init(socket: Int32, wakeRead: Int32, wakeWrite: Int32, limits: ReceiveLimits) {
-        self.socket = socket
-        self.wakeRead = wakeRead
-        self.wakeWrite = wakeWrite
+    /// Borrowed fd numbers for the IO calls.
+    var socket: Int32 { socketOwner.rawValue }
+    var wakeRead: Int32 { wakeReadEnd.rawValue }
+    var wakeWrite: Int32 { wakeWriteEnd.rawValue }
+
+    init(socket: consuming OwnedFD, wakeRead: consuming OwnedFD, wakeWrite: consuming OwnedFD, limits: ReceiveLimits) {
+        socketOwner = SharedFD(socket)
+        wakeReadEnd = wakeRead
+        wakeWriteEnd = wakeWrite
         self.limits = limits
     }
 

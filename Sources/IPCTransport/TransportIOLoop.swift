@@ -52,9 +52,9 @@ final class TransportIOLoop {
             pollFDs[0].events = Int16(POLLIN) | (wantsWrite ? Int16(POLLOUT) : 0)
             pollFDs[0].revents = 0
             pollFDs[1].revents = 0
-            if poll(&pollFDs, 2, -1) < 0 {
-                let error = SystemError.current("poll")
-                if error.errno == EINTR { continue }
+            do throws(SystemError) {
+                _ = try retryingOnInterrupt("poll") { poll(&pollFDs, 2, -1) }
+            } catch {
                 _ = readAndPublish(finalEOF: .socketError(error))
                 return
             }

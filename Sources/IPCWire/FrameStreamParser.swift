@@ -442,6 +442,9 @@ public struct FrameStreamParser {
 
     /// The parser's queues are arrays read from `head` (appending is cheap, popping is an index bump):
     /// entries before `head` are freed once all are consumed, or when they are over half of a long array.
+    /// The same rule as SystemSupport's FIFO, kept here on plain arrays: IPCWire depends on the standard
+    /// library only, and these small entries are accounted as capacity × stride (`retainedBytes`, bounded
+    /// by the fuzzer), which FIFO's optional slots would widen.
     private static func dropConsumed<Element>(_ queue: inout [Element], head: inout Int) {
         if head == queue.count {
             queue.removeAll(keepingCapacity: queue.capacity <= 64)

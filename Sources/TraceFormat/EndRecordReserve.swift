@@ -1,5 +1,6 @@
 import CSystemShims
 import Glibc
+import SystemSupport
 
 /// Keeps room at the end of a trace for its end record, so that a recorder whose disk fills up can still
 /// say so in the file: `bytes` of disk space stay reserved past the last record (fallocate with
@@ -49,19 +50,15 @@ struct EndRecordReserve {
     /// Reserves disk space up to `target`. Returns 0, or the errno; gives up reserving (and returns 0)
     /// where the file system does not support it.
     private mutating func allocate(upTo target: UInt64) -> Int32 {
-        while true {
-            if ipcs_fallocate_keep_size(fd, Int64(allocatedEnd), Int64(target - allocatedEnd)) == 0 {
-                allocatedEnd = target
-                return 0
-            }
-            let error = errno
-            switch error {
-            case EINTR: continue
-            case EOPNOTSUPP, ENOSYS:
-                preallocating = false
-                return 0
-            default: return error
-            }
+        do throws(SystemError) {
+            let (start, length) = (Int64(allocatedEnd), Int64(target - allocatedEnd))
+            _ = try retryingOnInterrupt("fallocate") { ipcs_fallocate_keep_size(fd, start, length) }
+            allocatedEnd = target
+            return 0
+        } catch {
+            guard error.errno == EOPNOTSUPP || error.errno == ENOSYS else { return error.errno }
+            preallocating = false
+            return 0
         }
     }
 

@@ -1,5 +1,6 @@
 import CSystemShims
 import Glibc
+import SystemSupport
 
 /// A read-only, shared mapping of a file's first `count` bytes, unmapped when the last user lets go.
 /// Iterators keep the mapping they started with alive, so a reader can remap after growth meanwhile.
@@ -42,17 +43,16 @@ final class MappedFile: @unchecked Sendable {
 
 /// An fd closed when the last reader copy lets go of it.
 final class OpenFile: Sendable {
-    let fd: Int32
+    private let descriptor: SharedFD
     let path: String
+    var fd: Int32 { descriptor.rawValue }
 
     init(path: String) throws(TraceFileError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .system(path: path, operation: "open", errno: errno) }
-        self.fd = fd
+        descriptor = SharedFD(OwnedFD(adopting: fd))  // read only: closed when the last reader lets go
         self.path = path
     }
-
-    deinit { close(fd) }
 
     /// The current size; refuses anything but a regular file.
     func size() throws(TraceFileError) -> Int {

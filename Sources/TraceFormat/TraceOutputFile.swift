@@ -1,4 +1,5 @@
 import Glibc
+import SystemSupport
 
 /// The file a trace is written to: created under a temporary name in the output's directory, and renamed
 /// to the output path once the recording has started. A failed start therefore never touches what is at
@@ -7,6 +8,7 @@ import Glibc
 struct TraceOutputFile {
     let path: String
     let temporaryPath: String
+    /// The open temporary file; the caller of `create` takes ownership of it (TraceWriter's SharedFD).
     let fd: Int32
 
     /// Checks what is at `path` against `policy`, then creates the temporary file (mode 0600, exclusive).
@@ -21,7 +23,7 @@ struct TraceOutputFile {
                 // The mode given to open is reduced by the umask; a trace holds private traffic: exactly 0600.
                 guard fchmod(fd, 0o600) == 0 else {
                     let error = errno
-                    Glibc.close(fd)
+                    _ = OwnedFD(adopting: fd)  // dropped: closed; the file is unlinked, fchmod's error is told
                     unlink(temporaryPath)
                     throw .system(path: path, operation: "fchmod \(temporaryPath)", errno: error)
                 }
@@ -59,15 +61,22 @@ struct TraceOutputFile {
         default: throw .notARegularFile(path: path)
         }
         guard policy == .replaceOnlyTraces, info.st_size > 0 else { return }
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw .existingOutput(path: path, .unreadable(errno: errno)) }
-        defer { Glibc.close(fd) }
+        let opened = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard opened >= 0 else { throw .existingOutput(path: path, .unreadable(errno: errno)) }
+        let file = OwnedFD(adopting: opened)  // read only: closed when it goes out of scope
         var magic = [UInt8](repeating: 0, count: TraceFileLayout.magic.count)
         var count = 0
         while count < magic.count {
-            let got = magic.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
-            if got < 0 && errno == EINTR { continue }
-            if got < 0 { throw .existingOutput(path: path, .unreadable(errno: errno)) }
+            let read = magic.withUnsafeMutableBytes { buffer in
+                Result { () throws(SystemError) in
+                    try retryingOnInterrupt("read") { Glibc.read(file.rawValue, buffer.baseAddress! + count, buffer.count - count) }
+                }
+            }
+            let got: Int
+            switch read {
+            case .success(let bytes): got = bytes
+            case .failure(let error): throw .existingOutput(path: path, .unreadable(errno: error.errno))
+            }
             if got == 0 { break }
             count += got
         }

@@ -1,6 +1,7 @@
 import Glibc
 import IPCWire
 import Synchronization
+import SystemSupport
 
 /// Writes a trace file. Relay threads submit records; a dedicated thread writes them in large batches
 /// with write(2), in submission order, so submitters never wait on the disk.
@@ -69,9 +70,10 @@ public final class TraceWriter: Sendable {
     public let snapLength: Int
 
     private let file: TraceOutputFile
-    private var fd: Int32 { file.fd }
+    /// The trace file's fd, owned here; the queue and its thread borrow the number until `close`.
+    private let descriptor: SharedFD
     private let queue: WriterQueue
-    private let thread: WriterThread
+    private let thread: OSThread
     private let closed = Atomic<Bool>(false)
     private let publication = Mutex<Publication>(.staged)
 
@@ -103,9 +105,12 @@ public final class TraceWriter: Sendable {
 
         let file = try TraceOutputFile.create(path: path, policy: options.existingOutput)
         self.file = file
-        /// Undoes the creation: the output path was never touched.
+        let descriptor = SharedFD(OwnedFD(adopting: file.fd))
+        self.descriptor = descriptor
+        /// Undoes the creation: the output path was never touched. (A failed close of a file about to be
+        /// unlinked loses nothing: the error that stopped the start is the one to tell.)
         func abandon(_ error: TraceFileError) -> TraceFileError {
-            Glibc.close(file.fd)
+            do { try descriptor.close() } catch { /* see above */ }
             unlink(file.temporaryPath)
             return error
         }
@@ -130,11 +135,12 @@ public final class TraceWriter: Sendable {
         }
         let queue = self.queue
         do {
-            thread = try WriterThread(path: path) { queue.runWriterLoop() }
+            thread = try OSThread(name: "trace-writer") { queue.runWriterLoop() }
         } catch {
+            let error = TraceFileError.system(path: path, operation: "pthread_create (writer thread)", errno: error.errno)
             // Published already (publishesAtOnce): the file holds a header and nothing else, like a
             // recording killed at once; it is not removed, as it replaced what was there.
-            Glibc.close(file.fd)
+            do { try descriptor.close() } catch { /* the thread failure is what is told */ }
             if case .staged = publication.withLock({ $0 }) { unlink(file.temporaryPath) }
             throw error
         }
@@ -268,11 +274,11 @@ public final class TraceWriter: Sendable {
         let failure = queue.firstFailure
         if let failure, let end { _ = queue.writeEndRecord(end, after: failure) }
         queue.releaseReserve()
-        let closeResult = Glibc.close(fd)
-        let closeErrno = errno
+        var closeFailure: SystemError?
+        do { try descriptor.close() } catch { closeFailure = error }
         if case .staged = publication.withLock({ $0 }) { try file.discard() }
         if let failure { throw .writeStopped(failure) }
-        if closeResult != 0 { throw .system(path: path, operation: "close", errno: closeErrno) }
+        if let closeFailure { throw .system(path: path, operation: "close", errno: closeFailure.errno) }
     }
 
     // MARK: the start of the file
@@ -280,16 +286,10 @@ public final class TraceWriter: Sendable {
     private static func writeSynchronously(
         fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String, write: (Int32, UnsafeRawPointer, Int) -> Int
     ) throws(TraceFileError) {
-        guard var next = bytes.baseAddress else { return }
-        var remaining = bytes.count
-        while remaining > 0 {
-            let written = write(fd, next, remaining)
-            if written <= 0 {
-                if written < 0 && errno == EINTR { continue }
-                throw .system(path: path, operation: "write", errno: written == 0 ? EIO : errno)
-            }
-            next += written
-            remaining -= written
+        do throws(SystemError) {
+            try writeAll(bytes, "write") { rest in write(fd, rest.baseAddress!, rest.count) }
+        } catch {
+            throw .system(path: path, operation: error.operation, errno: error.errno)
         }
     }
 }

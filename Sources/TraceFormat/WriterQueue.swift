@@ -1,4 +1,5 @@
 import Glibc
+import SystemSupport
 import Synchronization
 
 /// The writer's queue and the loop of its thread: submitters encode records into `pending` under the
@@ -282,20 +283,15 @@ final class WriterQueue: @unchecked Sendable {
     /// Writes a batch of whole records at `fileEnd`, all of it or — on an error — as many whole records as
     /// reached the file, with a cut record truncated away. Writer thread only.
     private func write(_ bytes: UnsafeRawBufferPointer) -> TraceWriteFailure? {
-        guard let base = bytes.baseAddress else { return nil }
+        guard bytes.baseAddress != nil else { return nil }
         if let refusal = reserve.makeRoom(for: bytes.count, at: fileEnd) {
             return TraceWriteFailure(path: path, operation: refusal.operation, errno: refusal.errno, offset: fileEnd)
         }
-        var written = 0
-        while written < bytes.count {
-            let result = options.write(fd, base + written, bytes.count - written)
-            if result > 0 {
-                written += result
-                continue
-            }
-            let error = result == 0 ? EIO : errno  // no progress on a regular file: treat as an I/O error
-            if result < 0 && error == EINTR { continue }
-            return stopAfterPartialWrite(bytes, written: written, errno: error)
+        do throws(IncompleteWrite) {
+            // No progress on a regular file is an I/O error (EIO), not a reason to spin.
+            try writeAll(bytes, "write") { rest, _ in options.write(fd, rest.baseAddress!, rest.count) }
+        } catch {
+            return stopAfterPartialWrite(bytes, written: error.written, errno: error.error.errno)
         }
         fileEnd += UInt64(bytes.count)
         return nil
@@ -321,23 +317,24 @@ final class WriterQueue: @unchecked Sendable {
     /// whether it is in the file.
     func writeEndRecord(_ end: EndRecord, after failure: TraceWriteFailure) -> Bool {
         guard endRecordFits, let bytes = TraceRecord.end(end.stopped(by: failure)).encoded() else { return false }
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { buffer in
-                pwrite(fd, buffer.baseAddress! + written, buffer.count - written, off_t(fileEnd) + off_t(written))
-            }
-            if result > 0 {
-                written += result
-            } else if result < 0 && errno == EINTR {
-                continue
-            } else {
-                // Cut it away rather than leave a tail that reads like a killed recorder's; if even that
-                // fails, the tail is what a reader sees — the error was told already.
-                _ = ftruncate(fd, off_t(fileEnd))
+        let fileEnd = self.fileEnd
+        let complete = bytes.withUnsafeBytes { buffer in
+            do throws(IncompleteWrite) {
+                try writeAll(buffer, "pwrite") { rest, before in
+                    pwrite(fd, rest.baseAddress!, rest.count, off_t(fileEnd) + off_t(before))
+                }
+                return true
+            } catch {
                 return false
             }
         }
-        fileEnd += UInt64(written)
+        guard complete else {
+            // Cut it away rather than leave a tail that reads like a killed recorder's; if even that
+            // fails, the tail is what a reader sees — the error was told already.
+            _ = ftruncate(fd, off_t(fileEnd))
+            return false
+        }
+        self.fileEnd += UInt64(bytes.count)
         bytesWritten.store(fileEnd, ordering: .relaxed)
         return true
     }

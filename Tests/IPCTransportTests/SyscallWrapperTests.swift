@@ -29,6 +29,33 @@ struct SyscallWrapperTests {
         for fd in chunk.fds { #expect(try Descriptor.isCloseOnExec(fd)) }  // MSG_CMSG_CLOEXEC
     }
 
+    @Test func aTransportOwnsTheFDItAdoptsEvenWhenItRefusesIt() throws {
+        let pipe = try Pipe.make()
+        defer { Descriptor.close(pipe.writeEnd) }
+        #expect(throws: TransportError.system(SystemError(errno: ENOTSOCK, operation: "IPCTransport(adopting:)"))) {
+            _ = try IPCTransport(adopting: pipe.readEnd)
+        }
+        #expect(!Descriptor.isOpen(pipe.readEnd))  // closed by the refusal, not leaked
+    }
+
+    @Test func releaseForTransferHandsOverAnOpenSocketAndEndingClosesIt() throws {
+        let (transport, peer) = try IPCTransport.makePair()
+        defer { Descriptor.close(peer) }
+        let socket = transport.socketFD
+        let released = try transport.releaseForTransfer()
+        #expect(released == socket)
+        #expect(Descriptor.isOpen(released))
+        transport.close()  // already released: must not close what the caller now owns
+        #expect(Descriptor.isOpen(released))
+        Descriptor.close(released)
+
+        let (ending, other) = try IPCTransport.makePair()
+        defer { Descriptor.close(other) }
+        let endingSocket = ending.socketFD
+        ending.close()
+        #expect(!Descriptor.isOpen(endingSocket))
+    }
+
     @Test func truncatedControlDataIsDetected() throws {
         let pair = try SocketPair.make()
         let pipe = try TestPipe()

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import IPCTransport
+import SystemSupport
 
 /// WebContent's misbehaving side: instead of adopting a RequestServer client connection, it writes one
 /// bad frame on the raw socket and waits for the victim to hang up (as LibIPC does on these errors).
@@ -37,15 +38,21 @@ enum MisbehavingPeer {
             guard left > .zero else { return false }
             var pollFD = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
             let milliseconds = Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
-            let ready = poll(&pollFD, 1, milliseconds)
-            if ready < 0 {
-                if errno == EINTR { continue }
+            let ready: Int32
+            do throws(SystemError) {
+                ready = try retryingOnInterrupt("poll") { poll(&pollFD, 1, milliseconds) }
+            } catch {
                 return false
             }
             if ready == 0 { continue }
-            let count = recv(socket, &buffer, buffer.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
-            if count == 0 { return true }
-            if count < 0, errno != EINTR, errno != EAGAIN { return true }  // ECONNRESET and the like
+            do throws(SystemError) {
+                let count = try retryingOnInterrupt("recv") {
+                    recv(socket, &buffer, buffer.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+                }
+                if count == 0 { return true }
+            } catch {
+                if !error.isWouldBlock { return true }  // ECONNRESET and the like
+            }
         }
     }
 }

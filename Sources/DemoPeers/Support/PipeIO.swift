@@ -1,6 +1,7 @@
 import Glibc
 import IPCTransport
 import Synchronization
+import SystemSupport
 
 /// Writes bytes into a pipe on its own thread, then closes it: how RequestServer streams a response body
 /// (the reader may be slower than the pipe is large).
@@ -47,9 +48,12 @@ final class TextCollector: Sendable {
                 var chunk = [UInt8](repeating: 0, count: 4096)
                 var partial: [UInt8] = []
                 while true {
-                    let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-                    if count < 0, errno == EINTR { continue }
-                    if count <= 0 { break }
+                    let read = chunk.withUnsafeMutableBytes { buffer in
+                        Result { () throws(SystemError) in
+                            try retryingOnInterrupt("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+                        }
+                    }
+                    guard case .success(let count) = read, count > 0 else { break }  // EOF, or the pipe failed
                     state.withLock { state in
                         if state.text.count + count <= limit {
                             state.text.append(contentsOf: chunk[0..<count])

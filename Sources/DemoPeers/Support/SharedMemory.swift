@@ -1,6 +1,7 @@
 import CSystemShims
 import Glibc
 import IPCTransport
+import SystemSupport
 
 /// Anonymous shared memory as Ladybird's `Core::AnonymousBuffer` uses it: a memfd holding the bytes.
 enum SharedMemory {
@@ -10,17 +11,15 @@ enum SharedMemory {
         guard fd >= 0 else { throw SystemError.current("memfd_create") }
         do throws(SystemError) {
             guard ftruncate(fd, off_t(bytes.count)) == 0 else { throw SystemError.current("ftruncate") }
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes.withUnsafeBytes { buffer in
-                    pwrite(fd, buffer.baseAddress! + offset, buffer.count - offset, off_t(offset))
+            try bytes.withUnsafeBytes { buffer in
+                Result { () throws(SystemError) in
+                    do throws(IncompleteWrite) {
+                        try writeAll(buffer, "pwrite") { rest, offset in pwrite(fd, rest.baseAddress!, rest.count, off_t(offset)) }
+                    } catch {
+                        throw error.error
+                    }
                 }
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw SystemError.current("pwrite")
-                }
-                offset += written
-            }
+            }.get()
         } catch {
             Descriptor.close(fd)
             throw error
@@ -38,13 +37,11 @@ enum SharedMemory {
         var bytes = [UInt8](repeating: 0, count: size)
         var offset = 0
         while offset < size {
-            let count = bytes.withUnsafeMutableBytes { buffer in
-                pread(fd, buffer.baseAddress! + offset, size - offset, off_t(offset))
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw SystemError.current("pread")
-            }
+            let count = try bytes.withUnsafeMutableBytes { buffer in
+                Result { () throws(SystemError) in
+                    try retryingOnInterrupt("pread") { pread(fd, buffer.baseAddress! + offset, size - offset, off_t(offset)) }
+                }
+            }.get()
             if count == 0 { throw SystemError(errno: EIO, operation: "memfd ended at \(offset) of \(size) bytes") }
             offset += count
         }

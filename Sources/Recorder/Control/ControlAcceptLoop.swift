@@ -2,6 +2,7 @@ import CSystemShims
 import Glibc
 import IPCTransport
 import Synchronization
+import SystemSupport
 
 /// The accept thread's state. Each accepted connection is served on its own short-lived thread so a slow
 /// client or a slow handler (a connect upstream) never holds up the next request; past
@@ -37,9 +38,9 @@ final class ControlAcceptLoop: Sendable {
                 pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: wakeReadEnd, events: Int16(POLLIN), revents: 0),
             ]
-            let result = poll(&ready, 2, -1)
-            if result < 0 {
-                if errno == EINTR { continue }
+            do throws(SystemError) {
+                _ = try retryingOnInterrupt("poll") { poll(&ready, 2, -1) }
+            } catch {
                 return
             }
             if ready[1].revents != 0 { return }

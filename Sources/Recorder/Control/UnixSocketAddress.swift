@@ -1,5 +1,6 @@
 import Glibc
 import IPCTransport
+import SystemSupport
 
 /// Calls with a `sockaddr_un` for a filesystem path (which must fit `sun_path` with its NUL).
 enum UnixSocketAddress {
@@ -24,9 +25,11 @@ enum UnixSocketAddress {
     /// connect(), retried on EINTR.
     static func connect(_ fd: Int32, to path: String) throws(SystemError) {
         let result = try with(path: path) { address, length in
-            while true {
-                if Glibc.connect(fd, address, length) == 0 { return Int32(0) }
-                if errno != EINTR { return errno }
+            do throws(SystemError) {
+                _ = try retryingOnInterrupt("connect") { Glibc.connect(fd, address, length) }
+                return Int32(0)
+            } catch {
+                return error.errno
             }
         }
         if result != 0 { throw SystemError(errno: result, operation: "connect \(path)") }

@@ -32,16 +32,20 @@ final class ChannelShared: Sendable {
     /// How long after receiving a violating frame a disconnect is blamed on it.
     static let likelyCauseWindow: UInt64 = 2_000_000_000
 
-    /// Counters of what travelled in one direction.
+    /// What travelled in one direction. The ledgers are IPCWire's, the rules ChannelParser and the fuzzer
+    /// run; each is written by both relay threads (sends by one, acknowledgements or responses by the
+    /// other), hence the locks, which also make settling an ack one step. They are taken per frame only for
+    /// frames with fds, acks and sync messages, otherwise per queue sample (docs/benchmarks.md).
     private final class DirectionCounters: Sendable {
-        let fdsSent = Atomic<UInt64>(0)
-        let fdsAcknowledged = Atomic<UInt64>(0)
-        let pendingRequests = Atomic<UInt64>(0)
+        /// Fds sent in this direction, settled by acknowledgements travelling the other way.
+        let fds = Mutex(FDAcknowledgementLedger())
         let lastViolation = Mutex<(Violation, UInt64)?>(nil)
     }
 
     private let aToB = DirectionCounters()
     private let bToA = DirectionCounters()
+    /// Sync requests pending each way, paired with their responses by order.
+    private let syncPairing = Mutex(SyncPairing())
     let stopping = Atomic<Bool>(false)
     /// Inodes of the sockets programs hold for each side, when known (to find their holders).
     let programSideInodes: [ChannelSide: UInt64]
@@ -74,46 +78,26 @@ final class ChannelShared: Sendable {
     private func counters(_ direction: Direction) -> DirectionCounters { direction == .aToB ? aToB : bToA }
 
     func recordSentFDs(_ count: UInt32, direction: Direction) {
-        counters(direction).fdsSent.add(UInt64(count), ordering: .relaxed)
+        counters(direction).fds.withLock { $0.recordSent(count) }
     }
 
     /// Settles fds sent the other way. Returns the violation when more are acknowledged than outstanding.
     func recordAcknowledgement(_ ack: AcknowledgementEvent, direction: Direction) -> Violation? {
-        let outstanding = unacknowledgedFDs(direction.reversed)
-        let accepted = min(UInt64(ack.count), outstanding)
-        counters(direction.reversed).fdsAcknowledged.add(accepted, ordering: .relaxed)
-        guard UInt64(ack.count) > outstanding else { return nil }
-        return Violation(kind: .overAcknowledgement, limit: outstanding, observed: UInt64(ack.count),
-                         streamOffset: ack.streamOffset, frameIndex: ack.frameIndex)
+        counters(direction.reversed).fds.withLock { $0.settle(ack) }
     }
 
     func unacknowledgedFDs(_ direction: Direction) -> UInt64 {
-        let sent = counters(direction).fdsSent.load(ordering: .relaxed)
-        let acknowledged = counters(direction).fdsAcknowledged.load(ordering: .relaxed)
-        return sent > acknowledged ? sent - acknowledged : 0
+        counters(direction).fds.withLock { $0.outstanding }
     }
 
     /// Counts sync requests and their responses (paired by order, libipc-wire §3.3).
     func recordMessage(kind: MessageKind?, direction: Direction) {
-        switch kind {
-        case .request:
-            counters(direction).pendingRequests.add(1, ordering: .relaxed)
-        case .response:
-            let answered = counters(direction.reversed)
-            var current = answered.pendingRequests.load(ordering: .relaxed)
-            while current > 0 {
-                let (exchanged, original) = answered.pendingRequests.compareExchange(
-                    expected: current, desired: current - 1, ordering: .relaxed)
-                if exchanged { break }
-                current = original
-            }
-        case .async, nil:
-            break
-        }
+        guard kind == .request || kind == .response else { return }  // no lock for async messages
+        _ = syncPairing.withLock { $0.record(kind, direction: direction) }
     }
 
     func pendingSyncRequests(_ direction: Direction) -> UInt64 {
-        counters(direction).pendingRequests.load(ordering: .relaxed)
+        syncPairing.withLock { $0.pending(direction) }
     }
 
     func noteViolation(_ violation: Violation, direction: Direction, time: UInt64) {

@@ -2,6 +2,7 @@ import CSystemShims
 import Glibc
 import IPCTransport
 import Synchronization
+import SystemSupport
 import TraceFormat
 
 /// Listens on a socket path and relays every client to an upstream socket path, one channel per client,
@@ -30,12 +31,14 @@ public final class SocketPathProxy: Sendable {
 
     private func acceptLoop(_ listener: Int32) {
         while !stopping.load(ordering: .relaxed) {
-            let client = ipcs_accept4(listener, Int32(SOCK_CLOEXEC.rawValue))
-            if client < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                if errno == EMFILE || errno == ENFILE {
+            let client: Int32
+            do throws(SystemError) {
+                client = try retryingOnInterrupt("accept") { ipcs_accept4(listener, Int32(SOCK_CLOEXEC.rawValue)) }
+            } catch {
+                if error.errno == ECONNABORTED { continue }
+                if error.errno == EMFILE || error.errno == ENFILE {
                     // Out of fds: say so once per burst and let relays finish before accepting more.
-                    printError("ipcscope record: accept: \(String(cString: strerror(errno))); retrying")
+                    printError("ipcscope record: \(error); retrying")
                     usleep(100_000)
                     continue
                 }

@@ -52,13 +52,3 @@ public struct SystemError: Error, Equatable, Hashable, Sendable, CustomStringCon
     }
 }
 
-/// Runs a call that returns -1 and sets errno on failure, retrying on EINTR.
-@inline(__always)
-func retryingOnInterrupt<T: BinaryInteger>(_ operation: String, _ call: () -> T) throws(SystemError) -> T {
-    while true {
-        let result = call()
-        if result != -1 { return result }
-        let error = SystemError.current(operation)
-        if error.errno != EINTR { throw error }
-    }
-}

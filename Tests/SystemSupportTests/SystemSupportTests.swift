@@ -1,0 +1,104 @@
+import Glibc
+import Synchronization
+import SystemSupport
+import Testing
+
+@Suite("System layer")
+struct SystemSupportTests {
+    @Test func retryingOnInterruptRetriesEINTRAndReportsOtherErrors() {
+        var calls = 0
+        let result = try? retryingOnInterrupt("probe") { () -> Int32 in
+            calls += 1
+            if calls < 3 { errno = EINTR; return -1 }
+            return 7
+        }
+        #expect(result == 7)
+        #expect(calls == 3)
+        #expect(throws: SystemError(errno: EBADF, operation: "probe")) {
+            try retryingOnInterrupt("probe") { () -> Int32 in errno = EBADF; return -1 }
+        }
+    }
+
+    @Test func writeAllCompletesShortAndInterruptedWrites() throws {
+        let bytes: [UInt8] = Array(0..<100)
+        var received: [UInt8] = []
+        var offsets: [Int] = []
+        var calls = 0
+        try bytes.withUnsafeBytes { buffer in
+            try writeAll(buffer, "write") { rest, before in
+                calls += 1
+                if calls == 2 { errno = EINTR; return -1 }
+                offsets.append(before)
+                let taken = min(rest.count, 30)  // a short write each time
+                received.append(contentsOf: rest.prefix(taken))
+                return taken
+            }
+        }
+        #expect(received == bytes)
+        #expect(offsets == [0, 30, 60, 90])
+    }
+
+    @Test func writeAllTellsHowFarItGotAndTreatsNoProgressAsEIO() {
+        let bytes = [UInt8](repeating: 1, count: 10)
+        bytes.withUnsafeBytes { buffer in
+            var calls = 0
+            #expect(throws: IncompleteWrite(error: SystemError(errno: ENOSPC, operation: "write"), written: 4)) {
+                try writeAll(buffer, "write") { rest, _ in
+                    calls += 1
+                    if calls == 1 { return 4 }
+                    errno = ENOSPC
+                    return -1
+                }
+            }
+            #expect(throws: IncompleteWrite(error: SystemError(errno: EIO, operation: "write"), written: 0)) {
+                try writeAll(buffer, "write") { _, _ in 0 }
+            }
+        }
+    }
+
+    @Test func anOwnedFDIsClosedOnceByCloseOrWhenDropped() throws {
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        let readEnd = OwnedFD(adopting: fds[0])
+        try readEnd.close()
+        #expect(fcntl(fds[0], F_GETFD) == -1 && errno == EBADF)
+        // (`readEnd.close()` again would not compile: close consumes the value.)
+        do { _ = OwnedFD(adopting: fds[1]) }
+        #expect(fcntl(fds[1], F_GETFD) == -1 && errno == EBADF)
+    }
+
+    @Test func releaseHandsTheFDOnWithoutClosingIt() throws {
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        let raw = OwnedFD(adopting: fds[0]).release()
+        #expect(fcntl(raw, F_GETFD) != -1)
+        try OwnedFD(adopting: raw).close()
+        try OwnedFD(adopting: fds[1]).close()
+    }
+
+    @Test func aSharedFDClosesOnceWhateverHowManyAsk() throws {
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        let shared = SharedFD(OwnedFD(adopting: fds[0]))
+        #expect(try shared.close())
+        #expect(try !shared.close())
+        #expect(fcntl(fds[0], F_GETFD) == -1 && errno == EBADF)
+        try OwnedFD(adopting: fds[1]).close()
+    }
+
+    @Test func aThreadRunsItsBodyWithItsNameAndJoinsOnce() throws {
+        let name = Mutex<String>("")
+        let thread = try OSThread(name: "syslayer-probe") {
+            // The kernel's name for this thread, as /proc and debuggers show it.
+            let fd = open("/proc/thread-self/comm", O_RDONLY | O_CLOEXEC)
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let count = fd >= 0 ? read(fd, &buffer, buffer.count) : -1
+            close(fd)
+            let text = String(decoding: buffer.prefix(max(count, 0)), as: UTF8.self)
+            name.withLock { $0 = text.hasSuffix("\n") ? String(text.dropLast()) : text }
+        }
+        thread.join()
+        thread.join()
+        #expect(name.withLock { $0 } == "syslayer-probe")
+    }
+}
