@@ -70,7 +70,7 @@ public struct ChannelParser {
                         kind: .overAcknowledgement, limit: outstanding, observed: UInt64(ack.count),
                         streamOffset: ack.streamOffset, frameIndex: ack.frameIndex)))
                 }
-            case .violation, .lateFDs:
+            case .violation, .lateFDs, .unknownFrame:
                 break
             }
         }

@@ -279,6 +279,7 @@ public struct FrameStreamParser {
         case nil:
             completion = .skipped
             report(.unknownFrameType, limit: 0, observed: UInt64(header.rawType), continuation: .resyncAssumed)
+            onEvent(.unknownFrame(UnknownFrameEvent(header: header, frameIndex: frameIndex, streamOffset: frameStart)))
         }
 
         payloadReceived = 0

@@ -33,6 +33,8 @@ import Testing
         let found = violations(events)
         #expect(found == [Violation(kind: .unknownFrameType, limit: 0, observed: 7, streamOffset: 0,
                                     frameIndex: 0, continuation: .resyncAssumed)])
+        // The frame has a record of its own: its header as sent, where it starts.
+        #expect(events.contains(.unknown(header: FrameHeader(rawType: 7, payloadSize: 3, fdCount: 0), index: 0, offset: 0)))
         #expect(events.last == .payload(header: .payload(size: 1, fdCount: 0), index: 1, offset: 15,
                                         bytes: [42], fds: 0..<0))
     }

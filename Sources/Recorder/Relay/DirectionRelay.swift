@@ -201,6 +201,8 @@ struct DirectionRelay {
                 Self.noteSockets(described, from: late.fdSequence.lowerBound, frameIndex: late.frameIndex,
                                  channel: channel, direction: direction, origins: &origins)
                 recorder.record(time: time, .lateFDs(frameIndex: late.frameIndex, fds: described))
+            case .unknownFrame(let frame):
+                recorder.record(time: time, .unknownFrame(frame))
             case .acknowledgement(let ack):
                 recorder.record(time: time, .acknowledgement(ack))
                 if let overAcknowledged = channel.recordAcknowledgement(ack, direction: direction) {

@@ -126,6 +126,8 @@ public enum RelayEvent {
     /// `frame.capturedPayload` is borrowed: valid only during the sink call.
     case payload(PayloadFrameEvent, fds: [RelayedFD])
     case acknowledgement(AcknowledgementEvent)
+    /// A frame of an unknown type (its header; its payload was skipped).
+    case unknownFrame(UnknownFrameEvent)
     /// Fds that came after the last byte of payload frame `frameIndex` (its record listed those before).
     case lateFDs(frameIndex: UInt64, fds: [RelayedFD])
     case violation(Violation)
