@@ -56,6 +56,12 @@ public struct EndOfStream: Equatable, Sendable {
         case ipcscopeStopped = "ipcscope-stopped"
         /// A read or write failed with another error.
         case error
+
+        /// How a direction whose read or write failed with `errno` ended: ECONNRESET and EPIPE are the
+        /// other side gone (reset), any other errno an error (docs/trace-format.md §5.5).
+        public static func failedCall(errno: Int32) -> Kind {
+            errno == ECONNRESET || errno == EPIPE ? .reset : .error
+        }
     }
 
     public var kind: Kind
