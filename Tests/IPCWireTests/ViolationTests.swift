@@ -102,6 +102,18 @@ import Testing
         #expect(violations(quiet.collect(FrameEncoder.payloadFrame([1], fdCount: 102), fds: 102)).isEmpty)
     }
 
+    /// Exactly the legal maximum is no breach: a warning, worded as near the limit.
+    @Test func aFrameAtExactlyTheLimitIsANearLimitWarningNotAViolation() {
+        var parser = FrameStreamParser()
+        let found = violations(parser.collect(FrameEncoder.payloadFrame([1], fdCount: 128), fds: 128))
+            .filter { $0.kind == .tooManyFDsInFrame }
+        #expect(found.map(\.severity) == [.warning])
+        #expect(found.first?.observed == 128 && found.first?.limit == 128)
+        let text = found.first?.description ?? ""
+        #expect(text.hasPrefix("near limit too-many-fds-in-frame: observed 128 of limit 128, not over it"), "\(text)")
+        #expect(!text.contains("violation"))
+    }
+
     @Test func everyFrameLevelKindIsReportedOnce() {
         // One misbehaving stream per kind, each reported exactly once with its limit.
         let cases: [(Violation.Kind, [UInt8], Int, UInt64)] = [
