@@ -2,7 +2,7 @@ import Glibc
 import IPCTransport
 import IPCWire
 
-/// Writes raw frames that break one LibIPC limit (docs/protocol.md §3), each preceded by a valid message
+/// Writes raw frames that break one LibIPC limit (docs/protocol.md §2), each preceded by a valid message
 /// "before" that the receiver must still deliver. Then waits until the receiver hangs up.
 enum HostilePeer {
     static func run(_ kind: Violation.Kind) {

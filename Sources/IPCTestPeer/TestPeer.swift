@@ -10,7 +10,7 @@ import IPCWire
 ///     fd-sink N          receive N messages, close their fds, reply "messages=N fds=M"
 ///     pipe-writer        write each message's payload into each of its fds, reply "wrote K"
 ///     transfer           echo; on "release" hand the socket to a new transport and reply "continued" on it
-///     hostile KIND       write raw frames breaking one rule of docs/protocol.md §3 (KIND = Violation.Kind raw value)
+///     hostile KIND       write raw frames breaking one rule of docs/protocol.md §2 (KIND = Violation.Kind raw value)
 ///     hostile-pair KIND [SCHEMA]
 ///                        the same on a socketpair of its own (no takeover), drained by a thread: for
 ///                        `ipcscope record -- IPCTestPeer hostile-pair KIND` (SCHEMA for decoded-size-too-large)

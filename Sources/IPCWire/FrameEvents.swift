@@ -1,4 +1,4 @@
-/// A payload frame whose bytes are complete (libipc-wire §1.2, §1.4).
+/// A payload frame whose bytes are complete (docs/protocol.md §1.2, §1.4).
 ///
 /// `capturedPayload` borrows the parser's or the caller's memory and is valid only inside the event
 /// callback; copy it (`Array(event.capturedPayload)`) to keep it.

@@ -1,4 +1,4 @@
-/// A breach of one of LibIPC's rules (docs/protocol.md §3), as the receiving LibIPC side would see it, or
+/// A breach of one of LibIPC's rules (docs/protocol.md §2), as the receiving LibIPC side would see it, or
 /// (severity ``Severity/warning``) a value near one of its limits.
 public struct Violation: Equatable, Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable, Codable, CaseIterable {

@@ -661,7 +661,7 @@ public struct EndpointResolvedRecord: Sendable, Equatable {
 // MARK: - 12 channelTransferred
 
 /// One end of an already recorded channel travelled as an attachment of a frame (a transport handed to
-/// another process, libipc-wire §6). Channels found when their transport was created (preload) get their
+/// another process, docs/protocol.md §6). Channels found when their transport was created (preload) get their
 /// link to the carrying frame this way; followed transfers carry it in channel-opened.
 public struct ChannelTransferredRecord: Sendable, Equatable {
     public var time: UInt64

@@ -93,7 +93,7 @@ final class ChannelShared: Sendable {
         return sent > acknowledged ? sent - acknowledged : 0
     }
 
-    /// Counts sync requests and their responses (paired by order, libipc-wire §3.3).
+    /// Counts sync requests and their responses (paired by order, docs/protocol.md §3.3).
     func recordMessage(kind: MessageKind?, direction: Direction) {
         switch kind {
         case .request:

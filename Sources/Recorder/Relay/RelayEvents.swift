@@ -25,7 +25,7 @@ public struct RelayedFD: Equatable, Sendable {
     public static let unknown = RelayedFD(kind: .other(mode: 0), inode: 0, size: 0)
 }
 
-/// Queue depths of one direction at one instant (libipc-wire §2 names the receiver-side ones).
+/// Queue depths of one direction at one instant (docs/protocol.md §2 names the receiver-side ones).
 public struct QueueDepths: Equatable, Sendable {
     /// Bytes the proxy holds that it has read and not yet written on.
     public var proxyBufferedBytes: UInt64 = 0
@@ -196,7 +196,7 @@ final class PassThroughDirectionRecorder<Sink: RelayEventSink>: DirectionEventRe
     func flush() {}
 }
 
-/// Follows transports that travel as attachments (libipc-wire §6): a socket that is not already relayed is
+/// Follows transports that travel as attachments (docs/protocol.md §6): a socket that is not already relayed is
 /// replaced by an interposed end, so the transferred transport becomes a recorded channel of its own.
 public protocol TransferFollower: Sendable {
     /// Whether `inode` is a program's end of a channel already relayed (it travels as is).
