@@ -11,6 +11,10 @@ struct CheckCommand: ParsableCommand {
             Exit status 0 when every file is intact (a truncated tail, left when a recorder is killed, \
             is reported but is not damage; so is a trace whose recorder stopped writing because of a write \
             error — its end record says where and why); 1 when a file is damaged, unreadable or not a trace.
+
+            Totals are worded as `record`'s closing line words them (docs/trace-format.md §5.9): payload \
+            frames and acks apart, bytes with their 12-byte headers, the fds that arrived, violations \
+            (rules broken) apart from near-limit warnings (a value over 80 % of its limit, not over it).
             """
     )
 

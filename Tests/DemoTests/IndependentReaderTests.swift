@@ -62,6 +62,13 @@ import Testing
         #expect(number("acknowledgementFrames", in: checkEnd) == end.acknowledgementFrames)
         #expect(number("unknownTypeFrames", in: checkEnd) == end.unknownTypeFrames)
 
+        // `record`'s closing line and `check` say the same thing in the same words.
+        let text = try DemoBinary.run(["check", trace])
+        let counted = try #require(text.stdout.split(separator: "\n").first { $0.contains("the recorder counted ") })
+        let words = String(counted[counted.range(of: "the recorder counted ")!.upperBound...])
+        #expect(words.contains("\(end.payloadFrames) payload frames") && words.contains("near-limit warning"), "\(words)")
+        #expect(run.stderr.contains(", " + words + " → "), "record said: \(run.stderr)\ncheck said: \(words)")
+
         // §2/§5 ordering: within one direction of a channel, frame records (kinds 3, 4, 17) come in frame
         // index order, one per frame from 0 with none missing, and their times never go back.
         for (key, frames) in totals.framesByDirection {
