@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(
             name: "RecorderTests",
             dependencies: ["Recorder", "IPCTransport", "IPCWire", "TraceFormat", "CSystemShims", "TestSupport", "PreloadFixture", "ipcscope",
-                           "LibIPCForkFixture", "LibIPCHandoffFixture"]
+                           "LibIPCForkFixture", "LibIPCHandoffFixture", "IPCTestPeer"]
         ),
         .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "IPCWire", "TestSupport", "TraceWriterStress"]),
         .testTarget(name: "DemoTests", dependencies: ["DemoPeers", "IPCWire", "IPCTransport", "TraceFormat", "CSystemShims", "TestSupport", "ipcscope"]),

@@ -3,7 +3,7 @@ public enum DemoRole: String, CaseIterable, Sendable {
     case webContent = "webcontent"
     case requestServer = "requestserver"
 
-    /// The name in `SOCKET_TAKEOVER=<name>:<fd>` (libipc-wire §7).
+    /// The name in `SOCKET_TAKEOVER=<name>:<fd>` (docs/protocol.md §7).
     public var takeoverName: String {
         switch self {
         case .webContent: "WebContent"

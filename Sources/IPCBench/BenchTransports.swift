@@ -128,17 +128,22 @@ final class RunningRecorder {
             ?? "no summary line: \(output)"
     }
 
-    /// The frame count of the summary line ("…, N frames, …").
+    /// The payload frame count of the summary line ("…, N payload frames, …").
     var recordedFrames: UInt64? {
-        let words = summaryLine.split(separator: " ")
-        guard let index = words.firstIndex(where: { $0.hasPrefix("frames") }), index > 0 else { return nil }
-        return UInt64(words[index - 1])
+        number(before: " payload frame")
     }
 
-    /// Frames whose payload capture was dropped ("payload capture lost for N frames"), 0 when none.
+    /// Frames whose capture the writer lost ("writer behind: N payloads cut to their envelope, M frame
+    /// records dropped"), 0 when none.
     var captureLostFrames: UInt64 {
-        guard let range = summaryLine.range(of: "payload capture lost for ") else { return 0 }
-        return UInt64(summaryLine[range.upperBound...].prefix { $0.isNumber }) ?? 0
+        (number(before: " payloads cut to their envelope") ?? 0) + (number(before: " frame records dropped") ?? 0)
+    }
+
+    /// The number written just before `text` in the summary line.
+    private func number(before text: String) -> UInt64? {
+        guard let range = summaryLine.range(of: text) else { return nil }
+        let digits = summaryLine[..<range.lowerBound].reversed().prefix { $0.isNumber }
+        return UInt64(String(digits.reversed()))
     }
 
     func removeFiles(keepingTrace: Bool = false) {

@@ -153,7 +153,7 @@ extension IPCBench {
                 let check = totals.mismatchedRuns == 0
                     ? "every one recorded" : "MISMATCH in \(totals.mismatchedRuns) runs: recorded \(totals.framesRecorded)"
                 let lost = totals.captureLostFrames == 0 ? ""
-                    : ", payload capture lost for \(Format.grouped(Double(totals.captureLostFrames))) (writer behind)"
+                    : ", capture lost for \(Format.grouped(Double(totals.captureLostFrames))) frames (writer behind)"
                 BenchOutput.out("\(label): the benchmark sent \(Format.grouped(Double(totals.framesSent))) frames through them "
                                 + "(hello/ready/result included), \(check)\(lost); traces "
                                 + ByteSize.human(totals.traceBytes)

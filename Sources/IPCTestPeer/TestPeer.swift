@@ -10,7 +10,10 @@ import IPCWire
 ///     fd-sink N          receive N messages, close their fds, reply "messages=N fds=M"
 ///     pipe-writer        write each message's payload into each of its fds, reply "wrote K"
 ///     transfer           echo; on "release" hand the socket to a new transport and reply "continued" on it
-///     hostile KIND       write raw frames breaking one §2 rule (KIND = Violation.Kind raw value)
+///     hostile KIND       write raw frames breaking one rule of docs/protocol.md §2 (KIND = Violation.Kind raw value)
+///     hostile-pair KIND [SCHEMA]
+///                        the same on a socketpair of its own (no takeover), drained by a thread: for
+///                        `ipcscope record -- IPCTestPeer hostile-pair KIND` (SCHEMA for decoded-size-too-large)
 ///     list-fds           print this process's open fds (no takeover), for spawn tests
 ///     print-env NAME     print an environment variable (no takeover)
 ///     exit CODE          exit with CODE (no takeover)
@@ -34,6 +37,9 @@ struct TestPeerMain {
         case "hostile":
             guard arguments.count > 1, let kind = Violation.Kind(rawValue: arguments[1]) else { usage() }
             HostilePeer.run(kind)
+        case "hostile-pair":
+            guard arguments.count > 1, let kind = Violation.Kind(rawValue: arguments[1]) else { usage() }
+            HostilePeer.runPair(kind, schemaPath: arguments.count > 2 ? arguments[2] : nil)
         case "list-fds":
             let fds = Descriptor.openDescriptors().keys.sorted().map(String.init).joined(separator: " ")
             print(fds)
@@ -49,7 +55,7 @@ struct TestPeerMain {
     }
 
     static func usage() -> Never {
-        fail("usage: IPCTestPeer echo | close-after N | fd-sink N | pipe-writer | transfer | hostile KIND | list-fds | print-env NAME | exit CODE", code: 2)
+        fail("usage: IPCTestPeer echo | close-after N | fd-sink N | pipe-writer | transfer | hostile KIND | hostile-pair KIND [SCHEMA] | list-fds | print-env NAME | exit CODE", code: 2)
     }
 }
 

@@ -163,7 +163,7 @@ public final class IPCTransport: Sendable {
     /// (pending acks included) while still reading, stops the IO thread and returns the fd unclosed.
     /// No EOF is published; `receive` returns the remaining messages, then `.released`.
     /// Retained fds are dropped (closed) with this object, so a late ack reaches the new owner as an over-ack
-    /// (libipc-wire §1.5 caveat); partial frames and unmatched fds are lost (§6).
+    /// (docs/protocol.md §1.5 caveat); partial frames and unmatched fds are lost (§6).
     public func releaseForTransfer() throws(TransportError) -> Int32 {
         try lifecycle.withLock { (lifecycle) throws(TransportError) -> Int32 in
             guard lifecycle == .open else { throw .notOpen }

@@ -98,7 +98,7 @@ public enum ProcessSpawner {
         return ChildProcess(pid: pid, standardOutput: stdoutRead, standardError: stderrRead)
     }
 
-    /// Ladybird's helper launch (libipc-wire §7): a socketpair, the child's end passed as fd 3 with
+    /// Ladybird's helper launch (docs/protocol.md §7): a socketpair, the child's end passed as fd 3 with
     /// `SOCKET_TAKEOVER=<name>:3` in its environment, our end wrapped in an ``IPCTransport``.
     public static func spawnHelper(
         name: String,

@@ -1,6 +1,6 @@
 import IPCWire
 
-/// The receiver's limits (libipc-wire §2). Tests shrink them to reach the buffer limits cheaply.
+/// The receiver's limits (docs/protocol.md §2). Tests shrink them to reach the buffer limits cheaply.
 public struct ReceiveLimits: Sendable, Equatable {
     public var maxPayloadSize: UInt64 = Limits.maxMessagePayloadSize
     public var maxFDsPerFrame: UInt64 = Limits.maxMessageFDCount
@@ -35,7 +35,7 @@ struct ParsedBatch {
     var violation: Violation?
 }
 
-/// Reassembles frames from the byte stream and matches fds to them (libipc-wire §1.4) while enforcing §2.
+/// Reassembles frames from the byte stream and matches fds to them (docs/protocol.md §1.4) while enforcing §2.
 /// Pure state: it never touches a socket, so it can be tested with made-up fd numbers. It owns the
 /// unmatched fds until a frame takes them or ``takeUnmatchedFDs()`` hands them back for closing.
 struct ReceiveParser {

@@ -1,4 +1,4 @@
-/// Fds this side sent and must keep open until the peer acknowledges them (libipc-wire §1.5).
+/// Fds this side sent and must keep open until the peer acknowledges them (docs/protocol.md §1.5).
 /// Owns the fds: closing happens through the arrays it hands back.
 struct RetainedFDs {
     private var fds = FIFO<Int32>()

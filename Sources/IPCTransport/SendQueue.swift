@@ -45,7 +45,7 @@ struct CompletedFrames {
     var acknowledgementFrames = 0
 }
 
-/// The outgoing frame FIFO with LibIPC's chunking rules (libipc-wire §1.3): chunks of at most
+/// The outgoing frame FIFO with LibIPC's chunking rules (docs/protocol.md §1.3): chunks of at most
 /// `Limits.ioChunkSize` bytes; a frame's fds go with the `sendmsg` that carries its first bytes; at most
 /// `Limits.maxTransferFDs` fds per `sendmsg`, never splitting one frame's fds.
 struct SendQueue {

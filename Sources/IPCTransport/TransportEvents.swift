@@ -1,6 +1,6 @@
 import IPCWire
 
-/// Why a transport stopped receiving (libipc-wire §1.6, §2). Published once, after the last messages.
+/// Why a transport stopped receiving (docs/protocol.md §1.6, §2). Published once, after the last messages.
 public enum EOFReason: Equatable, Hashable, Sendable, CustomStringConvertible {
     /// `recvmsg` returned 0 bytes and no fds: the peer closed its end.
     case peerClosed

@@ -142,7 +142,7 @@ public struct ChannelParser {
                 sent.recordSent(frame.header.fdCount)
             case .acknowledgement(let ack):
                 if let violation = settled.settle(ack) { onEvent(.violation(violation)) }
-            case .violation, .lateFDs:
+            case .violation, .lateFDs, .unknownFrame:
                 break
             }
         }

@@ -1,4 +1,4 @@
-/// Endpoint magic numbers: `AK::string_hash(name, seed: 0)` (libipc-wire §3.2), the Jenkins
+/// Endpoint magic numbers: `AK::string_hash(name, seed: 0)` (docs/protocol.md §3.2), the Jenkins
 /// one-at-a-time variant Ladybird's IPC generators use to tag every message of an endpoint.
 public enum EndpointMagic {
     public static func of(_ name: String) -> UInt32 {
@@ -15,7 +15,7 @@ public enum EndpointMagic {
     }
 }
 
-/// How a message id is used (libipc-wire §3.3).
+/// How a message id is used (docs/protocol.md §3.3).
 public enum MessageKind: String, Sendable, Codable, CaseIterable {
     /// `=|`: no reply.
     case async
@@ -25,7 +25,7 @@ public enum MessageKind: String, Sendable, Codable, CaseIterable {
     case response
 }
 
-/// The 8 bytes that start every endpoint message's payload: magic and message id (libipc-wire §3.1).
+/// The 8 bytes that start every endpoint message's payload: magic and message id (docs/protocol.md §3.1).
 public struct MessageEnvelope: Equatable, Hashable, Sendable {
     public static let size = 8
     public var magic: UInt32

@@ -1,4 +1,4 @@
-/// A payload frame whose bytes are complete (libipc-wire §1.2, §1.4).
+/// A payload frame whose bytes are complete (docs/protocol.md §1.2, §1.4).
 ///
 /// `capturedPayload` borrows the parser's or the caller's memory and is valid only inside the event
 /// callback; copy it (`Array(event.capturedPayload)`) to keep it.
@@ -44,10 +44,20 @@ public struct LateFDsEvent: Equatable, Sendable {
     public var fdSequence: Range<UInt64>
 }
 
+/// A frame whose header `type` is neither payload nor acknowledgement (after its `unknown-frame-type`
+/// violation). Its `payload_size` bytes are skipped: where the next frame starts is an assumption.
+public struct UnknownFrameEvent: Equatable, Sendable {
+    public var header: FrameHeader
+    public var frameIndex: UInt64
+    public var streamOffset: UInt64
+}
+
 /// What the frame parser reports, in stream order.
 public enum FrameEvent {
     case payload(PayloadFrameEvent)
     case acknowledgement(AcknowledgementEvent)
+    /// Reported when its header is complete, right after its violation.
+    case unknownFrame(UnknownFrameEvent)
     /// Reported at the start of the chunk that brought the fds, before that chunk's frames.
     case lateFDs(LateFDsEvent)
     case violation(Violation)

@@ -1,4 +1,4 @@
-/// The two kinds of frame on a LibIPC socket (libipc-wire §1.2).
+/// The two kinds of frame on a LibIPC socket (docs/protocol.md §1.2).
 public enum FrameType: UInt8, Sendable, CaseIterable {
     case payload = 0
     case fdAcknowledgement = 1

@@ -1,7 +1,7 @@
 /// Incremental parser for one direction of a LibIPC socket stream.
 ///
 /// Feed it the chunks exactly as `recvmsg` returned them, each with the number of fds that arrived with it.
-/// It reports payload frames, fd acknowledgements and violations of libipc-wire §2 in stream order, and
+/// It reports payload frames, fd acknowledgements and violations of docs/protocol.md §2 in stream order, and
 /// models the receiving LibIPC side's state (unprocessed bytes, unmatched fds) that those limits talk about.
 ///
 /// Memory is bounded by what it is told to keep: a frame costs at most `captureLimit` bytes however large
@@ -65,7 +65,7 @@ public struct FrameStreamParser {
     /// Where in the last chunk its fds belong: the offset, within the chunk, of the first byte of the frame
     /// that claims the first of them — 0 when that frame began in an earlier chunk (its header split, or its
     /// fds sent with a later part of it). A relay forwards the chunk's fds there, as LibIPC's sender groups
-    /// them (libipc-wire §1.3); nil when no frame begun so far claims them (fds ahead of their frame).
+    /// them (docs/protocol.md §1.3); nil when no frame begun so far claims them (fds ahead of their frame).
     public private(set) var fdPlacementInLastChunk: Int?
     private var fdsReceivedBeforeChunk: UInt64 = 0
     private var chunkStart: UInt64 = 0
@@ -279,6 +279,7 @@ public struct FrameStreamParser {
         case nil:
             completion = .skipped
             report(.unknownFrameType, limit: 0, observed: UInt64(header.rawType), continuation: .resyncAssumed)
+            onEvent(.unknownFrame(UnknownFrameEvent(header: header, frameIndex: frameIndex, streamOffset: frameStart)))
         }
 
         payloadReceived = 0

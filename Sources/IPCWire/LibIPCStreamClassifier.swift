@@ -6,7 +6,7 @@
 /// soon as the bytes allow — often from the first byte — what the stream is. It only reads copies of the
 /// bytes: it never holds traffic back.
 ///
-/// A real LibIPC sender (libipc-wire §1.2, §1.5, §3.1, §6) writes headers whose type byte is 0 or 1 and
+/// A real LibIPC sender (docs/protocol.md §1.2, §1.5, §3.1, §6) writes headers whose type byte is 0 or 1 and
 /// whose 3 padding bytes are zero; a payload frame carries at least 8 bytes (an endpoint message's
 /// envelope — magic, message id — or a MessagePort record's two u32 counts); an ack frame has no payload
 /// and acknowledges at least one fd. A header that breaks one of LibIPC's limits is still LibIPC (a

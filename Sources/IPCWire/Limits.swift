@@ -1,4 +1,4 @@
-/// The hard limits of LibIPC's socket transport and decoder (libipc-wire §2, Ladybird mainline values).
+/// The hard limits of LibIPC's socket transport and decoder (docs/protocol.md §2, Ladybird mainline values).
 ///
 /// A receiving LibIPC side disconnects its peer when one of these is exceeded; ipcscope reports the same
 /// conditions as typed ``Violation``s.

@@ -1,5 +1,5 @@
 /// The `SOCKET_TAKEOVER` environment variable through which a Ladybird parent hands a helper process its
-/// IPC socket (libipc-wire §7): entries `name:fd` separated by `;`, e.g. `WebContent:7`.
+/// IPC socket (docs/protocol.md §7): entries `name:fd` separated by `;`, e.g. `WebContent:7`.
 ///
 /// This is the pure text side. Reading the variable and checking the fd live in IPCTransport
 /// (`SocketTakeover.takeOver(name:)`).

@@ -1,4 +1,5 @@
-/// A breach of one of LibIPC's rules (libipc-wire §2), as the receiving LibIPC side would see it.
+/// A breach of one of LibIPC's rules (docs/protocol.md §2), as the receiving LibIPC side would see it, or
+/// (severity ``Severity/warning``) a value near one of its limits.
 public struct Violation: Equatable, Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable, Codable, CaseIterable {
         /// Frame header `payload_size` over `MAX_MESSAGE_PAYLOAD_SIZE`.
@@ -30,7 +31,8 @@ public struct Violation: Equatable, Hashable, Sendable, CustomStringConvertible 
     public enum Severity: String, Sendable, Codable {
         /// The receiving LibIPC side disconnects.
         case violation
-        /// A value passed ``Limits/warningFraction`` of its limit; nothing breaks yet.
+        /// Near the limit, not over it: a value passed ``Limits/warningFraction`` of its limit and is at most
+        /// the limit itself (a frame with exactly 128 fds warns). Nothing breaks; the kind names the rule.
         case warning
     }
 
@@ -68,8 +70,9 @@ public struct Violation: Equatable, Hashable, Sendable, CustomStringConvertible 
     }
 
     public var description: String {
-        var text = "\(severity == .warning ? "warning" : "violation") \(kind.rawValue): observed \(observed)"
-        if limit > 0 { text += ", limit \(limit)" }
+        // A warning names the rule it is near, not a breach: "near limit", never "violation".
+        var text = "\(severity == .warning ? "near limit" : "violation") \(kind.rawValue): observed \(observed)"
+        if limit > 0 { text += severity == .warning ? " of limit \(limit), not over it" : ", limit \(limit)" }
         text += " at offset \(streamOffset)"
         if let frameIndex { text += " (frame \(frameIndex))" }
         if continuation == .resyncAssumed { text += "; frame boundary assumed from payload_size" }

@@ -12,18 +12,34 @@ enum RecordBodyDecoder {
         case .channelOpened: return .channelOpened(try channelOpened(&r))
         case .payloadFrame: return .payloadFrame(try payloadFrame(&r))
         case .acknowledgement:
-            return .acknowledgement(AcknowledgementRecord(
+            var ack = AcknowledgementRecord(
                 time: try r.u64("time"), channel: try r.u32("channel"), direction: try direction(&r),
                 frameIndex: try r.u64("frame index"), streamOffset: try r.u64("stream offset"),
-                count: try r.u32("count")))
+                count: try r.u32("count"), payloadSize: nil)
+            if r.remaining > 0 { ack.payloadSize = try r.u32("payload size") }  // 1.1
+            return .acknowledgement(ack)
         case .eof: return .eof(try eof(&r))
         case .queueSample: return .queueSample(try queueSample(&r))
         case .violation: return .violation(try violation(&r))
         case .captureLoss:
-            return .captureLoss(CaptureLossRecord(
+            var loss = CaptureLossRecord(
                 time: try r.u64("time"), channel: try r.u32("channel"), direction: try direction(&r),
                 framesAffected: try r.u64("frames affected"), bytesNotCaptured: try r.u64("bytes not captured"),
-                reason: try r.string("reason")))
+                reason: try r.string("reason"))
+            if r.remaining > 0 {  // 1.1: which frames, and what else was lost with them
+                let hasRange = try r.bool("frame range flag")
+                let first = try r.u64("first frame index")
+                let last = try r.u64("last frame index")
+                if hasRange {
+                    guard first <= last else { throw BodyDecodingError("frame range \(first)…\(last) is reversed") }
+                    loss.frameRange = first...last
+                }
+                loss.acknowledgementFrames = try r.u64("acknowledgement frames")
+                loss.unknownTypeFrames = try r.u64("unknown-type frames")
+                loss.otherRecords = CaptureLossRecord.OtherRecordsLost(
+                    queueSamples: try r.u64("queue samples lost"), lateFDs: try r.u64("late-fds records lost"))
+            }
+            return .captureLoss(loss)
         case .end:
             let time = try r.u64("time")
             let summary = TraceSummary(
@@ -36,6 +52,11 @@ enum RecordBodyDecoder {
                 end.errorNumber = try r.i32("stop errno")
                 end.stopOffset = try r.u64("stop offset")
                 end.failedOperation = try r.string("failed operation")
+            }
+            if r.remaining > 0 {  // 1.1, later: the frames and warnings the 1.0 fields leave out
+                end.summary.acknowledgementFrames = try r.u64("acknowledgement frames")
+                end.summary.unknownTypeFrames = try r.u64("unknown-type frames")
+                end.summary.warnings = try r.u64("warnings")
             }
             return .end(end)
         case .channelClosed:
@@ -67,6 +88,12 @@ enum RecordBodyDecoder {
             return .lateFDs(LateFDsRecord(
                 time: try r.u64("time"), channel: try r.u32("channel"), direction: try direction(&r),
                 frameIndex: try r.u64("frame index"), fds: try attachedFDs(&r)))
+        case .unknownFrame:
+            return .unknownFrame(UnknownFrameRecord(
+                time: try r.u64("time"), channel: try r.u32("channel"), direction: try direction(&r),
+                frameIndex: try r.u64("frame index"), streamOffset: try r.u64("stream offset"),
+                header: FrameHeader(rawType: try r.u8("frame type"), payloadSize: try r.u32("payload size"),
+                                    fdCount: try r.u32("fd count"))))
         case .channelClassified:
             let time = try r.u64("time")
             let channel = try r.u32("channel")

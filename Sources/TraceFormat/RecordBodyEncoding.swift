@@ -21,6 +21,7 @@ extension ByteBuffer {
             return appendRecord(kind: TraceRecordKind.acknowledgement.rawValue) { b in
                 b.append(r.time); b.append(r.channel); b.append(r.direction.rawValue)
                 b.append(r.frameIndex); b.append(r.streamOffset); b.append(r.count)
+                if let size = r.payloadSize { b.append(size) }  // 1.1; absent when unknown
             }
         case .eof(let r):
             return appendRecord(kind: TraceRecordKind.eof.rawValue) { b in
@@ -49,6 +50,11 @@ extension ByteBuffer {
             return appendRecord(kind: TraceRecordKind.captureLoss.rawValue) { b in
                 b.append(r.time); b.append(r.channel); b.append(r.direction.rawValue)
                 b.append(r.framesAffected); b.append(r.bytesNotCaptured); b.append(r.reason)
+                // 1.1: which frames, and what else was lost with them.
+                b.append(r.frameRange != nil)
+                b.append(r.frameRange?.lowerBound ?? 0); b.append(r.frameRange?.upperBound ?? 0)
+                b.append(r.acknowledgementFrames); b.append(r.unknownTypeFrames)
+                b.append(r.otherRecords.queueSamples); b.append(r.otherRecords.lateFDs)
             }
         case .end(let r):
             return appendRecord(kind: TraceRecordKind.end.rawValue) { b in
@@ -58,6 +64,11 @@ extension ByteBuffer {
                 b.append(UInt8(r.cleanStop ? 1 : 0))
                 b.append(r.stopReason.rawValue); b.append(r.errorNumber); b.append(r.stopOffset)
                 b.append(r.failedOperation)
+                // 1.1: the frames and warnings the fields above leave out; absent (not zero) when unknown.
+                if let acks = r.summary.acknowledgementFrames, let unknown = r.summary.unknownTypeFrames,
+                   let warnings = r.summary.warnings {
+                    b.append(acks); b.append(unknown); b.append(warnings)
+                }
             }
         case .channelClosed(let r):
             return appendRecord(kind: TraceRecordKind.channelClosed.rawValue) { b in
@@ -85,6 +96,12 @@ extension ByteBuffer {
                 b.append(r.decidedBy != nil); b.append(r.decidedBy?.rawValue ?? 0)
                 b.append(r.reason)
                 b.appendBlob(r.evidence)
+            }
+        case .unknownFrame(let r):
+            return appendRecord(kind: TraceRecordKind.unknownFrame.rawValue) { b in
+                b.append(r.time); b.append(r.channel); b.append(r.direction.rawValue)
+                b.append(r.frameIndex); b.append(r.streamOffset)
+                b.append(r.header.rawType); b.append(r.header.payloadSize); b.append(r.header.fdCount)
             }
         case .lateFDs(let r):
             return appendRecord(kind: TraceRecordKind.lateFDs.rawValue) { b in

@@ -16,6 +16,7 @@ public enum TraceRecordKind: UInt8, Sendable, CaseIterable, Comparable, CustomSt
     case channelTransferred = 12
     case lateFDs = 13
     case channelClassified = 14
+    case unknownFrame = 17
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -36,6 +37,7 @@ public enum TraceRecordKind: UInt8, Sendable, CaseIterable, Comparable, CustomSt
         case .channelTransferred: "channel-transferred"
         case .lateFDs: "late-fds"
         case .channelClassified: "channel-classified"
+        case .unknownFrame: "unknown-frame"
         }
     }
 }
@@ -57,6 +59,7 @@ public enum TraceRecord: Sendable, Equatable {
     case channelTransferred(ChannelTransferredRecord)
     case lateFDs(LateFDsRecord)
     case channelClassified(ChannelClassifiedRecord)
+    case unknownFrame(UnknownFrameRecord)
 
     public var kind: TraceRecordKind {
         switch self {
@@ -74,6 +77,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .channelTransferred: .channelTransferred
         case .lateFDs: .lateFDs
         case .channelClassified: .channelClassified
+        case .unknownFrame: .unknownFrame
         }
     }
 
@@ -94,6 +98,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .channelTransferred(let r): r.time
         case .lateFDs(let r): r.time
         case .channelClassified(let r): r.time
+        case .unknownFrame(let r): r.time
         }
     }
 
@@ -113,6 +118,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .channelTransferred(let r): r.channel
         case .lateFDs(let r): r.channel
         case .channelClassified(let r): r.channel
+        case .unknownFrame(let r): r.channel
         }
     }
 }
@@ -307,9 +313,13 @@ public struct AcknowledgementRecord: Sendable, Equatable {
     public var streamOffset: UInt64
     /// Fds acknowledged (the ack frame's `fd_count`).
     public var count: UInt32
+    /// (1.1) The ack frame's `payload_size` as sent: 0 in a valid ack (anything else is an
+    /// `ack-with-payload` violation, and those bytes were skipped). Nil in traces written before 1.1.
+    public var payloadSize: UInt32?
 
     public init(
-        time: UInt64, channel: UInt32, direction: Direction, frameIndex: UInt64, streamOffset: UInt64, count: UInt32
+        time: UInt64, channel: UInt32, direction: Direction, frameIndex: UInt64, streamOffset: UInt64, count: UInt32,
+        payloadSize: UInt32? = 0
     ) {
         self.time = time
         self.channel = channel
@@ -317,6 +327,7 @@ public struct AcknowledgementRecord: Sendable, Equatable {
         self.frameIndex = frameIndex
         self.streamOffset = streamOffset
         self.count = count
+        self.payloadSize = payloadSize
     }
 }
 
@@ -449,22 +460,48 @@ public struct ViolationRecord: Sendable, Equatable {
 public struct CaptureLossRecord: Sendable, Equatable {
     /// Reasons the recorder uses; any string is allowed.
     public enum Reason {
-        /// The trace writer's queue was over budget.
+        /// The trace writer's queue was over half its budget: the frames' records are in the trace, their
+        /// payloads cut to the envelope (the first 8 bytes).
         public static let writerBehind = "writer behind"
+        /// The trace writer's queue was over budget and refused a whole batch: the records counted here are
+        /// not in the trace at all (1.1; before 1.1 this was also counted as `writer behind`).
+        public static let recordsDropped = "records dropped"
         /// Payload bytes beyond the snap length.
         public static let snapLength = "snaplen"
+    }
+
+    /// (1.1) Records other than frames that were lost with them (a dropped batch).
+    public struct OtherRecordsLost: Sendable, Equatable {
+        public var queueSamples: UInt64
+        public var lateFDs: UInt64
+
+        public init(queueSamples: UInt64 = 0, lateFDs: UInt64 = 0) {
+            self.queueSamples = queueSamples
+            self.lateFDs = lateFDs
+        }
     }
 
     public var time: UInt64
     public var channel: UInt32
     public var direction: Direction
+    /// Frames (payload, acknowledgement and unknown-type) whose records are missing or cut.
     public var framesAffected: UInt64
     public var bytesNotCaptured: UInt64
     public var reason: String
+    /// (1.1) The lowest and highest frame index of the frames affected; every frame affected lies in it
+    /// (frames in it that have a record of their own were not lost). Nil when no frame was affected, and in
+    /// traces written before 1.1.
+    public var frameRange: ClosedRange<UInt64>?
+    /// (1.1) Of ``framesAffected``, how many were acknowledgement frames and unknown-type frames.
+    public var acknowledgementFrames: UInt64
+    public var unknownTypeFrames: UInt64
+    /// (1.1) Other records lost with the frames.
+    public var otherRecords: OtherRecordsLost
 
     public init(
         time: UInt64, channel: UInt32, direction: Direction, framesAffected: UInt64, bytesNotCaptured: UInt64,
-        reason: String
+        reason: String, frameRange: ClosedRange<UInt64>? = nil, acknowledgementFrames: UInt64 = 0,
+        unknownTypeFrames: UInt64 = 0, otherRecords: OtherRecordsLost = .init()
     ) {
         self.time = time
         self.channel = channel
@@ -472,25 +509,48 @@ public struct CaptureLossRecord: Sendable, Equatable {
         self.framesAffected = framesAffected
         self.bytesNotCaptured = bytesNotCaptured
         self.reason = reason
+        self.frameRange = frameRange
+        self.acknowledgementFrames = acknowledgementFrames
+        self.unknownTypeFrames = unknownTypeFrames
+        self.otherRecords = otherRecords
     }
+
+    /// Payload frames among the frames affected.
+    public var payloadFrames: UInt64 { framesAffected &- acknowledgementFrames &- unknownTypeFrames }
 }
 
 // MARK: - 9 end
 
-/// Totals over the whole recording.
+/// Totals over the whole recording: what passed through, including anything lost to capture loss or
+/// after a write error.
 public struct TraceSummary: Sendable, Equatable {
     public var channels: UInt64
+    /// Payload frames (type 0) only.
     public var frames: UInt64
+    /// Bytes of those payload frames on the wire: their payloads plus 12 header bytes each.
     public var bytes: UInt64
+    /// Fds that arrived for payload frames (listed in payload-frame and late-fds records).
     public var fds: UInt64
+    /// Violation records of severity `violation` only (a rule broken).
     public var violations: UInt64
+    /// (1.1) Acknowledgement frames, unknown-type frames, and violation records of severity `warning`
+    /// (a value near its limit, not over it). Nil in traces written before 1.1.
+    public var acknowledgementFrames: UInt64?
+    public var unknownTypeFrames: UInt64?
+    public var warnings: UInt64?
 
-    public init(channels: UInt64 = 0, frames: UInt64 = 0, bytes: UInt64 = 0, fds: UInt64 = 0, violations: UInt64 = 0) {
+    public init(
+        channels: UInt64 = 0, frames: UInt64 = 0, bytes: UInt64 = 0, fds: UInt64 = 0, violations: UInt64 = 0,
+        acknowledgementFrames: UInt64? = nil, unknownTypeFrames: UInt64? = nil, warnings: UInt64? = nil
+    ) {
         self.channels = channels
         self.frames = frames
         self.bytes = bytes
         self.fds = fds
         self.violations = violations
+        self.acknowledgementFrames = acknowledgementFrames
+        self.unknownTypeFrames = unknownTypeFrames
+        self.warnings = warnings
     }
 }
 
@@ -601,7 +661,7 @@ public struct EndpointResolvedRecord: Sendable, Equatable {
 // MARK: - 12 channelTransferred
 
 /// One end of an already recorded channel travelled as an attachment of a frame (a transport handed to
-/// another process, libipc-wire §6). Channels found when their transport was created (preload) get their
+/// another process, docs/protocol.md §6). Channels found when their transport was created (preload) get their
 /// link to the carrying frame this way; followed transfers carry it in channel-opened.
 public struct ChannelTransferredRecord: Sendable, Equatable {
     public var time: UInt64
@@ -666,5 +726,30 @@ public struct ChannelClassifiedRecord: Sendable, Equatable {
         self.decidedBy = decidedBy
         self.reason = reason
         self.evidence = evidence
+    }
+}
+
+// MARK: - 17 unknownFrame (1.1)
+
+/// A frame whose header `type` is neither 0 (payload) nor 1 (acknowledgement). The receiving LibIPC side
+/// disconnects; the recorder skips `payload_size` bytes and assumes the next frame starts there (its
+/// `unknown-frame-type` violation says `resync-assumed`).
+public struct UnknownFrameRecord: Sendable, Equatable {
+    public var time: UInt64
+    public var channel: UInt32
+    public var direction: Direction
+    public var frameIndex: UInt64
+    public var streamOffset: UInt64
+    /// The header as sent: its type byte, payload size and fd count.
+    public var header: FrameHeader
+
+    public init(time: UInt64, channel: UInt32, direction: Direction, frameIndex: UInt64, streamOffset: UInt64,
+                header: FrameHeader) {
+        self.time = time
+        self.channel = channel
+        self.direction = direction
+        self.frameIndex = frameIndex
+        self.streamOffset = streamOffset
+        self.header = header
     }
 }

@@ -63,7 +63,7 @@ public struct EOFKind: RawRepresentable, Sendable, Equatable, Hashable, CustomSt
     public static let peerClosed = EOFKind(rawValue: 0)
     /// ECONNRESET or EPIPE.
     public static let reset = EOFKind(rawValue: 1)
-    /// The socket was sent away inside a frame; the channel continues elsewhere (libipc-wire §6).
+    /// The socket was sent away inside a frame; the channel continues elsewhere (docs/protocol.md §6).
     public static let handoffAfterTransfer = EOFKind(rawValue: 2)
     /// ipcscope stopped recording while the channel was open.
     public static let ipcscopeStopped = EOFKind(rawValue: 3)

@@ -37,12 +37,21 @@ public struct CheckReport: Sendable {
     public var lastTime: UInt64?
     /// Distinct channel ids of channel-opened records.
     public var channelCount = 0
+    /// Payload-frame records (kind 3), acknowledgement records (4) and unknown-frame records (17).
     public var frameCount = 0
-    /// Sum of the frames' true payload sizes, and of the bytes captured of them.
+    public var acknowledgementCount = 0
+    public var unknownFrameCount = 0
+    /// Sum of the payload frames' true payload sizes, and of the bytes captured of them.
     public var payloadBytes: UInt64 = 0
     public var capturedPayloadBytes: UInt64 = 0
+    /// Fds listed as attached in payload-frame and late-fds records: those that arrived (as the end
+    /// record's `fds` counts them).
     public var fdCount: UInt64 = 0
+    /// Fds the payload frames' headers claimed (`fd_count`); more than ``fdCount`` when some never came.
+    public var fdsClaimed: UInt64 = 0
+    /// Violation records of severity `violation` (a rule broken) and `warning` (a value near its limit).
     public var violationCount = 0
+    public var warningCount = 0
     public var captureLossCount = 0
     /// Channels classified as not LibIPC (relayed, not parsed), and as undetermined (1.1 traces).
     public var notLibIPCChannelCount = 0
@@ -183,8 +192,13 @@ enum TraceValidator {
             report.frameCount += 1
             report.payloadBytes &+= UInt64(r.header.payloadSize)
             report.capturedPayloadBytes &+= UInt64(r.capturedPayload.count)
-            report.fdCount &+= UInt64(r.header.fdCount)
-        case .violation: report.violationCount += 1
+            report.fdCount &+= UInt64(r.fds.count)
+            report.fdsClaimed &+= UInt64(r.header.fdCount)
+        case .lateFDs(let r): report.fdCount &+= UInt64(r.fds.count)
+        case .acknowledgement: report.acknowledgementCount += 1
+        case .unknownFrame: report.unknownFrameCount += 1
+        case .violation(let r):
+            if r.severity == .warning { report.warningCount += 1 } else { report.violationCount += 1 }
         case .captureLoss: report.captureLossCount += 1
         case .end(let r): report.end = r
         default: break

@@ -11,6 +11,10 @@ struct CheckCommand: ParsableCommand {
             Exit status 0 when every file is intact (a truncated tail, left when a recorder is killed, \
             is reported but is not damage; so is a trace whose recorder stopped writing because of a write \
             error — its end record says where and why); 1 when a file is damaged, unreadable or not a trace.
+
+            Totals are worded as `record`'s closing line words them (docs/trace-format.md §5.9): payload \
+            frames and acks apart, bytes with their 12-byte headers, the fds that arrived, violations \
+            (rules broken) apart from near-limit warnings (a value over 80 % of its limit, not over it).
             """
     )
 
@@ -94,8 +98,13 @@ enum CheckText {
         if r.undeterminedChannelCount > 0 { protocols.append("\(r.undeterminedChannelCount) undetermined") }
         if !protocols.isEmpty { channels += " (" + protocols.joined(separator: "; ") + ")" }
         line("channels", channels)
-        line("frames", "\(r.frameCount) (\(r.payloadBytes) payload bytes, \(r.capturedPayloadBytes) captured, \(r.fdCount) fds)")
-        if r.violationCount > 0 { line("violations", "\(r.violationCount)") }
+        line("frames", TotalsWording.frames(
+                payload: UInt64(r.frameCount), acknowledgements: UInt64(r.acknowledgementCount),
+                unknownType: UInt64(r.unknownFrameCount))
+             + " (\(r.payloadBytes) payload bytes, \(r.capturedPayloadBytes) captured, \(r.fdCount) fds)")
+        if r.violationCount > 0 || r.warningCount > 0 {
+            line("findings", TotalsWording.findings(violations: UInt64(r.violationCount), warnings: UInt64(r.warningCount)))
+        }
         if r.captureLossCount > 0 { line("capture loss", "\(r.captureLossCount) records") }
         if let duration = r.durationNanoseconds { line("duration", seconds(duration)) }
         if let end = r.end {
@@ -106,6 +115,7 @@ enum CheckText {
                 line("", "the recorder saw \(end.summary.frames) frames in all; what crossed after the error is not in the trace")
             } else if end.stopReason == .complete {
                 line("end", end.cleanStop ? "clean stop" : "stopped (not clean)")
+                line("", "the recorder counted " + TotalsWording.recorded(end.summary))
             } else {
                 line("end", "stopped (\(end.stopReason))")
             }
@@ -199,7 +209,10 @@ struct CheckJSON: Encodable {
 
     struct End: Encodable {
         var cleanStop: Bool
+        /// As the end record says (docs/trace-format.md §5.9): payload frames, their bytes with headers,
+        /// fds that arrived, violations of severity `violation`; the (1.1) counts are absent before 1.1.
         var channels, frames, bytes, fds, violations: UInt64
+        var acknowledgementFrames, unknownTypeFrames, warnings: UInt64?
         /// "complete" or "write-error" (1.1; "complete" for older traces).
         var stopReason: String
         /// For a write error: what failed, its errno and name, and the offset where writing stopped.
@@ -225,11 +238,18 @@ struct CheckJSON: Encodable {
     var notLibIPCFDs: UInt64?
     /// Channels that ended before their traffic showed what they carry.
     var undeterminedChannels: Int?
+    /// Payload-frame records; acknowledgement and unknown-frame records.
     var frames: Int?
+    var acknowledgementFrames: Int?
+    var unknownTypeFrames: Int?
     var payloadBytes: UInt64?
     var capturedPayloadBytes: UInt64?
+    /// Fds listed as attached (payload-frame and late-fds records), and fds the headers claimed.
     var fds: UInt64?
+    var fdsClaimed: UInt64?
+    /// Violation records of severity `violation`, and of severity `warning` (near a limit, not over it).
     var violations: Int?
+    var warnings: Int?
     var captureLosses: Int?
     var firstTime: UInt64?
     var lastTime: UInt64?
@@ -272,10 +292,14 @@ struct CheckJSON: Encodable {
         notLibIPCFDs = r.notLibIPCFDs
         undeterminedChannels = r.undeterminedChannelCount
         frames = r.frameCount
+        acknowledgementFrames = r.acknowledgementCount
+        unknownTypeFrames = r.unknownFrameCount
         payloadBytes = r.payloadBytes
         capturedPayloadBytes = r.capturedPayloadBytes
         fds = r.fdCount
+        fdsClaimed = r.fdsClaimed
         violations = r.violationCount
+        warnings = r.warningCount
         captureLosses = r.captureLossCount
         firstTime = r.firstTime
         lastTime = r.lastTime
@@ -285,6 +309,8 @@ struct CheckJSON: Encodable {
             return End(
                 cleanStop: $0.cleanStop, channels: $0.summary.channels, frames: $0.summary.frames,
                 bytes: $0.summary.bytes, fds: $0.summary.fds, violations: $0.summary.violations,
+                acknowledgementFrames: $0.summary.acknowledgementFrames,
+                unknownTypeFrames: $0.summary.unknownTypeFrames, warnings: $0.summary.warnings,
                 stopReason: $0.stopReason.description, failedOperation: failed ? $0.failedOperation : nil,
                 errno: failed ? $0.errorNumber : nil, errnoName: failed ? ErrnoText.name($0.errorNumber) : nil,
                 stopOffset: failed ? $0.stopOffset : nil)

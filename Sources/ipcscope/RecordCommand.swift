@@ -224,7 +224,7 @@ struct SchemaFiles {
 
 enum RecordingSummary {
     static func line(_ summary: TraceSummary, session: RecordingSession) -> String {
-        line(summary, tracePath: session.currentTracePath, lostCapture: session.framesWithLostCapture,
+        line(summary, tracePath: session.currentTracePath, lostCapture: session.lostCapture,
              traceError: session.traceError, credentials: session.credentialsNotPreserved,
              notLibIPC: session.notLibIPCChannelCount)
     }
@@ -232,14 +232,16 @@ enum RecordingSummary {
     /// What crossed, what capture was lost to a slow disk, and — when writing failed — that the trace is
     /// incomplete and why.
     static func line(
-        _ summary: TraceSummary, tracePath: String, lostCapture: UInt64, traceError: TraceFileError?,
+        _ summary: TraceSummary, tracePath: String, lostCapture: LostCapture, traceError: TraceFileError?,
         credentials: (refused: UInt64, exitedWriters: UInt64) = (0, 0), notLibIPC: UInt64 = 0
     ) -> String {
         var line = "ipcscope: \(summary.channels) channel\(summary.channels == 1 ? "" : "s")"
         if notLibIPC > 0 { line += " (\(notLibIPC) not LibIPC: relayed, not parsed)" }
-        line += ", \(summary.frames) frames, \(ByteCount.format(summary.bytes)), \(summary.fds) fds, "
-            + "\(summary.violations) violation\(summary.violations == 1 ? "" : "s")"
-        if lostCapture > 0 { line += ", payload capture lost for \(lostCapture) frames (writer behind)" }
+        line += ", " + TotalsWording.recorded(summary)
+        if lostCapture.payloadsCut > 0 || lostCapture.recordsDropped > 0 {
+            line += ", writer behind: \(lostCapture.payloadsCut) payloads cut to their envelope, "
+                + "\(lostCapture.recordsDropped) frame records dropped"
+        }
         // Receivers with SO_PASSCRED saw ipcscope's credentials there (docs/recording.md).
         if credentials.refused > 0 {
             line += ", senders' SCM_CREDENTIALS not preserved in \(directions(credentials.refused)) (needs root)"

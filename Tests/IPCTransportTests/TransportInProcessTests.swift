@@ -6,7 +6,7 @@ import Testing
 /// One IPCTransport against a raw socket or a second IPCTransport in this process.
 @Suite("Transport in process")
 struct TransportInProcessTests {
-    // libipc-wire §3.3 worked frames.
+    // docs/protocol.md §3.3 worked frames.
     let requestHeader = bytes("00 00 00 00 10 00 00 00 00 00 00 00")
     let requestPayload = bytes("44 95 c1 4b 0a 00 00 00 04 00 00 00 68 74 74 70")
     let fdFrameHeader = bytes("00 00 00 00 10 00 00 00 01 00 00 00")
@@ -138,7 +138,7 @@ struct TransportInProcessTests {
         #expect(expectMessage(a2)?.payload == Array("three".utf8))
     }
 
-    /// libipc-wire §1.5 caveat: retained fds stay with the old object, so a late ack is an over-ack.
+    /// docs/protocol.md §1.5 caveat: retained fds stay with the old object, so a late ack is an over-ack.
     @Test func lateAcknowledgementAfterHandOffIsAnOverAcknowledgement() throws {
         let (a, raw) = try IPCTransport.makePair()
         let pipe = try TestPipe()

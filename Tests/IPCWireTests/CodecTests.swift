@@ -42,7 +42,7 @@ private func entry(_ key: IPCValue, _ value: IPCValue) -> IPCMapEntry { IPCMapEn
 
 private let sixteenBytes: [UInt8] = Array(0..<16)
 
-/// One value per type of libipc-wire §4, each sent through `t_<type>(value)` of AllTypes.ipc.
+/// One value per type of docs/protocol.md §4, each sent through `t_<type>(value)` of AllTypes.ipc.
 let codecRoundTripCases: [(String, IPCValue)] = [
     ("t_bool", .bool(1)), ("t_bool", .bool(0)),
     ("t_u8", .unsigned(255)), ("t_i8", .signed(-128)), ("t_u16", .unsigned(65_535)), ("t_i16", .signed(-300)),

@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct FrameHeaderTests {
     @Test func encodesTheWorkedRequestHeader() {
-        // libipc-wire §3.3: is_supported_protocol("http"), 16 payload bytes, no fds.
+        // docs/protocol.md §3.3: is_supported_protocol("http"), 16 payload bytes, no fds.
         #expect(FrameHeader.payload(size: 16, fdCount: 0).bytes == [0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0])
     }
 

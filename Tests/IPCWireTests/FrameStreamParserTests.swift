@@ -3,7 +3,7 @@ import Testing
 @testable import IPCWire
 
 @Suite struct FrameStreamParserTests {
-    // libipc-wire §3.3: is_supported_protocol("http"), its response, request_started with one fd, its ack.
+    // docs/protocol.md §3.3: is_supported_protocol("http"), its response, request_started with one fd, its ack.
     static let request: [UInt8] = [0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0,
                                    0x44, 0x95, 0xC1, 0x4B, 0x0A, 0, 0, 0, 4, 0, 0, 0, 0x68, 0x74, 0x74, 0x70]
     static let response: [UInt8] = [0, 0, 0, 0, 0x09, 0, 0, 0, 0, 0, 0, 0,

@@ -251,7 +251,7 @@ private func expectError(
         #expect(throws: SchemaError.self) { try TypeReference(parsing: "16") }
     }
 
-    /// Inside `<…>` the generator copies everything but `<` and `>` (libipc-wire §5): cv-qualifiers on either
+    /// Inside `<…>` the generator copies everything but `<` and `>` (docs/protocol.md §5): cv-qualifiers on either
     /// side and `&`/`*` are accepted, the written text is kept, and the type resolves as without them.
     @Test func acceptsQualifiersInsideGenericArguments() throws {
         let source = """

@@ -33,6 +33,8 @@ import Testing
         let found = violations(events)
         #expect(found == [Violation(kind: .unknownFrameType, limit: 0, observed: 7, streamOffset: 0,
                                     frameIndex: 0, continuation: .resyncAssumed)])
+        // The frame has a record of its own: its header as sent, where it starts.
+        #expect(events.contains(.unknown(header: FrameHeader(rawType: 7, payloadSize: 3, fdCount: 0), index: 0, offset: 0)))
         #expect(events.last == .payload(header: .payload(size: 1, fdCount: 0), index: 1, offset: 15,
                                         bytes: [42], fds: 0..<0))
     }
@@ -98,6 +100,18 @@ import Testing
         #expect(found.first?.kind == .tooManyFDsInFrame)
         var quiet = FrameStreamParser()
         #expect(violations(quiet.collect(FrameEncoder.payloadFrame([1], fdCount: 102), fds: 102)).isEmpty)
+    }
+
+    /// Exactly the legal maximum is no breach: a warning, worded as near the limit.
+    @Test func aFrameAtExactlyTheLimitIsANearLimitWarningNotAViolation() {
+        var parser = FrameStreamParser()
+        let found = violations(parser.collect(FrameEncoder.payloadFrame([1], fdCount: 128), fds: 128))
+            .filter { $0.kind == .tooManyFDsInFrame }
+        #expect(found.map(\.severity) == [.warning])
+        #expect(found.first?.observed == 128 && found.first?.limit == 128)
+        let text = found.first?.description ?? ""
+        #expect(text.hasPrefix("near limit too-many-fds-in-frame: observed 128 of limit 128, not over it"), "\(text)")
+        #expect(!text.contains("violation"))
     }
 
     @Test func everyFrameLevelKindIsReportedOnce() {

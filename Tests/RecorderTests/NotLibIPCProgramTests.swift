@@ -93,7 +93,7 @@ import TraceFormat
         #expect(channels.report.frameCount == 0 && channels.report.violationCount == 0, "\(name)")
         #expect(channels.report.notLibIPCChannelCount == notLibIPC.count)
         #expect(channels.report.notLibIPCBytes == notLibIPC.reduce(0) { $0 + (channels.traffic[$1]?.bytes ?? 0) })
-        #expect(recorded.stderr.contains("(\(notLibIPC.count) not LibIPC: relayed, not parsed), 0 frames"), "\(recorded.stderr)")
+        #expect(recorded.stderr.contains("(\(notLibIPC.count) not LibIPC: relayed, not parsed), 0 payload frames"), "\(recorded.stderr)")
         #expect(recorded.stderr.contains(", 0 violations"), "\(recorded.stderr)")
     }
 

@@ -124,7 +124,7 @@ struct SocketPathRecording {
         recorder.kill(SIGINT)
         #expect(recorder.wait() == .exited(0))
         let stderr = String(decoding: try recorder.readStandardError(), as: UTF8.self)
-        #expect(stderr.contains("2 channels, 20 frames"))
+        #expect(stderr.contains("2 channels, 20 payload frames"))
         #expect(stderr.contains(trace))
         #expect(access(listen, F_OK) != 0, "the listening socket is removed")
         #expect(stat(trace, &info) == 0 && info.st_mode & 0o777 == 0o600)

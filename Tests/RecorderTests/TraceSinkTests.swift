@@ -57,11 +57,25 @@ import TraceFormat
         #expect(frames.map(\.frameIndex) == frames.map(\.frameIndex).sorted())
         let refused = chunks * framesPerChunk - frames.count
         #expect(refused > 0)
-        #expect(losses.map(\.reason).allSatisfy { $0 == CaptureLossRecord.Reason.writerBehind })
-        #expect(losses.reduce(0) { $0 + $1.framesAffected } == UInt64(degraded.count + refused))
-        #expect(losses.reduce(0) { $0 + $1.bytesNotCaptured }
-                == UInt64(degraded.count * (1000 - MessageEnvelope.size) + refused * 1000))
-        #expect(sink.statistics.framesWithLostCapture.load(ordering: .relaxed) == UInt64(degraded.count + refused))
+        let cut = losses.filter { $0.reason == CaptureLossRecord.Reason.writerBehind }
+        let dropped = losses.filter { $0.reason == CaptureLossRecord.Reason.recordsDropped }
+        #expect(cut.count + dropped.count == losses.count, "\(losses.map(\.reason))")
+        #expect(cut.reduce(0) { $0 + $1.framesAffected } == UInt64(degraded.count))
+        #expect(cut.reduce(0) { $0 + $1.bytesNotCaptured } == UInt64(degraded.count * (1000 - MessageEnvelope.size)))
+        #expect(dropped.reduce(0) { $0 + $1.framesAffected } == UInt64(refused))
+        #expect(dropped.reduce(0) { $0 + $1.bytesNotCaptured } == UInt64(refused * 1000))
+        #expect(dropped.allSatisfy { $0.acknowledgementFrames == 0 && $0.payloadFrames == $0.framesAffected })
+        // The ranges name the frames: each cut frame lies in a `writer behind` range, and every frame index
+        // without a record lies in a `records dropped` range.
+        let recorded = Set(frames.map(\.frameIndex))
+        for frame in degraded {
+            #expect(cut.contains { $0.frameRange?.contains(frame.frameIndex) == true }, "cut frame \(frame.frameIndex)")
+        }
+        for index in 0..<UInt64(chunks * framesPerChunk) where !recorded.contains(index) {
+            #expect(dropped.contains { $0.frameRange?.contains(index) == true }, "dropped frame \(index)")
+        }
+        #expect(sink.statistics.framesWithCutPayload.load(ordering: .relaxed) == UInt64(degraded.count))
+        #expect(sink.statistics.frameRecordsDropped.load(ordering: .relaxed) == UInt64(refused))
     }
 
     /// Lossless mode waits for room instead: every frame keeps its payload.

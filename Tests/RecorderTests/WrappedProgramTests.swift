@@ -65,7 +65,7 @@ import TraceFormat
         #expect(recorded.captureLosses.isEmpty, "\(recorded.captureLosses)")
         // Both sides half-close when done: one EOF per direction, each a plain close.
         recorded.expectCleanEOFs(channel.channel)
-        #expect(run.standardError.contains("1 channel, 100 frames"), "\(run.standardError)")
+        #expect(run.standardError.contains("1 channel, 100 payload frames"), "\(run.standardError)")
         #expect(run.standardError.contains("\(parentFDs + childFDs) fds, 0 violations"), "\(run.standardError)")
     }
 

@@ -170,18 +170,36 @@ import Testing
     /// The record as a 1.0 writer would have written it, when 1.1 appended fields to it.
     /// The record as a 1.0 reader would have read it, and the length of its 1.0 body; nil for records that
     /// 1.1 did not extend.
-    static func earlierVersionForm(of record: TraceRecord) -> (record: TraceRecord, bodyLength: Int)? {
+    static func earlierVersionForms(of record: TraceRecord) -> [(record: TraceRecord, bodyLength: Int)] {
+        func form(_ earlier: TraceRecord) -> [(record: TraceRecord, bodyLength: Int)] {
+            guard let encoded = earlier.encoded() else { return [] }
+            return [(earlier, encoded.count - TraceFileLayout.recordHeaderSize)]
+        }
         switch record {
         case .channelClosed(var closed) where closed.traffic != nil:
             closed.traffic = nil
-            let earlier = TraceRecord.channelClosed(closed)
-            guard let encoded = earlier.encoded() else { return nil }
-            return (earlier, encoded.count - TraceFileLayout.recordHeaderSize)
+            return form(.channelClosed(closed))
+        case .acknowledgement(var ack) where ack.payloadSize != nil:
+            // 1.1 appends the ack frame's payload size; a 1.0 body reads without it.
+            ack.payloadSize = nil
+            return form(.acknowledgement(ack))
+        case .captureLoss(let loss):
+            // 1.1 appends the frame range and the records lost by kind; a 1.0 body reads with none.
+            let earlier = CaptureLossRecord(
+                time: loss.time, channel: loss.channel, direction: loss.direction, framesAffected: loss.framesAffected,
+                bytesNotCaptured: loss.bytesNotCaptured, reason: loss.reason)
+            return [(.captureLoss(earlier), 8 + 4 + 1 + 8 + 8 + 4 + loss.reason.utf8.count)]
         case .end(let end):
-            // 1.1 appends why writing stopped; a 1.0 end record reads as a complete recording.
-            return (.end(EndRecord(time: end.time, summary: end.summary, cleanStop: end.cleanStop)), endBodyLength10)
+            // 1.1 appends why writing stopped, then the acknowledgement, unknown-type frame and warning counts;
+            // a 1.0 end record reads as a complete recording, one without the counts has them unknown.
+            var withoutCounts = end
+            withoutCounts.summary.acknowledgementFrames = nil
+            withoutCounts.summary.unknownTypeFrames = nil
+            withoutCounts.summary.warnings = nil
+            let oldest = EndRecord(time: end.time, summary: withoutCounts.summary, cleanStop: end.cleanStop)
+            return [(.end(oldest), endBodyLength10)] + (withoutCounts == end ? [] : form(.end(withoutCounts)))
         default:
-            return nil
+            return []
         }
     }
 
@@ -205,13 +223,11 @@ import Testing
             let body = Array(bytes[TraceFileLayout.recordHeaderSize...])
             // Where an earlier version's body ended, the cut body is that version's record (fields are
             // only ever appended); every other cut fails.
-            let earlierForm = Self.earlierVersionForm(of: record)
-            let earlier = earlierForm?.record
-            let earlierLength = earlierForm?.bodyLength
+            let earlierForms = Self.earlierVersionForms(of: record)
             for cut in 0..<body.count {
                 let result = Array(body[..<cut]).withUnsafeBytes { try? RecordBodyDecoder.decode(kind: kind.rawValue, body: $0) }
-                if cut == earlierLength {
-                    #expect(result == earlier, "\(kind) body cut where its 1.0 form ends")
+                if let earlier = earlierForms.first(where: { $0.bodyLength == cut }) {
+                    #expect(result == earlier.record, "\(kind) body cut where an earlier form ends")
                 } else {
                     #expect(result == nil, "\(kind) body cut at \(cut) of \(body.count) decoded")
                 }

@@ -110,3 +110,87 @@ import Testing
         }
     }
 }
+
+/// The cases docs/trace-format.md §4.1 settles ("Cases settled"), pinned through the real reader.
+@Suite struct SettledResyncCasesTests {
+    static func validate(_ bytes: [UInt8]) throws -> CheckReport {
+        let directory = TemporaryDirectory()
+        Files.write(bytes, to: directory.file("t"))
+        return try TraceReader(path: directory.file("t")).validate()
+    }
+
+    static let closed = TraceRecord.channelClosed(ChannelClosedRecord(time: 1, channel: 2)).encoded() ?? []
+
+    /// A bad checksum does not vouch for the length: the search starts at p + 1 and reads a good record
+    /// found inside the damaged one.
+    @Test func searchAfterABadChecksumStartsInsideTheDamagedRecord() throws {
+        // A payload-frame record whose captured payload ends with a whole channel-closed record.
+        let carrier = try #require(TraceRecord.payloadFrame(PayloadFrameRecord(
+            time: 1, channel: 1, direction: .aToB, frameIndex: 0, streamOffset: 0,
+            header: .payload(size: Self.closed.count, fdCount: 0), capturedPayload: Self.closed)).encoded())
+        var damaged = carrier
+        damaged[8] ^= 0xFF  // its checksum
+        let prefix = Samples.traceBytes([])
+        let tail = try #require(TraceRecord.channelClosed(ChannelClosedRecord(time: 3, channel: 4)).encoded())
+        let report = try Self.validate(prefix + damaged + tail)
+        let inner = try prefix.count + #require(firstRange(of: Self.closed, in: damaged))
+        #expect(report.corruptions.count == 2, "\(report.corruptions)")
+        #expect(report.corruptions.first?.offset == prefix.count)
+        #expect(report.corruptions.first?.resumedAt == inner, "resumed inside the damaged record")
+        // The carrier's last 6 bytes (its empty fd list) follow the inner record: damage again, then `tail`.
+        #expect(report.corruptions.last?.resumedAt == prefix.count + damaged.count)
+        #expect(report.count(of: .channelClosed) == 2)
+    }
+
+    /// Bytes skipped before a resync that finds only an incomplete record are damage; that record is the
+    /// tail. Zeros all the way to the end are no damage at all.
+    @Test func skippedBytesBeforeAnIncompleteTailAreDamageUnlessAllZero() throws {
+        let prefix = Samples.traceBytes([])
+        let partial = Array(Self.closed.prefix(10))
+        let report = try Self.validate(prefix + [UInt8](repeating: 0, count: 20) + partial)
+        #expect(report.corruptions.map(\.offset) == [prefix.count])
+        #expect(report.corruptions.first?.resumedAt == prefix.count + 20)
+        #expect(report.truncatedTail == TruncatedTail(offset: prefix.count + 20, length: 10))
+
+        let zeros = try Self.validate(prefix + [UInt8](repeating: 0, count: 20))
+        #expect(zeros.corruptions.isEmpty)
+        #expect(zeros.truncatedTail == TruncatedTail(offset: prefix.count, length: 20))
+    }
+
+    /// The first record for the header check is the first good one of a known kind whose body decodes.
+    @Test func unknownAndUndecodableRecordsDoNotCountAsTheFirstRecord() throws {
+        let unknown = ByteBuffer()
+        _ = unknown.appendRecord(kind: 200) { $0.append(UInt64(1)) }
+        var bytes = TraceFileLayout.fileHeaderBytes() + unknown.array
+        bytes += TraceRecord.header(Samples.header()).encoded() ?? []
+        let afterUnknown = try Self.validate(bytes + Self.closed)
+        #expect(afterUnknown.corruptions.isEmpty)
+        #expect(afterUnknown.header != nil)
+        #expect(afterUnknown.unknownKinds.map(\.kind) == [200])
+
+        let cutHeader = ByteBuffer()
+        _ = cutHeader.appendRecord(kind: TraceRecordKind.header.rawValue) { $0.append(UInt64(1)) }
+        let damaged = try Self.validate(TraceFileLayout.fileHeaderBytes() + cutHeader.array + Self.closed)
+        #expect(damaged.header == nil)
+        #expect(damaged.corruptions.count == 2)
+        if case .undecodableBody(.header, _)? = damaged.corruptions.first?.reason {} else {
+            Issue.record("expected an undecodable header first, got \(damaged.corruptions)")
+        }
+        #expect(damaged.corruptions.last?.reason == .missingHeader(firstKind: TraceRecordKind.channelClosed.rawValue))
+    }
+
+    /// Records after an end record are read; the last end record counts.
+    @Test func theLastEndRecordCounts() throws {
+        let first = EndRecord(time: 1, summary: TraceSummary(frames: 1), cleanStop: true)
+        let last = EndRecord(time: 2, summary: TraceSummary(frames: 2), cleanStop: true)
+        let report = try Self.validate(Samples.traceBytes([.end(first), .channelClosed(ChannelClosedRecord(time: 1, channel: 1)), .end(last)]))
+        #expect(report.corruptions.isEmpty)
+        #expect(report.end == last)
+        #expect(report.count(of: .channelClosed) == 1)
+    }
+
+    private func firstRange(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard needle.count <= haystack.count else { return nil }
+        return (0...(haystack.count - needle.count)).first { Array(haystack[$0..<($0 + needle.count)]) == needle }
+    }
+}

@@ -30,6 +30,10 @@ import Testing
             fds: manyFDs)),
         .acknowledgement(AcknowledgementRecord(time: .max, channel: .max, direction: .bToA, frameIndex: .max, streamOffset: .max, count: .max)),
         .acknowledgement(AcknowledgementRecord(time: 0, channel: 0, direction: .aToB, frameIndex: 0, streamOffset: 0, count: 0)),
+        .acknowledgement(AcknowledgementRecord(time: 1, channel: 1, direction: .aToB, frameIndex: 1, streamOffset: 1, count: 1,
+                                               payloadSize: .max)),
+        .acknowledgement(AcknowledgementRecord(time: 1, channel: 1, direction: .aToB, frameIndex: 1, streamOffset: 1, count: 1,
+                                               payloadSize: nil)),
         .eof(EOFRecord(time: 0, channel: 0, direction: .aToB, kind: .error, errorNumber: .min)),
         .eof(EOFRecord(time: .max, channel: .max, direction: .bToA, kind: .handoffAfterTransfer, errorNumber: .max,
                        likelyCause: "", likelyCauseFrameIndex: .max)),
@@ -48,8 +52,16 @@ import Testing
         .captureLoss(CaptureLossRecord(time: 0, channel: 0, direction: .aToB, framesAffected: 0, bytesNotCaptured: 0, reason: "")),
         .captureLoss(CaptureLossRecord(time: .max, channel: .max, direction: .bToA, framesAffected: .max, bytesNotCaptured: .max,
                                        reason: CaptureLossRecord.Reason.snapLength)),
+        .captureLoss(CaptureLossRecord(time: 1, channel: 2, direction: .bToA, framesAffected: 7, bytesNotCaptured: 9,
+                                       reason: CaptureLossRecord.Reason.recordsDropped, frameRange: 3...(.max),
+                                       acknowledgementFrames: 2, unknownTypeFrames: 1,
+                                       otherRecords: .init(queueSamples: .max, lateFDs: 4))),
+        .captureLoss(CaptureLossRecord(time: 1, channel: 2, direction: .aToB, framesAffected: 1, bytesNotCaptured: 0,
+                                       reason: CaptureLossRecord.Reason.writerBehind, frameRange: 0...0)),
         .end(EndRecord(time: .max, summary: TraceSummary(channels: .max, frames: .max, bytes: .max, fds: .max, violations: .max), cleanStop: false)),
         .end(EndRecord(time: 0, summary: TraceSummary(), cleanStop: true)),
+        .end(EndRecord(time: 0, summary: TraceSummary(frames: 3, violations: 1, acknowledgementFrames: .max,
+                                                      unknownTypeFrames: 0, warnings: 300), cleanStop: true)),
         .end(EndRecord(time: 7, summary: TraceSummary(frames: 9), cleanStop: true, stopReason: .writeError,
                        errorNumber: 28, stopOffset: .max, failedOperation: "fallocate")),
         .end(EndRecord(time: 7, summary: TraceSummary(), cleanStop: false, stopReason: StopReason(rawValue: 200),
@@ -75,6 +87,10 @@ import Testing
         .channelClassified(ChannelClassifiedRecord(time: 0, channel: 0, channelProtocol: .libIPC, reason: "")),
         .channelClassified(ChannelClassifiedRecord(
             time: 1, channel: 2, channelProtocol: ChannelProtocol(rawValue: 200), decidedBy: .aToB, reason: "ü")),
+        .unknownFrame(UnknownFrameRecord(time: .max, channel: .max, direction: .bToA, frameIndex: .max, streamOffset: .max,
+                                         header: FrameHeader(rawType: 0xFF, payloadSize: .max, fdCount: .max))),
+        .unknownFrame(UnknownFrameRecord(time: 0, channel: 0, direction: .aToB, frameIndex: 0, streamOffset: 0,
+                                         header: FrameHeader(rawType: 2, payloadSize: 0, fdCount: 0))),
     ]
 
     static let edgeHeaders: [TraceHeader] = [
@@ -221,10 +237,11 @@ import Testing
             time: 0x0102_0304_0506_0708, channel: 0x1112_1314, direction: .bToA, frameIndex: 0x2122_2324_2526_2728,
             streamOffset: 0x3132_3334_3536_3738, count: 0x4142_4344)).encoded())
         let body = Array(bytes[13...])
-        #expect(body.count == 33)
+        #expect(body.count == 37)  // 33 in 1.0; 1.1 appended the payload size
         #expect(body[0] == 0x08 && body[7] == 0x01)
         #expect(body[8] == 0x14 && body[11] == 0x11)
         #expect(body[12] == 1)
         #expect(body[13] == 0x28 && body[21] == 0x38 && body[29] == 0x44)
+        #expect(Array(body[33...]) == [0, 0, 0, 0])
     }
 }

@@ -68,7 +68,7 @@ enum Samples {
                 reason: "first frame header: payload of 8 bytes, 1 fds", evidence: [0, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0])),
             .channelClosed(ChannelClosedRecord(time: time + 7, channel: 1, traffic: ChannelTraffic(
                 aToB: DirectionTraffic(bytes: 20, reads: 1, fds: 1), bToA: DirectionTraffic(bytes: 12, reads: 1, fds: 0)))),
-            .end(EndRecord(time: time + 8, summary: TraceSummary(channels: 1, frames: 1, bytes: 8, fds: 1, violations: 1), cleanStop: true)),
+            .end(EndRecord(time: time + 8, summary: TraceSummary(channels: 1, frames: 1, bytes: 8, fds: 1, violations: 1, acknowledgementFrames: 1, unknownTypeFrames: 0, warnings: 0), cleanStop: true)),
         ]
     }
 

@@ -1,6 +1,6 @@
 import IPCWire
 
-/// The six ways `--misbehave` breaks LibIPC's receive checks (libipc-wire §2), one per fresh connection.
+/// The six ways `--misbehave` breaks LibIPC's receive checks (docs/protocol.md §2), one per fresh connection.
 /// Each is a few raw bytes: IPCTransport refuses to send any of them, which is right for a real peer.
 public enum Misbehavior: String, CaseIterable, Sendable {
     case tooManyFDs = "fd-count"

@@ -42,7 +42,7 @@ final class DemoConnection {
     enum Kind {
         /// Endpoint messages (magic + id envelope), decoded against the schemas.
         case endpoint
-        /// MessagePort frames: one SerializedTransferRecord per payload, no envelope (libipc-wire §6).
+        /// MessagePort frames: one SerializedTransferRecord per payload, no envelope (docs/protocol.md §6).
         case messagePort
     }
 

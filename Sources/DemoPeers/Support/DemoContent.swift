@@ -89,7 +89,7 @@ enum DemoContent {
     static func portMessage(_ number: Int) -> String { "postMessage #\(number) from UI" }
     static func portReply(_ number: Int) -> String { "reply to #\(number) from WebContent" }
 
-    /// A SerializedTransferRecord (libipc-wire §6): Vector<u8> serialization record, then zero transfer
+    /// A SerializedTransferRecord (docs/protocol.md §6): Vector<u8> serialization record, then zero transfer
     /// data holders. The record bytes stand in for the structured-serialize stream of a string.
     static func transferRecord(_ text: String) -> [UInt8] {
         var bytes: [UInt8] = []

@@ -21,7 +21,7 @@ struct BuiltinEdges: Sendable {
     }
 }
 
-/// The fields of `URL::Origin` (libipc-wire §4), shared by the decoder and the encoder.
+/// The fields of `URL::Origin` (docs/protocol.md §4), shared by the decoder and the encoder.
 enum OriginLayout {
     static let opaque = TypeReference("bool")
     static let nonce = TypeReference("Array", arguments: [TypeReference("u8"), .literal("16")])

@@ -13,7 +13,7 @@ public struct IPCEncodingError: Error, Hashable, Sendable, CustomStringConvertib
 }
 
 extension IPCEncoder {
-    /// Writes `value` as LibIPC encodes `type` (libipc-wire §4), the mirror of ``PayloadDecoder``.
+    /// Writes `value` as LibIPC encodes `type` (docs/protocol.md §4), the mirror of ``PayloadDecoder``.
     /// `.attachment` values append their `index` to ``attachments`` as the fd.
     public mutating func encode(_ value: IPCValue, as type: TypeReference, types: TypeTable = TypeTable()) throws(IPCEncodingError) {
         try encode(value, as: type, types: types, path: "", depth: 0)

@@ -1,5 +1,5 @@
 /// Decodes endpoint message payloads against a set of `.ipc` schemas: identifies the message by its
-/// envelope (magic, id) and decodes its parameters in declaration order (libipc-wire §3–4).
+/// envelope (magic, id) and decodes its parameters in declaration order (docs/protocol.md §3–4).
 ///
 /// Built once per schema set (all types are resolved up front); `decode` is then free of lookups by name
 /// and safe to call from any thread.

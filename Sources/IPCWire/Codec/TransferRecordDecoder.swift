@@ -1,4 +1,4 @@
-/// The layout of a MessagePort transport frame (libipc-wire §6): no envelope, one `SerializedTransferRecord`
+/// The layout of a MessagePort transport frame (docs/protocol.md §6): no envelope, one `SerializedTransferRecord`
 /// per payload, whose fds are the record's attachments.
 enum TransferRecordLayout {
     /// A built-in name for one transfer data holder: u32 length + bytes, then `Vector<IPC::File>`

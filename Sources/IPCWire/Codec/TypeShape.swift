@@ -1,4 +1,4 @@
-/// How one type is laid out on the wire, one level deep (libipc-wire §4). `Child` is how the shape refers
+/// How one type is laid out on the wire, one level deep (docs/protocol.md §4). `Child` is how the shape refers
 /// to its element types: a ``TypeReference`` when resolved from a table, a plan edge once compiled.
 ///
 /// Built-ins that are compositions of others are expressed as such: `URL::Host` is a variant,

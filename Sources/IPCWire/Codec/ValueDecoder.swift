@@ -1,5 +1,5 @@
 /// Decodes values of compiled types from a payload, consuming fds in order as it meets them (depth-first,
-/// libipc-wire §4). One instance per message. Every read is bounds-checked and every loop is bounded by
+/// docs/protocol.md §4). One instance per message. Every read is bounds-checked and every loop is bounded by
 /// the bytes left or by ``DecodingLimits/maxValues``; nothing is allocated from a count before the bytes
 /// for it are known to exist.
 struct ValueDecoder {

@@ -1,4 +1,4 @@
-/// Parses `.ipc` endpoint definitions (libipc-wire §5), tolerant where Ladybird's generator is picky
+/// Parses `.ipc` endpoint definitions (docs/protocol.md §5), tolerant where Ladybird's generator is picky
 /// (any number of comment lines anywhere whitespace may be) and strict where it would emit broken code
 /// (unnamed or duplicate parameters, duplicate messages). Never traps: every problem is a ``SchemaError``.
 public enum SchemaParser {

@@ -1,7 +1,7 @@
 /// A type as written in a schema: `u32`, `Vector<String>`, `HashMap<ByteString, Vector<Optional<u8>>>`,
 /// `::Web::Foo`, `Array<u8, 16>`. Generic arguments are parsed recursively; a numeric argument (the `16`)
 /// is kept as a literal reference. Inside `<…>` LibIPC's generator copies every character but `<` and `>`
-/// verbatim (libipc-wire §5), so cv-qualifiers may stand on either side (`NonnullRefPtr<Foo::Bar const>`)
+/// verbatim (docs/protocol.md §5), so cv-qualifiers may stand on either side (`NonnullRefPtr<Foo::Bar const>`)
 /// and `&`/`*` may follow: they are accepted, kept in ``writtenText``, and do not change the encoding.
 ///
 /// Equality and hashing use the normalized form: `Foo const` and `const Foo` are the same type.

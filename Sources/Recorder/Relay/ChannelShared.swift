@@ -90,7 +90,7 @@ final class ChannelShared: Sendable {
         counters(direction).fds.withLock { $0.outstanding }
     }
 
-    /// Counts sync requests and their responses (paired by order, libipc-wire §3.3).
+    /// Counts sync requests and their responses (paired by order, docs/protocol.md §3.3).
     func recordMessage(kind: MessageKind?, direction: Direction) {
         guard kind == .request || kind == .response else { return }  // no lock for async messages
         _ = syncPairing.withLock { $0.record(kind, direction: direction) }

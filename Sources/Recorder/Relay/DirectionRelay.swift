@@ -112,8 +112,7 @@ struct DirectionRelay {
             if let failure = forwarded {
                 // The receiver is gone. Refuse further input so the sender sees EPIPE, as it would directly.
                 shutdown(source, Int32(SHUT_RD))
-                let reset = failure.errno == ECONNRESET || failure.errno == EPIPE
-                end = EndOfStream(kind: reset ? .reset : .error, errno: failure.errno,
+                end = EndOfStream(kind: .failedCall(errno: failure.errno), errno: failure.errno,
                                   incompleteFrameBytes: parser.incompleteFrameBytes)
                 break
             }
@@ -201,6 +200,8 @@ struct DirectionRelay {
                 Self.noteSockets(described, from: late.fdSequence.lowerBound, frameIndex: late.frameIndex,
                                  channel: channel, direction: direction, origins: &origins)
                 recorder.record(time: time, .lateFDs(frameIndex: late.frameIndex, fds: described))
+            case .unknownFrame(let frame):
+                recorder.record(time: time, .unknownFrame(frame))
             case .acknowledgement(let ack):
                 recorder.record(time: time, .acknowledgement(ack))
                 if let overAcknowledged = channel.recordAcknowledgement(ack, direction: direction) {
@@ -426,8 +427,7 @@ struct DirectionRelay {
         if channel.stopping.load(ordering: .relaxed) {
             return EndOfStream(kind: .ipcscopeStopped, incompleteFrameBytes: parser.incompleteFrameBytes)
         }
-        let kind: EndOfStream.Kind = error.errno == ECONNRESET ? .reset : .error
-        return EndOfStream(kind: kind, errno: error.errno,
+        return EndOfStream(kind: .failedCall(errno: error.errno), errno: error.errno,
                            likelyCause: channel.likelyCause(ofClosing: direction, at: TraceClock.monotonicNanoseconds()),
                            incompleteFrameBytes: parser.incompleteFrameBytes)
     }

@@ -25,7 +25,7 @@ public struct RelayedFD: Equatable, Sendable {
     public static let unknown = RelayedFD(kind: .other(mode: 0), inode: 0, size: 0)
 }
 
-/// Queue depths of one direction at one instant (libipc-wire §2 names the receiver-side ones).
+/// Queue depths of one direction at one instant (docs/protocol.md §2 names the receiver-side ones).
 public struct QueueDepths: Equatable, Sendable {
     /// Bytes the proxy holds that it has read and not yet written on.
     public var proxyBufferedBytes: UInt64 = 0
@@ -56,6 +56,12 @@ public struct EndOfStream: Equatable, Sendable {
         case ipcscopeStopped = "ipcscope-stopped"
         /// A read or write failed with another error.
         case error
+
+        /// How a direction whose read or write failed with `errno` ended: ECONNRESET and EPIPE are the
+        /// other side gone (reset), any other errno an error (docs/trace-format.md §5.5).
+        public static func failedCall(errno: Int32) -> Kind {
+            errno == ECONNRESET || errno == EPIPE ? .reset : .error
+        }
     }
 
     public var kind: Kind
@@ -126,6 +132,8 @@ public enum RelayEvent {
     /// `frame.capturedPayload` is borrowed: valid only during the sink call.
     case payload(PayloadFrameEvent, fds: [RelayedFD])
     case acknowledgement(AcknowledgementEvent)
+    /// A frame of an unknown type (its header; its payload was skipped).
+    case unknownFrame(UnknownFrameEvent)
     /// Fds that came after the last byte of payload frame `frameIndex` (its record listed those before).
     case lateFDs(frameIndex: UInt64, fds: [RelayedFD])
     case violation(Violation)
@@ -188,7 +196,7 @@ final class PassThroughDirectionRecorder<Sink: RelayEventSink>: DirectionEventRe
     func flush() {}
 }
 
-/// Follows transports that travel as attachments (libipc-wire §6): a socket that is not already relayed is
+/// Follows transports that travel as attachments (docs/protocol.md §6): a socket that is not already relayed is
 /// replaced by an interposed end, so the transferred transport becomes a recorded channel of its own.
 public protocol TransferFollower: Sendable {
     /// Whether `inode` is a program's end of a channel already relayed (it travels as is).

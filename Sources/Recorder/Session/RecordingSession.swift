@@ -199,9 +199,11 @@ public final class RecordingSession: Sendable {
     /// closing the file. Nil when every record was written.
     public var traceError: TraceFileError? { closeError.withLock { $0 } }
 
-    /// Frames whose payload capture was dropped or cut because the writer fell behind.
-    public var framesWithLostCapture: UInt64 {
-        sink.statistics.framesWithLostCapture.load(ordering: .relaxed)
+    /// Frames that lost capture because the writer fell behind: recorded with the payload cut to its
+    /// envelope, and not recorded at all (their batch was refused).
+    public var lostCapture: LostCapture {
+        LostCapture(payloadsCut: sink.statistics.framesWithCutPayload.load(ordering: .relaxed),
+                    recordsDropped: sink.statistics.frameRecordsDropped.load(ordering: .relaxed))
     }
 
     public var summary: TraceSummary { sink.statistics.summary }
@@ -217,6 +219,18 @@ public final class RecordingSession: Sendable {
     /// Channels classified as not LibIPC: relayed and counted, not parsed.
     public var notLibIPCChannelCount: UInt64 {
         sink.statistics.notLibIPCChannels.load(ordering: .relaxed)
+    }
+}
+
+/// Frames whose capture a slow disk cost (docs/trace-format.md §5.8, reasons `writer behind` and
+/// `records dropped`).
+public struct LostCapture: Sendable, Equatable {
+    public var payloadsCut: UInt64
+    public var recordsDropped: UInt64
+
+    public init(payloadsCut: UInt64 = 0, recordsDropped: UInt64 = 0) {
+        self.payloadsCut = payloadsCut
+        self.recordsDropped = recordsDropped
     }
 }
 

@@ -6,15 +6,17 @@ import TraceFormat
 /// Turns relay events into trace records.
 ///
 /// The relay must never wait on the disk, so capture degrades before traffic does: past half the writer's
-/// queue budget payload bytes are dropped (frames are still recorded, with their true length), and a
-/// record the writer refuses is counted. Both become capture-loss records as soon as the writer has room.
+/// queue budget payloads are cut to their envelope (frames are still recorded, with their true length), and
+/// a batch the writer refuses is counted by what it held — frames with their index range, queue samples,
+/// late fds. Both become capture-loss records (`writer behind`, `records dropped`) as soon as the writer
+/// has room.
 /// In lossless mode it waits for room instead, which slows the relay down to the disk's pace — but never
 /// after a write failure: the writer then refuses everything at once.
 final class TraceSink: RelayEventSink {
     let writer: TraceWriter
     let lossless: Bool
     let statistics = RecordingStatistics()
-    private let pendingLosses = Mutex<[LossKey: (frames: UInt64, bytes: UInt64)]>([:])
+    private let pendingLosses = Mutex<[LossKey: LossTally]>([:])
     /// What each channel's sides are known as so far, merged as facts arrive (endpoint-resolved records).
     private let endpoints = Mutex<[ChannelID: [ChannelEndpoint]]>([:])
     private let hasPendingLosses = Atomic<Bool>(false)
@@ -70,14 +72,18 @@ final class TraceSink: RelayEventSink {
 
     func record(channel: ChannelID, direction: Direction, time: UInt64, _ event: RelayEvent) {
         switch event {
-        case .payload, .acknowledgement, .lateFDs, .queueDepths, .chunkTotals:
+        case .payload, .acknowledgement, .unknownFrame, .lateFDs, .queueDepths, .chunkTotals:
             // Off the relay threads' fast path (they batch through their recorders): a batch of its own.
             let batch = writer.makeBatch()
             var state = BatchState()
             _ = append(event, channel: channel, direction: direction, time: time, to: batch, state: &state)
             submit(batch, state: &state, channel: channel, direction: direction)
         case .violation(let violation):
-            if violation.severity == .violation { statistics.violations.add(1, ordering: .relaxed) }
+            if violation.severity == .warning {
+                statistics.warnings.add(1, ordering: .relaxed)
+            } else {
+                statistics.violations.add(1, ordering: .relaxed)
+            }
             // Violations are what a user chases: they wait for room even when capture is degrading.
             writer.submit(.violation(ViolationRecord(time: time, channel: channel, direction: direction,
                                                      violation: violation)), waitForRoom: true)
@@ -98,11 +104,14 @@ final class TraceSink: RelayEventSink {
         }
     }
 
-    /// What a batch has dropped so far, and whether it drops payload capture (decided at its first frame).
+    /// What a batch holds and what it has cut so far, and whether it cuts payload capture (decided at its
+    /// first frame).
     struct BatchState {
         var degrading: Bool?
-        var degradedFrames: UInt64 = 0
-        var degradedBytes: UInt64 = 0
+        /// Frames whose payload this batch cut to the envelope.
+        var degraded = LossTally()
+        /// Everything in the batch, which is what is lost if the writer refuses it.
+        var contents = LossTally()
     }
 
     /// Encodes the high-volume events — frames, acks, queue samples — into `batch` (and counts chunk
@@ -119,9 +128,9 @@ final class TraceSink: RelayEventSink {
                 state.degrading = degrade
                 if degrade {
                     // Only the envelope is kept, so the frame stays identifiable (magic and message id).
-                    // Counted as lost when the batch is accepted; a refused batch counts all its frames.
-                    state.degradedFrames += 1
-                    state.degradedBytes += UInt64(captured.count - MessageEnvelope.size)
+                    // Counted as cut when the batch is accepted; a refused batch counts it as dropped.
+                    state.degraded.addFrame(frame.frameIndex, kind: .payload,
+                                            bytes: UInt64(captured.count - MessageEnvelope.size))
                     captured = UnsafeRawBufferPointer(rebasing: captured.prefix(MessageEnvelope.size))
                 }
             }
@@ -129,18 +138,30 @@ final class TraceSink: RelayEventSink {
                 time: time, channel: channel, direction: direction, frameIndex: frame.frameIndex,
                 streamOffset: frame.streamOffset, header: frame.header, payload: captured,
                 fds: fds.isEmpty ? [] : fds.map(Self.attachedFD))
-            if !encoded {
-                noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind,
-                         frames: 1, bytes: UInt64(frame.header.payloadSize))
+            if encoded {
+                state.contents.addFrame(frame.frameIndex, kind: .payload, bytes: UInt64(frame.header.payloadSize))
+            } else {
+                var lost = LossTally()
+                lost.addFrame(frame.frameIndex, kind: .payload, bytes: UInt64(frame.header.payloadSize))
+                noteLoss(channel, direction, reason: CaptureLossRecord.Reason.recordsDropped, lost)
             }
         case .lateFDs(let frameIndex, let fds):
             batch.append(.lateFDs(LateFDsRecord(
                 time: time, channel: channel, direction: direction, frameIndex: frameIndex,
                 fds: fds.map(Self.attachedFD))))
+            state.contents.lateFDs += 1
         case .acknowledgement(let ack):
+            statistics.acknowledgementFrames.add(1, ordering: .relaxed)
             batch.append(.acknowledgement(AcknowledgementRecord(
                 time: time, channel: channel, direction: direction, frameIndex: ack.frameIndex,
-                streamOffset: ack.streamOffset, count: ack.count)))
+                streamOffset: ack.streamOffset, count: ack.count, payloadSize: ack.header.payloadSize)))
+            state.contents.addFrame(ack.frameIndex, kind: .acknowledgement, bytes: 0)
+        case .unknownFrame(let frame):
+            statistics.unknownTypeFrames.add(1, ordering: .relaxed)
+            batch.append(.unknownFrame(UnknownFrameRecord(
+                time: time, channel: channel, direction: direction, frameIndex: frame.frameIndex,
+                streamOffset: frame.streamOffset, header: frame.header)))
+            state.contents.addFrame(frame.frameIndex, kind: .unknownType, bytes: 0)
         case .queueDepths(let depths):
             batch.append(.queueSample(QueueSampleRecord(
                 time: time, channel: channel, direction: direction,
@@ -149,6 +170,7 @@ final class TraceSink: RelayEventSink {
                 unacknowledgedFDs: depths.unacknowledgedFDs, pendingSyncRequests: depths.pendingSyncRequests,
                 receiverUnprocessedBytes: depths.receiverUnprocessedBytes,
                 receiverUnmatchedFDs: depths.receiverUnmatchedFDs)))
+            state.contents.queueSamples += 1
         case .chunkTotals(let frames, let bytes, let fds):
             statistics.frames.add(frames, ordering: .relaxed)
             statistics.bytes.add(bytes, ordering: .relaxed)
@@ -159,37 +181,35 @@ final class TraceSink: RelayEventSink {
         return true
     }
 
-    /// Hands `batch` to the writer and notes what it lost: the payloads it dropped, or every record when the
-    /// writer refuses it (each frame counted once). Then writes the losses counted so far once the writer
-    /// has caught up. Resets `state` for the next batch.
+    /// Hands `batch` to the writer and notes what it lost: the payloads it cut, or, when the writer refuses
+    /// it, everything it held (each frame counted once, as dropped). Then writes the losses counted so far
+    /// once the writer has caught up. Resets `state` for the next batch.
     fileprivate func submit(_ batch: TraceBatch, state: inout BatchState, channel: ChannelID, direction: Direction) {
         defer { state = BatchState() }
         guard !batch.isEmpty else { return }
-        let records = batch.recordCount
-        let payloadBytes = batch.payloadBytes
         if !writer.submit(batch, waitForRoom: lossless) {
             // After a write failure nothing more reaches the trace: that is reported as the failure
             // (and in the end record), not as the writer falling behind.
             guard !writer.hasFailed else { return }
-            noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind,
-                     frames: UInt64(records), bytes: payloadBytes)
+            noteLoss(channel, direction, reason: CaptureLossRecord.Reason.recordsDropped, state.contents)
             return
         }
-        if state.degradedFrames > 0 {
-            noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind,
-                     frames: state.degradedFrames, bytes: state.degradedBytes)
+        if state.degraded.frames > 0 {
+            noteLoss(channel, direction, reason: CaptureLossRecord.Reason.writerBehind, state.degraded)
         }
         if hasPendingLosses.load(ordering: .relaxed), writer.queuedBytes < degradeThreshold / 2 {
             flushLosses(time: TraceClock.monotonicNanoseconds())
         }
     }
 
-    private func noteLoss(_ channel: ChannelID, _ direction: Direction, reason: String, frames: UInt64, bytes: UInt64) {
-        statistics.framesWithLostCapture.add(frames, ordering: .relaxed)
+    private func noteLoss(_ channel: ChannelID, _ direction: Direction, reason: String, _ lost: LossTally) {
+        if reason == CaptureLossRecord.Reason.recordsDropped {
+            statistics.frameRecordsDropped.add(lost.frames, ordering: .relaxed)
+        } else {
+            statistics.framesWithCutPayload.add(lost.frames, ordering: .relaxed)
+        }
         pendingLosses.withLock { losses in
-            let key = LossKey(channel: channel, direction: direction, reason: reason)
-            let current = losses[key] ?? (0, 0)
-            losses[key] = (current.frames + frames, current.bytes + bytes)
+            losses[LossKey(channel: channel, direction: direction, reason: reason), default: LossTally()].merge(lost)
         }
         hasPendingLosses.store(true, ordering: .relaxed)
     }
@@ -201,10 +221,15 @@ final class TraceSink: RelayEventSink {
             return losses
         }
         hasPendingLosses.store(false, ordering: .relaxed)
-        for (key, loss) in losses.sorted(by: { ($0.key.channel, $0.key.direction.rawValue) < ($1.key.channel, $1.key.direction.rawValue) }) {
+        let ordered = losses.sorted {
+            ($0.key.channel, $0.key.direction.rawValue, $0.key.reason) < ($1.key.channel, $1.key.direction.rawValue, $1.key.reason)
+        }
+        for (key, loss) in ordered {
             writer.submit(.captureLoss(CaptureLossRecord(
                 time: time, channel: key.channel, direction: key.direction, framesAffected: loss.frames,
-                bytesNotCaptured: loss.bytes, reason: key.reason)), waitForRoom: true)
+                bytesNotCaptured: loss.bytes, reason: key.reason, frameRange: loss.frameRange,
+                acknowledgementFrames: loss.acknowledgementFrames, unknownTypeFrames: loss.unknownTypeFrames,
+                otherRecords: .init(queueSamples: loss.queueSamples, lateFDs: loss.lateFDs))), waitForRoom: true)
         }
     }
 
@@ -261,14 +286,62 @@ final class TraceDirectionRecorder: DirectionEventRecorder {
     }
 }
 
+/// What capture loss cost one direction: frames (with the range of their indices, by kind), payload bytes,
+/// and the other records lost with them. Merging keeps the range's hull, so every frame affected lies in it.
+struct LossTally {
+    enum FrameKind { case payload, acknowledgement, unknownType }
+
+    var frames: UInt64 = 0
+    var bytes: UInt64 = 0
+    var frameRange: ClosedRange<UInt64>?
+    var acknowledgementFrames: UInt64 = 0
+    var unknownTypeFrames: UInt64 = 0
+    var queueSamples: UInt64 = 0
+    var lateFDs: UInt64 = 0
+
+    mutating func addFrame(_ index: UInt64, kind: FrameKind, bytes: UInt64) {
+        frames += 1
+        self.bytes &+= bytes
+        if kind == .acknowledgement { acknowledgementFrames += 1 }
+        if kind == .unknownType { unknownTypeFrames += 1 }
+        widen(to: index...index)
+    }
+
+    mutating func merge(_ other: LossTally) {
+        frames &+= other.frames
+        bytes &+= other.bytes
+        acknowledgementFrames &+= other.acknowledgementFrames
+        unknownTypeFrames &+= other.unknownTypeFrames
+        queueSamples &+= other.queueSamples
+        lateFDs &+= other.lateFDs
+        if let range = other.frameRange { widen(to: range) }
+    }
+
+    private mutating func widen(to range: ClosedRange<UInt64>) {
+        guard let current = frameRange else {
+            frameRange = range
+            return
+        }
+        frameRange = min(current.lowerBound, range.lowerBound)...max(current.upperBound, range.upperBound)
+    }
+}
+
 /// Totals for the one-line summary and the trace's end record.
 final class RecordingStatistics: Sendable {
     let channels = Atomic<UInt64>(0)
+    /// Payload frames, and their bytes on the wire (payload plus 12 header bytes each).
     let frames = Atomic<UInt64>(0)
     let bytes = Atomic<UInt64>(0)
     let fds = Atomic<UInt64>(0)
+    let acknowledgementFrames = Atomic<UInt64>(0)
+    let unknownTypeFrames = Atomic<UInt64>(0)
+    /// Violation records by severity: rules broken, and values near their limit.
     let violations = Atomic<UInt64>(0)
-    let framesWithLostCapture = Atomic<UInt64>(0)
+    let warnings = Atomic<UInt64>(0)
+    /// Frames whose record is in the trace with the payload cut to its envelope (writer behind).
+    let framesWithCutPayload = Atomic<UInt64>(0)
+    /// Frames whose record is not in the trace: the writer refused their batch.
+    let frameRecordsDropped = Atomic<UInt64>(0)
     /// Directions whose writers' credentials the kernel would not let the relay claim (EPERM, EINVAL).
     let credentialsRefused = Atomic<UInt64>(0)
     /// Directions where a writer had exited before its last bytes were forwarded (ESRCH).
@@ -280,6 +353,8 @@ final class RecordingStatistics: Sendable {
         TraceSummary(
             channels: channels.load(ordering: .relaxed), frames: frames.load(ordering: .relaxed),
             bytes: bytes.load(ordering: .relaxed), fds: fds.load(ordering: .relaxed),
-            violations: violations.load(ordering: .relaxed))
+            violations: violations.load(ordering: .relaxed),
+            acknowledgementFrames: acknowledgementFrames.load(ordering: .relaxed),
+            unknownTypeFrames: unknownTypeFrames.load(ordering: .relaxed), warnings: warnings.load(ordering: .relaxed))
     }
 }

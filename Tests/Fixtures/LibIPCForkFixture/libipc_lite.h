@@ -1,6 +1,6 @@
 // A small LibIPC TransportSocket look-alike in plain C, shared by LibIPCForkFixture and
 // LibIPCHandoffFixture (header-only: every function is static). It speaks the wire format of
-// /work/shared/docs/libipc-wire.md §1.2–§1.5 and §3.1 byte for byte:
+// docs/protocol.md §1.2–§1.5 and §3.1 byte for byte:
 //   - frames are `u8 type · 3 zero bytes · u32 LE payload_size · u32 LE fd_count` plus the payload;
 //   - a payload frame goes out with one sendmsg, its fds in SCM_RIGHTS with its first bytes (a partial
 //     write finishes with plain sends and no fds);
@@ -123,7 +123,7 @@ static uint64_t ll_fnv1a64(const uint8_t *bytes, size_t count) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Payload encoder (libipc-wire §3.1/§4: raw little-endian values, u32 sizes, no alignment).
+// Payload encoder (docs/protocol.md §3.1/§4: raw little-endian values, u32 sizes, no alignment).
 
 typedef struct {
     uint8_t *bytes;

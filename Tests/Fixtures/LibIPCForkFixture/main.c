@@ -47,7 +47,7 @@ static uint32_t blob_length(int side, int index) {
 }
 
 // The payload of frame `index` from `side`. The parent sends requests to the child's endpoint, the
-// child async messages to the parent's (libipc-wire §3.1).
+// child async messages to the parent's (docs/protocol.md §3.1).
 static void build_payload(ll_buffer *payload, int side, int index) {
     payload->count = 0;
     uint32_t magic = ll_endpoint_magic(side == 0 ? "ForkFixtureServer" : "ForkFixtureClient");

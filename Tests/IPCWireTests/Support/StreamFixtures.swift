@@ -6,6 +6,7 @@ enum RecordedEvent: Equatable, CustomStringConvertible {
     case payload(header: FrameHeader, index: UInt64, offset: UInt64, bytes: [UInt8], fds: Range<UInt64>)
     case ack(count: UInt32, index: UInt64, offset: UInt64)
     case late(index: UInt64, fds: Range<UInt64>)
+    case unknown(header: FrameHeader, index: UInt64, offset: UInt64)
     case violation(Violation)
 
     init(_ event: FrameEvent) {
@@ -17,6 +18,8 @@ enum RecordedEvent: Equatable, CustomStringConvertible {
             self = .ack(count: ack.count, index: ack.frameIndex, offset: ack.streamOffset)
         case .lateFDs(let late):
             self = .late(index: late.frameIndex, fds: late.fdSequence)
+        case .unknownFrame(let frame):
+            self = .unknown(header: frame.header, index: frame.frameIndex, offset: frame.streamOffset)
         case .violation(let violation):
             self = .violation(violation)
         }
@@ -27,6 +30,7 @@ enum RecordedEvent: Equatable, CustomStringConvertible {
         case .payload(let h, let i, let o, let b, let f): "payload#\(i)@\(o) size=\(h.payloadSize) fds=\(f) captured=\(b.count)"
         case .ack(let c, let i, let o): "ack#\(i)@\(o) count=\(c)"
         case .late(let i, let f): "late-fds#\(i) fds=\(f)"
+        case .unknown(let h, let i, let o): "unknown#\(i)@\(o) type=\(h.rawType) size=\(h.payloadSize)"
         case .violation(let v): v.description
         }
     }

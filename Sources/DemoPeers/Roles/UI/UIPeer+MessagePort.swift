@@ -2,7 +2,7 @@ import Glibc
 import IPCTransport
 import IPCWire
 
-/// A MessagePort-like transfer (libipc-wire §6): the UI owns both ends of a port, posts on one end, then
+/// A MessagePort-like transfer (docs/protocol.md §6): the UI owns both ends of a port, posts on one end, then
 /// hands the other end — with what it had already received — to WebContent, which must process the
 /// handed-over messages first and the rest in order.
 extension UIPeer {

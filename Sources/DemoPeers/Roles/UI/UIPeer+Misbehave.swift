@@ -11,7 +11,7 @@ struct MisbehaviorOutcome: Sendable {
     var detected: Bool { reported == kind.expectedViolation.rawValue }
 }
 
-/// `--misbehave`: for each rule of libipc-wire §2, a fresh RequestServer client connection that WebContent
+/// `--misbehave`: for each rule of docs/protocol.md §2, a fresh RequestServer client connection that WebContent
 /// abuses once. RequestServer (the victim) must drop it and report why on its main connection.
 extension UIPeer {
     func misbehave() throws(DemoFailure) {

@@ -1,7 +1,7 @@
 import IPCTransport
 import IPCWire
 
-/// The MessagePort hand-over (libipc-wire §6): WebContent adopts the port's transport, handles the
+/// The MessagePort hand-over (docs/protocol.md §6): WebContent adopts the port's transport, handles the
 /// messages the UI had already received on it first, then the ones that arrive on the transport itself,
 /// answering each over the port.
 extension WebContentPeer {
