@@ -95,6 +95,12 @@ enum CheckText {
         if !protocols.isEmpty { channels += " (" + protocols.joined(separator: "; ") + ")" }
         line("channels", channels)
         line("frames", "\(r.frameCount) (\(r.payloadBytes) payload bytes, \(r.capturedPayloadBytes) captured, \(r.fdCount) fds)")
+        if r.transferCount > 0 { line("transfers", "\(r.transferCount) transports handed over") }
+        if r.processCount > 0 { line("processes", "\(r.processCount), \(r.count(of: .endpoint)) endpoint records") }
+        if r.identityProblemCount > 0 {
+            line("identity", "\(r.identityProblemCount) endpoint records name what the trace does not describe before them")
+            for problem in r.identityProblems.prefix(5) { line("", "offset \(problem.offset): \(problem.description)") }
+        }
         if r.violationCount > 0 { line("violations", "\(r.violationCount)") }
         if r.captureLossCount > 0 { line("capture loss", "\(r.captureLossCount) records") }
         if let duration = r.durationNanoseconds { line("duration", seconds(duration)) }
@@ -231,6 +237,11 @@ struct CheckJSON: Encodable {
     var fds: UInt64?
     var violations: Int?
     var captureLosses: Int?
+    /// (1.1) Transports handed over, distinct processes, and endpoint records naming what the trace does
+    /// not describe before them.
+    var transfers: Int?
+    var processes: Int?
+    var identityProblems: Int?
     var firstTime: UInt64?
     var lastTime: UInt64?
     var durationNanoseconds: UInt64?
@@ -277,6 +288,9 @@ struct CheckJSON: Encodable {
         fds = r.fdCount
         violations = r.violationCount
         captureLosses = r.captureLossCount
+        transfers = r.transferCount
+        processes = r.processCount
+        identityProblems = r.identityProblemCount
         firstTime = r.firstTime
         lastTime = r.lastTime
         durationNanoseconds = r.durationNanoseconds

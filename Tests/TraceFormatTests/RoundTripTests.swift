@@ -75,6 +75,15 @@ import Testing
         .channelClassified(ChannelClassifiedRecord(time: 0, channel: 0, channelProtocol: .libIPC, reason: "")),
         .channelClassified(ChannelClassifiedRecord(
             time: 1, channel: 2, channelProtocol: ChannelProtocol(rawValue: 200), decidedBy: .aToB, reason: "ü")),
+        .process(ProcessRecord(
+            time: .max, pid: .max, parentPID: .min, startTime: .max, bootClockAtTime: .max,
+            flags: [.commandLineTruncated, .detailsMissing], executable: "/usr/bin/ü x",
+            arguments: ["", "a b", String(repeating: "z", count: 5000)])),
+        .process(ProcessRecord(time: 0, pid: 0)),
+        .endpoint(EndpointRecord(
+            time: .max, channel: .max, side: .b, pid: .max, processStartTime: .max,
+            basis: EndpointRecord.Basis(rawValue: 200), afterTransfer: true, endpointName: "DemoRequestServer")),
+        .endpoint(EndpointRecord(time: 0, channel: 0, side: .a)),
     ]
 
     static let edgeHeaders: [TraceHeader] = [

@@ -47,13 +47,17 @@ final class ChannelShared: Sendable {
     let programSideInodes: [ChannelSide: UInt64]
 
     /// What has been learnt about the sides already, so each fact is looked up and reported once.
-    enum IdentitySource: Hashable { case holder, schema }
+    enum IdentitySource: Hashable { case schema }
     private let learnt = Mutex<Set<[UInt8]>>([])
 
     /// True the first time it is called for `side` and `source`.
     func shouldLearn(_ side: ChannelSide, from source: IdentitySource) -> Bool {
-        learnt.withLock { $0.insert([side.rawValue, source == .holder ? 0 : 1]).inserted }
+        learnt.withLock { $0.insert([side.rawValue, 1]).inserted }
     }
+
+    /// Who holds each side's socket (EndpointLookup.swift).
+    let sideA = SideHolder()
+    let sideB = SideHolder()
 
     let follower: (any TransferFollower)?
     /// Whether the channel carries LibIPC (ChannelClassification.swift).

@@ -98,7 +98,7 @@ struct DirectionRelay {
                 break
             }
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<chunk.byteCount])
-            if parser.streamOffset == 0 { identifySender() }
+            identifySides()
             let firstPosition = parser.fdsReceived
             proxyBuffered = UInt64(chunk.byteCount)
             let transfers = parse(bytes, fds: chunk.fds)
@@ -252,18 +252,15 @@ struct DirectionRelay {
         classifier.isLibIPC ? readSize : classifier.foreignReads.readLimit(source, within: readSize, scratch: scratch)
     }
 
-    /// Looks up, off the relay thread, which process holds the sending side's socket: the first traffic
-    /// says who really uses a channel (after a fork or a hand-over the creator may not).
-    private func identifySender() {
-        let side = ChannelSide.sender(of: direction)
-        guard let inode = channel.programSideInodes[side], channel.shouldLearn(side, from: .holder) else { return }
-        let channel = channel
-        let sink = sink
-        let direction = direction
-        _ = try? OSThread(name: "ipcscope-whois") {
-            guard let pid = SocketHolders.firstHolder(ofInode: inode) else { return }
-            let identity = EndpointIdentity(side: side, pid: pid, command: ProcessLookup.command(of: pid))
-            sink.record(channel: channel.id, direction: direction, time: TraceClock.monotonicNanoseconds(), .endpointIdentified(identity))
+    /// Looks up, off the relay thread, which process holds the sending side's socket when that side first
+    /// sends (again after its socket travelled), and the receiver's when it is not known yet
+    /// (EndpointLookup.swift). Two relaxed loads per chunk once both are known.
+    private func identifySides() {
+        let sender = ChannelSide.sender(of: direction)
+        let lookups = channel.holderLookups(forChunkFrom: sender)
+        if lookups.sender { channel.lookUpHolder(of: sender, bySending: true, direction: direction, sink: sink) }
+        if lookups.receiver {
+            channel.lookUpHolder(of: ChannelSide.receiver(of: direction), bySending: false, direction: direction, sink: sink)
         }
     }
 

@@ -89,15 +89,22 @@ public struct EndpointIdentity: Equatable, Sendable {
     public var side: ChannelSide
     /// The LibIPC endpoint that side implements (from decoded messages).
     public var endpointName: String?
-    /// The process holding that side's socket when the channel first carried traffic.
+    /// A process holding that side's socket.
     public var pid: Int32?
     public var command: String?
+    /// `pid` was looked up when that side sent (else before it had sent anything).
+    public var bySending: Bool
+    /// The side's socket travelled in a frame since it was last identified: `pid` is its new holder.
+    public var afterTransfer: Bool
 
-    public init(side: ChannelSide, endpointName: String? = nil, pid: Int32? = nil, command: String? = nil) {
+    public init(side: ChannelSide, endpointName: String? = nil, pid: Int32? = nil, command: String? = nil,
+                bySending: Bool = false, afterTransfer: Bool = false) {
         self.side = side
         self.endpointName = endpointName
         self.pid = pid
         self.command = command
+        self.bySending = bySending
+        self.afterTransfer = afterTransfer
     }
 }
 

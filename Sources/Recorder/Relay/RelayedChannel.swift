@@ -103,6 +103,11 @@ public final class RelayedChannel: Sendable {
         shared.noteCarriedInLibIPCFrame(time: TraceClock.monotonicNanoseconds())
     }
 
+    /// The program's socket of `side` travelled in a frame: its next holder is looked up when it next sends.
+    public func noteSideTravelled(_ side: ChannelSide) {
+        shared.noteSideTravelled(side)
+    }
+
     /// Ends both directions now (recording stops): their EOFs are recorded as `ipcscopeStopped`.
     public func stop() {
         shared.stopping.store(true, ordering: .relaxed)

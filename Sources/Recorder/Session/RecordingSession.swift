@@ -26,7 +26,13 @@ public final class RecordingSession: Sendable {
     private let channels = Mutex<[ChannelID: RelayedChannel]>([:])
     /// Inodes of the ends programs hold of relayed channels, so such an end travelling as an attachment is
     /// recognised as already relayed (and not interposed a second time).
-    private let programSideInodes = Mutex<[UInt64: ChannelID]>([:])
+    private let programSideInodes = Mutex<[UInt64: ProgramSide]>([:])
+
+    /// A program's end of a relayed channel, and which side it is when known.
+    private struct ProgramSide {
+        var channel: ChannelID
+        var side: ChannelSide?
+    }
     /// Channels that ended before `openChannel` registered them (a peer that hangs up at once).
     private let endedBeforeRegistration = Mutex<Set<ChannelID>>([])
     private let nextChannel = Atomic<UInt32>(1)
@@ -57,15 +63,32 @@ public final class RecordingSession: Sendable {
             throw SystemError(errno: ESHUTDOWN, operation: "open channel after the recording stopped")
         }
         let id = nextChannel.add(1, ordering: .relaxed).oldValue
+        // The processes channel-opened names are in the trace before it.
+        let starts = [endpointA.pid, endpointB.pid].map { sink.identities.see(pid: $0) }
+        let time = TraceClock.monotonicNanoseconds()
         writer.submit(.channelOpened(ChannelOpenedRecord(
-            time: TraceClock.monotonicNanoseconds(), channel: id, endpointA: endpointA, endpointB: endpointB,
+            time: time, channel: id, endpointA: endpointA, endpointB: endpointB,
             discovery: discovery, transferredBy: transferredBy)), waitForRoom: true)
+        if let transferredBy {
+            // Every hand-over has its channel-transferred record, whether the channel was found by it or before.
+            writer.submit(.channelTransferred(ChannelTransferredRecord(time: time, channel: id, carriedBy: transferredBy)),
+                          waitForRoom: true)
+        }
         sink.statistics.channels.add(1, ordering: .relaxed)
-        sink.channelOpened(id, endpointA: endpointA, endpointB: endpointB)
-        programSideInodes.withLock { known in for inode in inodes { known[inode] = id } }
+        sink.identities.channelOpened(id, pids: [endpointA.pid, endpointB.pid], starts: starts, time: time)
+        // The programs' ends: as given, else the peers of ours (so every side's holder can be looked up, and
+        // such an end travelling in a frame is known as relayed).
+        var bySide = programSideInodesBySide
+        for (side, end) in [(ChannelSide.a, endA), (.b, endB)] where bySide[side] == nil {
+            if let inode = SocketHolders.peerInode(of: end) { bySide[side] = inode }
+        }
+        programSideInodes.withLock { known in
+            for inode in inodes { known[inode] = ProgramSide(channel: id, side: nil) }
+            for (side, inode) in bySide { known[inode] = ProgramSide(channel: id, side: side) }
+        }
         var relayOptions = RelayedChannel.Options(captureLimit: writer.header.captureLength)
         if options.followTransfers { relayOptions.follower = SessionTransferFollower(session: self) }
-        relayOptions.programSideInodes = programSideInodesBySide
+        relayOptions.programSideInodes = bySide
         relayOptions.inspector = options.schemas.map { SchemaInspector(schemas: $0) }
         relayOptions.classification = classificationMode(discovery)
         do {
@@ -100,7 +123,7 @@ public final class RecordingSession: Sendable {
         writer.submit(.channelClosed(ChannelClosedRecord(time: TraceClock.monotonicNanoseconds(), channel: id,
                                                          traffic: traffic)),
                       waitForRoom: true)
-        programSideInodes.withLock { known in known = known.filter { $0.value != id } }
+        programSideInodes.withLock { known in known = known.filter { $0.value.channel != id } }
         sink.channelClosed(id)
         // Both relay threads are ending on their own; nothing is left to stop or join.
         endedBeforeRegistration.withLock { ended in
@@ -114,9 +137,13 @@ public final class RecordingSession: Sendable {
 
     /// Links the channel whose program end `inode` is to the frame that carried that end.
     func noteCarried(inode: UInt64, by carrier: ChannelID, direction: Direction, frameIndex: UInt64) {
-        guard let channel = programSideInodes.withLock({ $0[inode] }), channel != carrier else { return }
+        guard let programSide = programSideInodes.withLock({ $0[inode] }), programSide.channel != carrier else { return }
+        let channel = programSide.channel
+        let relayed = channels.withLock { $0[channel] }
         // The carrier parses frames, so it is LibIPC: what travels in its frames is a LibIPC transport.
-        channels.withLock { $0[channel] }?.noteCarriedInLibIPCFrame()
+        relayed?.noteCarriedInLibIPCFrame()
+        // That side now belongs to whoever receives it: looked up again when it next sends.
+        if let side = programSide.side { relayed?.noteSideTravelled(side) }
         writer.submit(.channelTransferred(ChannelTransferredRecord(
             time: TraceClock.monotonicNanoseconds(), channel: channel,
             carriedBy: TransferOrigin(parentChannel: carrier, direction: direction, frameIndex: frameIndex))),
