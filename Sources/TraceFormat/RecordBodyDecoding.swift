@@ -62,7 +62,14 @@ enum RecordBodyDecoder {
             let channel = try r.u32("channel")
             let parent = try r.u32("carrying channel")
             let origin = TransferOrigin(parentChannel: parent, direction: try direction(&r), frameIndex: try r.u64("carrying frame index"))
-            return .channelTransferred(ChannelTransferredRecord(time: time, channel: channel, carriedBy: origin))
+            var adoption: ChannelTransferredRecord.Adoption?
+            if r.remaining > 0 {  // 1.1: whether the channel was adopted here; a 1.0 body ends before it
+                let adopted = try r.bool("adopted")
+                let recovered = try r.u32("recovered frames")
+                let recoveredDirection = try direction(&r)
+                if adopted { adoption = .init(recoveredFrames: recovered, recoveredDirection: recoveredDirection) }
+            }
+            return .channelTransferred(ChannelTransferredRecord(time: time, channel: channel, carriedBy: origin, adoption: adoption))
         case .process:
             let time = try r.u64("time")
             let pid = try r.i32("pid")

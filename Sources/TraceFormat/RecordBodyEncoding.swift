@@ -91,6 +91,8 @@ extension ByteBuffer {
             return appendRecord(kind: TraceRecordKind.channelTransferred.rawValue) { b in
                 b.append(r.time); b.append(r.channel); b.append(r.carriedBy.parentChannel)
                 b.append(r.carriedBy.direction.rawValue); b.append(r.carriedBy.frameIndex)
+                b.append(r.adoption != nil); b.append(r.adoption?.recoveredFrames ?? 0)
+                b.append(r.adoption?.recoveredDirection.rawValue ?? 0)
             }
         case .channelClassified(let r):
             return appendRecord(kind: TraceRecordKind.channelClassified.rawValue) { b in

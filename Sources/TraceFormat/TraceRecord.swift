@@ -615,16 +615,34 @@ public struct EndpointResolvedRecord: Sendable, Equatable {
 /// another process, libipc-wire §6). Channels found when their transport was created (preload) get their
 /// link to the carrying frame this way; followed transfers carry it in channel-opened.
 public struct ChannelTransferredRecord: Sendable, Equatable {
+    /// (1.1) The channel was found by this hand-over (a followed transfer): the recorder relays its streams
+    /// from the moment it adopted the transport, not from their start.
+    public struct Adoption: Sendable, Equatable {
+        /// Frames the previous owner had read, recovered from the carrying message: the first
+        /// `recoveredFrames` payload frames of `recoveredDirection` (indices 0 to count − 1). Frame indices and
+        /// stream offsets of the channel count from the first frame the trace knows of each direction.
+        public var recoveredFrames: UInt32
+        public var recoveredDirection: Direction
+
+        public init(recoveredFrames: UInt32 = 0, recoveredDirection: Direction = .aToB) {
+            self.recoveredFrames = recoveredFrames
+            self.recoveredDirection = recoveredDirection
+        }
+    }
+
     public var time: UInt64
     /// The channel whose end travelled.
     public var channel: UInt32
     /// The frame that carried it.
     public var carriedBy: TransferOrigin
+    /// Nil when the channel was relayed before it travelled (and in 1.0 traces).
+    public var adoption: Adoption?
 
-    public init(time: UInt64, channel: UInt32, carriedBy: TransferOrigin) {
+    public init(time: UInt64, channel: UInt32, carriedBy: TransferOrigin, adoption: Adoption? = nil) {
         self.time = time
         self.channel = channel
         self.carriedBy = carriedBy
+        self.adoption = adoption
     }
 }
 

@@ -177,6 +177,10 @@ import Testing
             let earlier = TraceRecord.channelClosed(closed)
             guard let encoded = earlier.encoded() else { return nil }
             return (earlier, encoded.count - TraceFileLayout.recordHeaderSize)
+        case .channelTransferred(var transferred):
+            // 1.1 appends whether the channel was adopted by this hand-over; 1.0 ends after the frame index.
+            transferred.adoption = nil
+            return (.channelTransferred(transferred), 8 + 4 + 4 + 1 + 8)
         case .end(let end):
             // 1.1 appends why writing stopped; a 1.0 end record reads as a complete recording.
             return (.end(EndRecord(time: end.time, summary: end.summary, cleanStop: end.cleanStop)), endBodyLength10)

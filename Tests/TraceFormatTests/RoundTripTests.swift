@@ -65,6 +65,12 @@ import Testing
             time: .max, channel: .max, carriedBy: TransferOrigin(parentChannel: .max, direction: .bToA, frameIndex: .max))),
         .channelTransferred(ChannelTransferredRecord(
             time: 0, channel: 0, carriedBy: TransferOrigin(parentChannel: 0, direction: .aToB, frameIndex: 0))),
+        .channelTransferred(ChannelTransferredRecord(
+            time: 1, channel: 2, carriedBy: TransferOrigin(parentChannel: 1, direction: .bToA, frameIndex: 7),
+            adoption: .init(recoveredFrames: .max, recoveredDirection: .bToA))),
+        .channelTransferred(ChannelTransferredRecord(
+            time: 1, channel: 2, carriedBy: TransferOrigin(parentChannel: 1, direction: .aToB, frameIndex: 7),
+            adoption: .init())),
         .lateFDs(LateFDsRecord(time: .max, channel: .max, direction: .bToA, frameIndex: .max, fds: [
             AttachedFD(kind: .pipe, inode: .max, size: 0), AttachedFD(kind: .socket, inode: 1, size: 0, interposed: true),
         ])),

@@ -15,11 +15,26 @@ public struct MessageInspection: Sendable {
     public var endpointName: String?
     /// A decode-time violation, with `streamOffset` and `frameIndex` already set for the frame's stream.
     public var violation: Violation?
+    /// Messages of a transport carried by this frame that its previous owner had already read.
+    public var handedOverMessages: HandedOverMessages?
 
     public init(kind: MessageKind? = nil, endpointName: String? = nil, violation: Violation? = nil) {
         self.kind = kind
         self.endpointName = endpointName
         self.violation = violation
+    }
+}
+
+/// The payloads of frames a transport's previous owner had read before handing it over, sent along with it
+/// in the carrying message (the receiver handles them first). Recorded as the new channel's first frames.
+public struct HandedOverMessages: Sendable, Equatable {
+    /// Which of the carrying frame's attachments is the transport.
+    public var attachmentIndex: Int
+    public var payloads: [[UInt8]]
+
+    public init(attachmentIndex: Int, payloads: [[UInt8]]) {
+        self.attachmentIndex = attachmentIndex
+        self.payloads = payloads
     }
 }
 

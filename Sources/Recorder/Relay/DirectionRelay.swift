@@ -22,6 +22,9 @@ struct DirectionRelay {
         /// and large payloads faster in larger ones.
         var smallReadSize = 32 * 1024
         var parser = FrameStreamParser.Configuration()
+        /// Where counting starts: after frames recovered from a transfer (RecordingSession.followTransfer).
+        var firstFrameIndex: UInt64 = 0
+        var firstStreamOffset: UInt64 = 0
         /// Minimum spacing of queue-depth samples.
         var sampleInterval: UInt64 = 1_000_000
     }
@@ -61,6 +64,7 @@ struct DirectionRelay {
         self.configuration = configuration
         recorder = sink.directionRecorder(channel: channel.id, direction: direction)
         parser = FrameStreamParser(configuration: configuration.parser)
+        parser.startCounting(atFrame: configuration.firstFrameIndex, streamOffset: configuration.firstStreamOffset)
         classifier = DirectionClassifier(mode: channel.classification.mode)
     }
 
@@ -139,8 +143,8 @@ struct DirectionRelay {
     // MARK: Parsing
 
     /// Parses the chunk and reports its events. Returns, for each fd position holding a transport to
-    /// follow, the frame that carries it.
-    private mutating func parse(_ bytes: UnsafeRawBufferPointer, fds: [Int32]) -> [UInt64: UInt64] {
+    /// follow, the frame that carries it (and what that frame hands over with it).
+    private mutating func parse(_ bytes: UnsafeRawBufferPointer, fds: [Int32]) -> TransferCarriers {
         channel.relayedTraffic.count(direction, bytes: bytes.count, fds: fds.count)
         classifier.foreignReads.noteRead(fdCount: fds.count)
         let step = classifier.step(bytes, direction: direction, channel: channel)
@@ -149,11 +153,12 @@ struct DirectionRelay {
             parser = FrameStreamParser(configuration: configuration.parser)
             fdDescriptions = FDDescriptionQueue()
         }
-        if step == .stopParsing || step == .skip { return [:] }
+        if step == .stopParsing || step == .skip { return TransferCarriers() }
         // Undecided: only the first few bytes get here, so only read- and header-level violations.
         let tentative = step == .parseTentatively
         var held: [Violation] = []
         var origins: [UInt64: UInt64] = [:]
+        var handedOver: [UInt64: [[UInt8]]] = [:]
         var frames: UInt64 = 0
         var frameBytes: UInt64 = 0
         var frameFDs: UInt64 = 0
@@ -194,6 +199,10 @@ struct DirectionRelay {
                     if let violation = inspection.violation {
                         Self.report(violation, time: time, channel: channel, direction: direction, recorder: recorder)
                     }
+                    if let messages = inspection.handedOverMessages {
+                        let position = frame.arrivedFDSequence.lowerBound + UInt64(messages.attachmentIndex)
+                        if frame.arrivedFDSequence.contains(position) { handedOver[position] = messages.payloads }
+                    }
                 }
             case .lateFDs(let late):
                 let described = queue.take(late.fdSequence)
@@ -219,7 +228,14 @@ struct DirectionRelay {
         if frames > 0 || frameFDs > 0 {
             recorder.record(time: time, .chunkTotals(frames: frames, bytes: frameBytes, fds: frameFDs))
         }
-        return origins
+        return TransferCarriers(origins: origins, handedOver: handedOver)
+    }
+
+    /// Per fd position of a chunk: the frame carrying a transport to follow, and the messages of that
+    /// transport its previous owner had read, sent along in that frame.
+    struct TransferCarriers {
+        var origins: [UInt64: UInt64] = [:]
+        var handedOver: [UInt64: [[UInt8]]] = [:]
     }
 
     /// Records a violation and notes it on the channel, where an EOF shortly after looks for its likely cause.
@@ -284,7 +300,7 @@ struct DirectionRelay {
 
     /// The fds to forward — transports to follow replaced by interposed ends — and the fds to close after.
     private func followTransfers(
-        _ fds: [Int32], firstPosition: UInt64, origins: [UInt64: UInt64]
+        _ fds: [Int32], firstPosition: UInt64, origins carriers: TransferCarriers
     ) -> (outgoing: [Int32], toClose: [Int32]) {
         guard let follower = channel.follower, !fds.isEmpty else { return (fds, fds) }
         var outgoing = fds
@@ -293,7 +309,8 @@ struct DirectionRelay {
             let position = firstPosition + UInt64(index)
             guard let info = try? Descriptor.info(fd), isTransportToFollow(fd, info),
                   let replacement = follower.follow(socket: fd, from: channel.id, direction: direction,
-                                                    frameIndex: origins[position]) else { continue }
+                                                    frameIndex: carriers.origins[position],
+                                                    handedOver: carriers.handedOver[position] ?? []) else { continue }
             outgoing[index] = replacement
             toClose[index] = replacement  // the follower owns `fd` now; our copy of the new end goes
         }

@@ -68,7 +68,12 @@ final class IdentityRecords: Sendable {
     /// Merges what was learnt about one side and writes an endpoint record when that changed anything.
     func learnt(_ identity: EndpointIdentity, channel: ChannelID, time: UInt64) {
         var start: UInt64 = 0
-        if let pid = identity.pid { start = see(pid: pid) }
+        var time = time
+        if let pid = identity.pid {
+            start = see(pid: pid)
+            // Not earlier than the process record it names, which may just have been written.
+            time = max(time, TraceClock.monotonicNanoseconds())
+        }
         update(channel, identity.side, time: time, afterTransfer: identity.afterTransfer) { state in
             if let name = identity.endpointName { state.name = name }
             if let pid = identity.pid, pid > 0 {

@@ -55,7 +55,7 @@ public final class RecordingSession: Sendable {
     public func openChannel(
         endA: Int32, endB: Int32, endpointA: ChannelEndpoint, endpointB: ChannelEndpoint,
         discovery: ChannelDiscovery, transferredBy: TransferOrigin? = nil, programSideInodes inodes: [UInt64] = [],
-        programSideInodesBySide: [ChannelSide: UInt64] = [:]
+        programSideInodesBySide: [ChannelSide: UInt64] = [:], handedOver: [[UInt8]] = []
     ) throws(SystemError) -> ChannelID {
         guard !stopped.load(ordering: .acquiring) else {
             Descriptor.close(endA)
@@ -71,9 +71,12 @@ public final class RecordingSession: Sendable {
             discovery: discovery, transferredBy: transferredBy)), waitForRoom: true)
         if let transferredBy {
             // Every hand-over has its channel-transferred record, whether the channel was found by it or before.
-            writer.submit(.channelTransferred(ChannelTransferredRecord(time: time, channel: id, carriedBy: transferredBy)),
-                          waitForRoom: true)
+            writer.submit(.channelTransferred(ChannelTransferredRecord(
+                time: time, channel: id, carriedBy: transferredBy,
+                adoption: .init(recoveredFrames: UInt32(clamping: handedOver.count), recoveredDirection: .aToB))),
+                waitForRoom: true)
         }
+        let recovered = recordHandedOver(handedOver, channel: id, time: time)
         sink.statistics.channels.add(1, ordering: .relaxed)
         sink.identities.channelOpened(id, pids: [endpointA.pid, endpointB.pid], starts: starts, time: time)
         // The programs' ends: as given, else the peers of ours (so every side's holder can be looked up, and
@@ -89,6 +92,7 @@ public final class RecordingSession: Sendable {
         var relayOptions = RelayedChannel.Options(captureLimit: writer.header.captureLength)
         if options.followTransfers { relayOptions.follower = SessionTransferFollower(session: self) }
         relayOptions.programSideInodes = bySide
+        if recovered.frames > 0 { relayOptions.recordedBefore = [.aToB: recovered] }
         relayOptions.inspector = options.schemas.map { SchemaInspector(schemas: $0) }
         relayOptions.classification = classificationMode(discovery)
         do {
@@ -104,6 +108,28 @@ public final class RecordingSession: Sendable {
             throw error
         }
         return id
+    }
+
+    /// Records the frames a transport's previous owner had read before handing it over (their payloads came
+    /// along in the carrying frame) as the first A→B frames of its channel: A faces the transport's peer,
+    /// which sent them. Returns how many frames and stream bytes they make, where the relay goes on counting.
+    private func recordHandedOver(_ payloads: [[UInt8]], channel: ChannelID, time: UInt64) -> (frames: UInt64, bytes: UInt64) {
+        var offset: UInt64 = 0
+        let batch = writer.makeBatch()
+        for (index, payload) in payloads.enumerated() {
+            let size = UInt32(clamping: payload.count)
+            payload.withUnsafeBytes { bytes in
+                _ = batch.appendPayloadFrame(
+                    time: time, channel: channel, direction: .aToB, frameIndex: UInt64(index), streamOffset: offset,
+                    header: .payload(size: Int(size), fdCount: 0), payload: bytes, fds: [])
+            }
+            offset += UInt64(FrameHeader.size) + UInt64(size)
+        }
+        guard !payloads.isEmpty else { return (0, 0) }
+        writer.submit(batch, waitForRoom: true)
+        sink.statistics.frames.add(UInt64(payloads.count), ordering: .relaxed)
+        sink.statistics.bytes.add(offset, ordering: .relaxed)
+        return (UInt64(payloads.count), offset)
     }
 
     /// The preload library hands over every AF_UNIX stream socketpair (and interposed connect), whatever
@@ -152,7 +178,9 @@ public final class RecordingSession: Sendable {
 
     /// Relays a transport that travelled in frame `frameIndex` of `parent`: `socket` (our copy of it) keeps
     /// facing its peer, and the returned end is forwarded in its place.
-    func followTransfer(socket: Int32, parent: ChannelID, direction: Direction, frameIndex: UInt64?) -> Int32? {
+    func followTransfer(
+        socket: Int32, parent: ChannelID, direction: Direction, frameIndex: UInt64?, handedOver: [[UInt8]] = []
+    ) -> Int32? {
         guard let pair = try? SocketPair.make() else { return nil }
         guard let programSide = try? Descriptor.info(pair.first).inode else {
             Descriptor.closeAll([pair.first, pair.second])
@@ -165,7 +193,7 @@ public final class RecordingSession: Sendable {
                 endpointA: ChannelEndpoint(name: "peer of a transport sent on channel \(parent)"),
                 endpointB: ChannelEndpoint(name: "receiver of channel \(parent)'s transport"),
                 discovery: .transfer, transferredBy: origin, programSideInodes: [programSide],
-                programSideInodesBySide: [.b: programSide])
+                programSideInodesBySide: [.b: programSide], handedOver: frameIndex == nil ? [] : handedOver)
         } catch {
             Descriptor.close(pair.first)
             return nil
@@ -255,8 +283,10 @@ struct SessionTransferFollower: TransferFollower {
         session?.isProgramSide(inode: inode) ?? true
     }
 
-    func follow(socket: Int32, from channel: ChannelID, direction: Direction, frameIndex: UInt64?) -> Int32? {
-        session?.followTransfer(socket: socket, parent: channel, direction: direction, frameIndex: frameIndex)
+    func follow(socket: Int32, from channel: ChannelID, direction: Direction, frameIndex: UInt64?,
+                handedOver: [[UInt8]]) -> Int32? {
+        session?.followTransfer(socket: socket, parent: channel, direction: direction, frameIndex: frameIndex,
+                                handedOver: handedOver)
     }
 
     func noteCarried(inode: UInt64, by channel: ChannelID, direction: Direction, frameIndex: UInt64) {
