@@ -39,6 +39,15 @@ struct DemoIdentityTests {
         #expect(commandLines.contains { $0.contains("demo-peer webcontent") }, "\(commandLines)")
         #expect(commandLines.contains { $0.contains("demo-peer requestserver") }, "\(commandLines)")
         #expect(commandLines.contains { $0.contains("demo --no-record") }, "\(commandLines)")
+        // A relayed channel whose end travelled is re-resolved: its side has a new holder, marked as such.
+        var travelled = Set<UInt32>()
+        var reResolved = Set<UInt32>()
+        for record in records {
+            if case .channelTransferred(let r) = record, r.adoption == nil { travelled.insert(r.channel) }
+            if case .endpoint(let r) = record, r.afterTransfer, travelled.contains(r.channel) { reResolved.insert(r.channel) }
+        }
+        #expect(!travelled.isEmpty)
+        #expect(reResolved == travelled, "\(identity.dump(records))")
         // The message port ends with the UI on one side and WebContent on the other (its side B travelled).
         let port = try #require(identity.channels.first { channel in
             identity.framesWithoutEnvelope.contains(channel)

@@ -102,7 +102,7 @@ struct DirectionRelay {
                 break
             }
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<chunk.byteCount])
-            identifySides()
+            identifySides(writer: chunk.credentials?.pid)
             let firstPosition = parser.fdsReceived
             proxyBuffered = UInt64(chunk.byteCount)
             let transfers = parse(bytes, fds: chunk.fds)
@@ -268,15 +268,20 @@ struct DirectionRelay {
         classifier.isLibIPC ? readSize : classifier.foreignReads.readLimit(source, within: readSize, scratch: scratch)
     }
 
-    /// Looks up, off the relay thread, which process holds the sending side's socket when that side first
-    /// sends (again after its socket travelled), and the receiver's when it is not known yet
-    /// (EndpointLookup.swift). Two relaxed loads per chunk once both are known.
-    private func identifySides() {
+    /// Identifies the sending side's process when that side first sends (again after its socket
+    /// travelled) — the writer the kernel names in the chunk's credentials — and looks up, off the relay
+    /// thread, which process holds the receiver's socket when it is not known yet (EndpointLookup.swift).
+    /// Two relaxed loads per chunk once both are known.
+    private func identifySides(writer: Int32?) {
         let sender = ChannelSide.sender(of: direction)
         let lookups = channel.holderLookups(forChunkFrom: sender)
-        if lookups.sender { channel.lookUpHolder(of: sender, bySending: true, direction: direction, sink: sink) }
+        if lookups.sender {
+            channel.lookUpHolder(of: sender, bySending: true, afterTransfer: lookups.senderTravelled,
+                                 writer: writer, direction: direction, sink: sink)
+        }
         if lookups.receiver {
-            channel.lookUpHolder(of: ChannelSide.receiver(of: direction), bySending: false, direction: direction, sink: sink)
+            channel.lookUpHolder(of: ChannelSide.receiver(of: direction), bySending: false, afterTransfer: false,
+                                 direction: direction, sink: sink)
         }
     }
 

@@ -17,6 +17,10 @@ enum SocketHolders {
     static func holders(ofInode inode: UInt64, excluding: Int32? = nil, atMost: Int = 8) -> [Int32] {
         let wanted = "socket:[\(inode)]"
         var found = recentHolders.withLock { Array($0) }.filter { holds(pid: $0, link: wanted) }
+        return holders(wanted, found: &found, excluding: excluding, atMost: atMost)
+    }
+
+    private static func holders(_ wanted: String, found: inout [Int32], excluding: Int32?, atMost: Int) -> [Int32] {
         if found.isEmpty || found.allSatisfy({ $0 == excluding }), let proc = opendir("/proc") {
             defer { closedir(proc) }
             while found.count < atMost, let entry = readdir(proc) {
@@ -32,7 +36,7 @@ enum SocketHolders {
     private static let recentHolders = Mutex<[Int32]>([])
     private static let recentLimit = 32
 
-    private static func remember(_ pids: [Int32]) {
+    static func remember(_ pids: [Int32]) {
         guard !pids.isEmpty else { return }
         recentHolders.withLock { recent in
             recent.removeAll { pids.contains($0) }

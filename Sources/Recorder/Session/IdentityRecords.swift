@@ -28,7 +28,10 @@ final class IdentityRecords: Sendable {
     @discardableResult
     func see(pid: Int32) -> UInt64 {
         guard pid > 0 else { return 0 }
-        let snapshot = ProcessLookup.snapshot(of: pid)
+        // The start time alone tells a known process; the rest is read for a new one.
+        let started = ProcessLookup.started(pid)
+        if let started, processes.withLock({ $0[pid] == started.startTime }) { return started.startTime }
+        let snapshot = started == nil ? nil : ProcessLookup.snapshot(of: pid)
         let time = TraceClock.monotonicNanoseconds()
         return processes.withLock { known in
             let start = snapshot?.startTime ?? known[pid] ?? 0

@@ -32,12 +32,7 @@ enum ProcessLookup {
     /// What /proc says about `pid` now (docs/trace-format.md §5.15); nil when it has exited or /proc
     /// will not say.
     static func snapshot(of pid: Int32) -> ProcessSnapshot? {
-        guard pid > 0, let stat = readSmallFile("/proc/\(pid)/stat"), let fields = statFields(stat),
-              fields.count > 19, let parent = Int32(fields[1]), let ticks = UInt64(fields[19]) else { return nil }
-        let boot = bootClockNanoseconds()
-        let perSecond = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
-        var snapshot = ProcessSnapshot(pid: pid, parentPID: parent, startTime: ticks &* (1_000_000_000 / perSecond),
-                                       bootClock: boot)
+        guard var snapshot = started(pid) else { return nil }
         // One byte more than kept tells a command line that was cut.
         if let raw = readSmallFile("/proc/\(pid)/cmdline", limit: commandLineLimit + 1) {
             snapshot.commandLineTruncated = raw.count > commandLineLimit
@@ -53,6 +48,16 @@ enum ProcessLookup {
         }
         snapshot.executable = readLink("/proc/\(pid)/exe") ?? ""
         return snapshot
+    }
+
+    /// Only the parent and start time (one read of /proc/PID/stat): enough to tell whether a pid is a
+    /// process seen before.
+    static func started(_ pid: Int32) -> ProcessSnapshot? {
+        guard pid > 0, let stat = readSmallFile("/proc/\(pid)/stat"), let fields = statFields(stat),
+              fields.count > 19, let parent = Int32(fields[1]), let ticks = UInt64(fields[19]) else { return nil }
+        let perSecond = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        return ProcessSnapshot(pid: pid, parentPID: parent, startTime: ticks &* (1_000_000_000 / perSecond),
+                               bootClock: bootClockNanoseconds())
     }
 
     /// CLOCK_BOOTTIME in ns: the clock /proc/PID/stat's start times count on.
