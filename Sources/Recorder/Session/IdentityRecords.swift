@@ -10,6 +10,9 @@ final class IdentityRecords: Sendable {
     /// The start time each pid was last recorded with.
     private let processes = Mutex<[Int32: UInt64]>([:])
     private let sides = Mutex<[ChannelID: [SideState]]>([:])
+    /// /proc, or what a test makes it say.
+    private let started: @Sendable (Int32) -> ProcessSnapshot?
+    private let snapshot: @Sendable (Int32) -> ProcessSnapshot?
 
     /// What the trace says of one side so far.
     struct SideState: Equatable {
@@ -19,8 +22,13 @@ final class IdentityRecords: Sendable {
         var name = ""
     }
 
-    init(writer: TraceWriter) {
+    init(
+        writer: TraceWriter, started: @escaping @Sendable (Int32) -> ProcessSnapshot? = ProcessLookup.started,
+        snapshot: @escaping @Sendable (Int32) -> ProcessSnapshot? = ProcessLookup.snapshot(of:)
+    ) {
         self.writer = writer
+        self.started = started
+        self.snapshot = snapshot
     }
 
     /// Records `pid` if the trace does not know it yet (or knew another process under that pid). Returns
@@ -29,9 +37,9 @@ final class IdentityRecords: Sendable {
     func see(pid: Int32) -> UInt64 {
         guard pid > 0 else { return 0 }
         // The start time alone tells a known process; the rest is read for a new one.
-        let started = ProcessLookup.started(pid)
+        let started = self.started(pid)
         if let started, processes.withLock({ $0[pid] == started.startTime }) { return started.startTime }
-        let snapshot = started == nil ? nil : ProcessLookup.snapshot(of: pid)
+        let snapshot = started == nil ? nil : self.snapshot(pid)
         let time = TraceClock.monotonicNanoseconds()
         return processes.withLock { known in
             let start = snapshot?.startTime ?? known[pid] ?? 0
