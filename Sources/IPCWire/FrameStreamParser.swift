@@ -53,6 +53,16 @@ public struct FrameStreamParser {
     private var stalled: [StalledRun] = []
     private var stalledHead = 0
 
+    /// Counts frames and bytes from `frameIndex` and `streamOffset` instead of 0: for a stream joined after
+    /// its start, whose earlier frames are known from elsewhere. Only before the first byte is fed.
+    public mutating func startCounting(atFrame frameIndex: UInt64, streamOffset offset: UInt64) {
+        precondition(streamOffset == 0 && frameCount == 0, "startCounting after parsing began")
+        frameCount = frameIndex
+        streamOffset = offset
+        frameStart = offset
+        chunkStart = offset
+    }
+
     /// Bytes consumed so far.
     public private(set) var streamOffset: UInt64 = 0
     /// Frames whose header has been read so far (the next frame's index).

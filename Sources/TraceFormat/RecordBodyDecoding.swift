@@ -83,7 +83,41 @@ enum RecordBodyDecoder {
             let channel = try r.u32("channel")
             let parent = try r.u32("carrying channel")
             let origin = TransferOrigin(parentChannel: parent, direction: try direction(&r), frameIndex: try r.u64("carrying frame index"))
-            return .channelTransferred(ChannelTransferredRecord(time: time, channel: channel, carriedBy: origin))
+            var adoption: ChannelTransferredRecord.Adoption?
+            if r.remaining > 0 {  // 1.1: whether the channel was adopted here; a 1.0 body ends before it
+                let adopted = try r.bool("adopted")
+                let recovered = try r.u32("recovered frames")
+                let recoveredDirection = try direction(&r)
+                if adopted { adoption = .init(recoveredFrames: recovered, recoveredDirection: recoveredDirection) }
+            }
+            return .channelTransferred(ChannelTransferredRecord(time: time, channel: channel, carriedBy: origin, adoption: adoption))
+        case .process:
+            let time = try r.u64("time")
+            let pid = try r.i32("pid")
+            let parent = try r.i32("parent pid")
+            let start = try r.u64("start time")
+            let boot = try r.u64("boot clock")
+            let flags = ProcessRecord.Flags(rawValue: try r.u8("process flags"))
+            let executable = try r.string("executable")
+            let count = try r.count("arguments", minimumElementSize: 4)
+            var arguments: [String] = []
+            arguments.reserveCapacity(count)
+            for _ in 0..<count { arguments.append(try r.string("argument")) }
+            return .process(ProcessRecord(
+                time: time, pid: pid, parentPID: parent, startTime: start, bootClockAtTime: boot, flags: flags,
+                executable: executable, arguments: arguments))
+        case .endpoint:
+            let time = try r.u64("time")
+            let channel = try r.u32("channel")
+            let rawSide = try r.u8("side")
+            guard let side = EndpointResolvedRecord.Side(rawValue: rawSide) else {
+                throw BodyDecodingError("side \(rawSide) is not 0 or 1")
+            }
+            return .endpoint(EndpointRecord(
+                time: time, channel: channel, side: side, pid: try r.i32("pid"),
+                processStartTime: try r.u64("process start time"),
+                basis: EndpointRecord.Basis(rawValue: try r.u8("basis")), afterTransfer: try r.bool("after transfer"),
+                endpointName: try r.string("endpoint name")))
         case .lateFDs:
             return .lateFDs(LateFDsRecord(
                 time: try r.u64("time"), channel: try r.u32("channel"), direction: try direction(&r),

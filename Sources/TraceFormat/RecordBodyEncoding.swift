@@ -85,10 +85,25 @@ extension ByteBuffer {
                 b.append(r.time); b.append(r.channel); b.append(r.side.rawValue)
                 b.append(r.endpoint.name); b.append(r.endpoint.pid); b.append(r.endpoint.command)
             }
+        case .process(let r):
+            return appendRecord(kind: TraceRecordKind.process.rawValue) { b in
+                b.append(r.time); b.append(r.pid); b.append(r.parentPID); b.append(r.startTime)
+                b.append(r.bootClockAtTime); b.append(r.flags.rawValue); b.append(r.executable)
+                b.append(UInt32(truncatingIfNeeded: r.arguments.count))
+                for argument in r.arguments { b.append(argument) }
+            }
+        case .endpoint(let r):
+            return appendRecord(kind: TraceRecordKind.endpoint.rawValue) { b in
+                b.append(r.time); b.append(r.channel); b.append(r.side.rawValue); b.append(r.pid)
+                b.append(r.processStartTime); b.append(r.basis.rawValue); b.append(UInt8(r.afterTransfer ? 1 : 0))
+                b.append(r.endpointName)
+            }
         case .channelTransferred(let r):
             return appendRecord(kind: TraceRecordKind.channelTransferred.rawValue) { b in
                 b.append(r.time); b.append(r.channel); b.append(r.carriedBy.parentChannel)
                 b.append(r.carriedBy.direction.rawValue); b.append(r.carriedBy.frameIndex)
+                b.append(r.adoption != nil); b.append(r.adoption?.recoveredFrames ?? 0)
+                b.append(r.adoption?.recoveredDirection.rawValue ?? 0)
             }
         case .channelClassified(let r):
             return appendRecord(kind: TraceRecordKind.channelClassified.rawValue) { b in

@@ -16,6 +16,8 @@ public enum TraceRecordKind: UInt8, Sendable, CaseIterable, Comparable, CustomSt
     case channelTransferred = 12
     case lateFDs = 13
     case channelClassified = 14
+    case process = 15
+    case endpoint = 16
     case unknownFrame = 17
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
@@ -37,6 +39,8 @@ public enum TraceRecordKind: UInt8, Sendable, CaseIterable, Comparable, CustomSt
         case .channelTransferred: "channel-transferred"
         case .lateFDs: "late-fds"
         case .channelClassified: "channel-classified"
+        case .process: "process"
+        case .endpoint: "endpoint"
         case .unknownFrame: "unknown-frame"
         }
     }
@@ -59,6 +63,8 @@ public enum TraceRecord: Sendable, Equatable {
     case channelTransferred(ChannelTransferredRecord)
     case lateFDs(LateFDsRecord)
     case channelClassified(ChannelClassifiedRecord)
+    case process(ProcessRecord)
+    case endpoint(EndpointRecord)
     case unknownFrame(UnknownFrameRecord)
 
     public var kind: TraceRecordKind {
@@ -77,6 +83,8 @@ public enum TraceRecord: Sendable, Equatable {
         case .channelTransferred: .channelTransferred
         case .lateFDs: .lateFDs
         case .channelClassified: .channelClassified
+        case .process: .process
+        case .endpoint: .endpoint
         case .unknownFrame: .unknownFrame
         }
     }
@@ -98,6 +106,8 @@ public enum TraceRecord: Sendable, Equatable {
         case .channelTransferred(let r): r.time
         case .lateFDs(let r): r.time
         case .channelClassified(let r): r.time
+        case .process(let r): r.time
+        case .endpoint(let r): r.time
         case .unknownFrame(let r): r.time
         }
     }
@@ -105,7 +115,7 @@ public enum TraceRecord: Sendable, Equatable {
     /// The channel the record is about; nil for the header and end records.
     public var channel: UInt32? {
         switch self {
-        case .header, .end: nil
+        case .header, .end, .process: nil
         case .channelOpened(let r): r.channel
         case .payloadFrame(let r): r.channel
         case .acknowledgement(let r): r.channel
@@ -118,6 +128,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .channelTransferred(let r): r.channel
         case .lateFDs(let r): r.channel
         case .channelClassified(let r): r.channel
+        case .endpoint(let r): r.channel
         case .unknownFrame(let r): r.channel
         }
     }
@@ -664,16 +675,34 @@ public struct EndpointResolvedRecord: Sendable, Equatable {
 /// another process, docs/protocol.md §6). Channels found when their transport was created (preload) get their
 /// link to the carrying frame this way; followed transfers carry it in channel-opened.
 public struct ChannelTransferredRecord: Sendable, Equatable {
+    /// (1.1) The channel was found by this hand-over (a followed transfer): the recorder relays its streams
+    /// from the moment it adopted the transport, not from their start.
+    public struct Adoption: Sendable, Equatable {
+        /// Frames the previous owner had read, recovered from the carrying message: the first
+        /// `recoveredFrames` payload frames of `recoveredDirection` (indices 0 to count − 1). Frame indices and
+        /// stream offsets of the channel count from the first frame the trace knows of each direction.
+        public var recoveredFrames: UInt32
+        public var recoveredDirection: Direction
+
+        public init(recoveredFrames: UInt32 = 0, recoveredDirection: Direction = .aToB) {
+            self.recoveredFrames = recoveredFrames
+            self.recoveredDirection = recoveredDirection
+        }
+    }
+
     public var time: UInt64
     /// The channel whose end travelled.
     public var channel: UInt32
     /// The frame that carried it.
     public var carriedBy: TransferOrigin
+    /// Nil when the channel was relayed before it travelled (and in 1.0 traces).
+    public var adoption: Adoption?
 
-    public init(time: UInt64, channel: UInt32, carriedBy: TransferOrigin) {
+    public init(time: UInt64, channel: UInt32, carriedBy: TransferOrigin, adoption: Adoption? = nil) {
         self.time = time
         self.channel = channel
         self.carriedBy = carriedBy
+        self.adoption = adoption
     }
 }
 
@@ -726,6 +755,122 @@ public struct ChannelClassifiedRecord: Sendable, Equatable {
         self.decidedBy = decidedBy
         self.reason = reason
         self.evidence = evidence
+    }
+}
+
+// MARK: - 15 process (1.1)
+
+/// A process the recorder saw: written the first time a pid is seen (before any record that names it), and
+/// again when the pid is seen with another start time (the pid was reused). `pid` and `startTime` together
+/// name one process for the host's uptime.
+public struct ProcessRecord: Sendable, Equatable {
+    public struct Flags: OptionSet, Sendable, Equatable {
+        public var rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// The command line was longer than the recorder reads (4 KiB): `arguments` is cut.
+        public static let commandLineTruncated = Flags(rawValue: 1)
+        /// The process had exited (or /proc would not say) when it was looked up: fields may be empty.
+        public static let detailsMissing = Flags(rawValue: 2)
+    }
+
+    public var time: UInt64
+    public var pid: Int32
+    /// -1 when unknown.
+    public var parentPID: Int32
+    /// Nanoseconds since boot, on the kernel's boot clock (CLOCK_BOOTTIME): /proc/PID/stat `starttime`
+    /// × 10⁹ / CLK_TCK, so at clock-tick resolution (10 ms at 100 Hz). 0 when unknown.
+    public var startTime: UInt64
+    /// The boot clock read together with `time`: the process started `bootClockAtTime − startTime`
+    /// nanoseconds before `time` (on the trace's monotonic clock, which stops during suspend, the start
+    /// may be earlier than that).
+    public var bootClockAtTime: UInt64
+    public var flags: Flags
+    /// readlink of /proc/PID/exe; empty when unknown.
+    public var executable: String
+    /// /proc/PID/cmdline split at its NULs.
+    public var arguments: [String]
+
+    public init(
+        time: UInt64, pid: Int32, parentPID: Int32 = -1, startTime: UInt64 = 0, bootClockAtTime: UInt64 = 0,
+        flags: Flags = [], executable: String = "", arguments: [String] = []
+    ) {
+        self.time = time
+        self.pid = pid
+        self.parentPID = parentPID
+        self.startTime = startTime
+        self.bootClockAtTime = bootClockAtTime
+        self.flags = flags
+        self.executable = executable
+        self.arguments = arguments
+    }
+
+    /// The start time converted to the trace's monotonic clock (exact unless the host was suspended in
+    /// between); nil when the start time is unknown.
+    public var startMonotonic: Int64? {
+        guard startTime > 0, bootClockAtTime >= startTime else { return nil }
+        return Int64(bitPattern: time) &- Int64(bitPattern: bootClockAtTime - startTime)
+    }
+
+    /// The arguments joined by spaces, for display.
+    public var commandLine: String { arguments.joined(separator: " ") }
+}
+
+// MARK: - 16 endpoint (1.1)
+
+/// Who one side of a channel is now: the process holding that side's socket (pid and start time, which
+/// name a process record) and, when the schemas tell, the LibIPC endpoint that side implements. Each
+/// record replaces the previous one for that side; a side whose socket travelled to another process gets
+/// a new one (`afterTransfer`).
+public struct EndpointRecord: Sendable, Equatable {
+    /// How the process was found.
+    public struct Basis: RawRepresentable, Sendable, Equatable, Hashable, CustomStringConvertible {
+        public var rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// Not known yet.
+        public static let unknown = Basis(rawValue: 0)
+        /// The process that made or connected the socket (the preload library's request, SO_PEERCRED).
+        public static let creator = Basis(rawValue: 1)
+        /// A process holding the program's socket, looked up before that side sent anything.
+        public static let holder = Basis(rawValue: 2)
+        /// The process holding the program's socket when that side sent (the surest).
+        public static let sender = Basis(rawValue: 3)
+
+        public var description: String {
+            switch rawValue {
+            case 0: "unknown"
+            case 1: "creator"
+            case 2: "holder"
+            case 3: "sender"
+            default: "basis-\(rawValue)"
+            }
+        }
+    }
+
+    public var time: UInt64
+    public var channel: UInt32
+    public var side: EndpointResolvedRecord.Side
+    /// -1 when unknown.
+    public var pid: Int32
+    /// The process's start time as in its process record; 0 when unknown.
+    public var processStartTime: UInt64
+    public var basis: Basis
+    /// The side's socket travelled in a frame (channel-transferred) since the previous record.
+    public var afterTransfer: Bool
+    /// The LibIPC endpoint the side implements (from decoded messages); empty when unknown.
+    public var endpointName: String
+
+    public init(
+        time: UInt64, channel: UInt32, side: EndpointResolvedRecord.Side, pid: Int32 = -1,
+        processStartTime: UInt64 = 0, basis: Basis = .unknown, afterTransfer: Bool = false, endpointName: String = ""
+    ) {
+        self.time = time
+        self.channel = channel
+        self.side = side
+        self.pid = pid
+        self.processStartTime = processStartTime
+        self.basis = basis
+        self.afterTransfer = afterTransfer
+        self.endpointName = endpointName
     }
 }
 

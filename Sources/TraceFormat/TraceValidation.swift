@@ -53,6 +53,15 @@ public struct CheckReport: Sendable {
     public var violationCount = 0
     public var warningCount = 0
     public var captureLossCount = 0
+    /// (1.1) Distinct processes (pid and start time) of process records.
+    public var processCount = 0
+    /// Transports handed over: distinct (channel, carrying frame) of channel-transferred records and of
+    /// channel-opened records with a transfer origin.
+    public var transferCount = 0
+    /// Endpoint records whose channel or process the trace does not describe before them (the first 100),
+    /// and how many there were in all.
+    public var identityProblems: [IdentityProblem] = []
+    public var identityProblemCount = 0
     /// Channels classified as not LibIPC (relayed, not parsed), and as undetermined (1.1 traces).
     public var notLibIPCChannelCount = 0
     public var undeterminedChannelCount = 0
@@ -106,6 +115,7 @@ enum TraceValidator {
         var report = CheckReport(path: path, fileSize: data.count, version: version)
         var channels = Set<UInt32>()
         var classification = ClassificationTally()
+        var identities = IdentityTally()
         var scanner = RecordScanner(data: data)
         var sawGoodRecord = false
 
@@ -147,10 +157,12 @@ enum TraceValidator {
                 if !report.corruptions.isEmpty { report.corruptions[report.corruptions.count - 1].recordsRecovered += 1 }
                 tally(record, into: &report, channels: &channels)
                 classification.add(record)
+                identities.add(record, offset: frame.offset)
             }
         }
         report.channelCount = channels.count
         classification.finish(into: &report)
+        identities.finish(into: &report)
         return report
     }
 

@@ -105,6 +105,12 @@ enum CheckText {
         if r.violationCount > 0 || r.warningCount > 0 {
             line("findings", TotalsWording.findings(violations: UInt64(r.violationCount), warnings: UInt64(r.warningCount)))
         }
+        if r.transferCount > 0 { line("transfers", "\(r.transferCount) transports handed over") }
+        if r.processCount > 0 { line("processes", "\(r.processCount), \(r.count(of: .endpoint)) endpoint records") }
+        if r.identityProblemCount > 0 {
+            line("identity", "\(r.identityProblemCount) endpoint records name what the trace does not describe before them")
+            for problem in r.identityProblems.prefix(5) { line("", "offset \(problem.offset): \(problem.description)") }
+        }
         if r.captureLossCount > 0 { line("capture loss", "\(r.captureLossCount) records") }
         if let duration = r.durationNanoseconds { line("duration", seconds(duration)) }
         if let end = r.end {
@@ -251,6 +257,11 @@ struct CheckJSON: Encodable {
     var violations: Int?
     var warnings: Int?
     var captureLosses: Int?
+    /// (1.1) Transports handed over, distinct processes, and endpoint records naming what the trace does
+    /// not describe before them.
+    var transfers: Int?
+    var processes: Int?
+    var identityProblems: Int?
     var firstTime: UInt64?
     var lastTime: UInt64?
     var durationNanoseconds: UInt64?
@@ -301,6 +312,9 @@ struct CheckJSON: Encodable {
         violations = r.violationCount
         warnings = r.warningCount
         captureLosses = r.captureLossCount
+        transfers = r.transferCount
+        processes = r.processCount
+        identityProblems = r.identityProblemCount
         firstTime = r.firstTime
         lastTime = r.lastTime
         durationNanoseconds = r.durationNanoseconds

@@ -93,14 +93,13 @@ struct DemoRunTests {
         // Every channel carried traffic.
         #expect(Set(frames.map(\.channel)) == Set(opened.map(\.channel)))
         // The sides are named from decoded messages (the trace embeds the demo's schemas) and their
-        // holders found when each channel first carried traffic.
-        var sides: [String: ChannelEndpoint] = [:]
-        for record in records {
-            if case .endpointResolved(let resolved) = record { sides["\(resolved.channel)-\(resolved.side)"] = resolved.endpoint }
-        }
-        let names = Set(sides.values.map(\.name))
+        // holders found when each channel first carried traffic (DemoIdentityTests checks every side).
+        let identities = try TraceIdentities(records)
+        let names = Set(identities.endpoints.values.flatMap(\.values).map(\.endpointName))
         #expect(names.isSuperset(of: ["DemoWebContentServer", "DemoRequestServer", "DemoWebContentClient"]), "\(names)")
-        #expect(sides.values.contains { $0.pid > 0 && $0.command.contains("demo-peer") }, "\(sides)")
+        #expect(identities.sideProcesses.contains { $0.commandLine.contains("demo-peer") })
+        // 1.1 writers write endpoint records (kind 16) instead of endpoint-resolved (kind 11).
+        #expect(!records.contains { if case .endpointResolved = $0 { true } else { false } })
         if via == "takeover" {
             // Without the preload library the handed-over transports are followed: each becomes a channel
             // linked to the frame that carried it, whose attachment is the interposed socket.

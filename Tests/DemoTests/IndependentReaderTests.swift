@@ -121,7 +121,8 @@ enum DocumentedReader {
     static let kindNames: [UInt8: String] = [
         1: "header", 2: "channel-opened", 3: "payload-frame", 4: "acknowledgement", 5: "eof", 6: "queue-sample",
         7: "violation", 8: "capture-loss", 9: "end", 10: "channel-closed", 11: "endpoint-resolved",
-        12: "channel-transferred", 13: "late-fds", 14: "channel-classified", 17: "unknown-frame",
+        12: "channel-transferred", 13: "late-fds", 14: "channel-classified", 15: "process", 16: "endpoint",
+        17: "unknown-frame",
     ]
 
     /// A little-endian cursor over one body (§2).

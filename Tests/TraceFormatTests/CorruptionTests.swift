@@ -189,6 +189,10 @@ import Testing
                 time: loss.time, channel: loss.channel, direction: loss.direction, framesAffected: loss.framesAffected,
                 bytesNotCaptured: loss.bytesNotCaptured, reason: loss.reason)
             return [(.captureLoss(earlier), 8 + 4 + 1 + 8 + 8 + 4 + loss.reason.utf8.count)]
+        case .channelTransferred(var transferred):
+            // 1.1 appends whether the channel was adopted by this hand-over; 1.0 ends after the frame index.
+            transferred.adoption = nil
+            return [(.channelTransferred(transferred), 8 + 4 + 4 + 1 + 8)]
         case .end(let end):
             // 1.1 appends why writing stopped, then the acknowledgement, unknown-type frame and warning counts;
             // a 1.0 end record reads as a complete recording, one without the counts has them unknown.

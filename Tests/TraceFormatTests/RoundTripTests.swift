@@ -77,6 +77,12 @@ import Testing
             time: .max, channel: .max, carriedBy: TransferOrigin(parentChannel: .max, direction: .bToA, frameIndex: .max))),
         .channelTransferred(ChannelTransferredRecord(
             time: 0, channel: 0, carriedBy: TransferOrigin(parentChannel: 0, direction: .aToB, frameIndex: 0))),
+        .channelTransferred(ChannelTransferredRecord(
+            time: 1, channel: 2, carriedBy: TransferOrigin(parentChannel: 1, direction: .bToA, frameIndex: 7),
+            adoption: .init(recoveredFrames: .max, recoveredDirection: .bToA))),
+        .channelTransferred(ChannelTransferredRecord(
+            time: 1, channel: 2, carriedBy: TransferOrigin(parentChannel: 1, direction: .aToB, frameIndex: 7),
+            adoption: .init())),
         .lateFDs(LateFDsRecord(time: .max, channel: .max, direction: .bToA, frameIndex: .max, fds: [
             AttachedFD(kind: .pipe, inode: .max, size: 0), AttachedFD(kind: .socket, inode: 1, size: 0, interposed: true),
         ])),
@@ -91,6 +97,15 @@ import Testing
                                          header: FrameHeader(rawType: 0xFF, payloadSize: .max, fdCount: .max))),
         .unknownFrame(UnknownFrameRecord(time: 0, channel: 0, direction: .aToB, frameIndex: 0, streamOffset: 0,
                                          header: FrameHeader(rawType: 2, payloadSize: 0, fdCount: 0))),
+        .process(ProcessRecord(
+            time: .max, pid: .max, parentPID: .min, startTime: .max, bootClockAtTime: .max,
+            flags: [.commandLineTruncated, .detailsMissing], executable: "/usr/bin/ü x",
+            arguments: ["", "a b", String(repeating: "z", count: 5000)])),
+        .process(ProcessRecord(time: 0, pid: 0)),
+        .endpoint(EndpointRecord(
+            time: .max, channel: .max, side: .b, pid: .max, processStartTime: .max,
+            basis: EndpointRecord.Basis(rawValue: 200), afterTransfer: true, endpointName: "DemoRequestServer")),
+        .endpoint(EndpointRecord(time: 0, channel: 0, side: .a)),
     ]
 
     static let edgeHeaders: [TraceHeader] = [

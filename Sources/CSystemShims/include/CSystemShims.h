@@ -80,4 +80,8 @@ int64_t ipcs_file_size_limit(void);
 /// The symbolic name of an errno value ("ENOSPC"), or NULL when glibc does not know it.
 const char *ipcs_errno_name(int error);
 
+/// Endpoint identity (Recorder): the inode of the peer of the AF_UNIX socket with inode `inode`, through
+/// NETLINK_SOCK_DIAG as `ss -x` finds it; 0 when unknown.
+uint64_t ipcs_unix_peer_inode(uint64_t inode);
+
 #endif

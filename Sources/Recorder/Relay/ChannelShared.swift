@@ -15,11 +15,26 @@ public struct MessageInspection: Sendable {
     public var endpointName: String?
     /// A decode-time violation, with `streamOffset` and `frameIndex` already set for the frame's stream.
     public var violation: Violation?
+    /// Messages of a transport carried by this frame that its previous owner had already read.
+    public var handedOverMessages: HandedOverMessages?
 
     public init(kind: MessageKind? = nil, endpointName: String? = nil, violation: Violation? = nil) {
         self.kind = kind
         self.endpointName = endpointName
         self.violation = violation
+    }
+}
+
+/// The payloads of frames a transport's previous owner had read before handing it over, sent along with it
+/// in the carrying message (the receiver handles them first). Recorded as the new channel's first frames.
+public struct HandedOverMessages: Sendable, Equatable {
+    /// Which of the carrying frame's attachments is the transport.
+    public var attachmentIndex: Int
+    public var payloads: [[UInt8]]
+
+    public init(attachmentIndex: Int, payloads: [[UInt8]]) {
+        self.attachmentIndex = attachmentIndex
+        self.payloads = payloads
     }
 }
 
@@ -51,13 +66,17 @@ final class ChannelShared: Sendable {
     let programSideInodes: [ChannelSide: UInt64]
 
     /// What has been learnt about the sides already, so each fact is looked up and reported once.
-    enum IdentitySource: Hashable { case holder, schema }
+    enum IdentitySource: Hashable { case schema }
     private let learnt = Mutex<Set<[UInt8]>>([])
 
     /// True the first time it is called for `side` and `source`.
     func shouldLearn(_ side: ChannelSide, from source: IdentitySource) -> Bool {
-        learnt.withLock { $0.insert([side.rawValue, source == .holder ? 0 : 1]).inserted }
+        learnt.withLock { $0.insert([side.rawValue, 1]).inserted }
     }
+
+    /// Who holds each side's socket (EndpointLookup.swift).
+    let sideA = SideHolder()
+    let sideB = SideHolder()
 
     let follower: (any TransferFollower)?
     /// Whether the channel carries LibIPC (ChannelClassification.swift).

@@ -22,6 +22,9 @@ struct DirectionRelay {
         /// and large payloads faster in larger ones.
         var smallReadSize = 32 * 1024
         var parser = FrameStreamParser.Configuration()
+        /// Where counting starts: after frames recovered from a transfer (RecordingSession.followTransfer).
+        var firstFrameIndex: UInt64 = 0
+        var firstStreamOffset: UInt64 = 0
         /// Minimum spacing of queue-depth samples.
         var sampleInterval: UInt64 = 1_000_000
     }
@@ -61,6 +64,7 @@ struct DirectionRelay {
         self.configuration = configuration
         recorder = sink.directionRecorder(channel: channel.id, direction: direction)
         parser = FrameStreamParser(configuration: configuration.parser)
+        parser.startCounting(atFrame: configuration.firstFrameIndex, streamOffset: configuration.firstStreamOffset)
         classifier = DirectionClassifier(mode: channel.classification.mode)
     }
 
@@ -98,7 +102,7 @@ struct DirectionRelay {
                 break
             }
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<chunk.byteCount])
-            if parser.streamOffset == 0 { identifySender() }
+            identifySides(writer: chunk.credentials?.pid)
             let firstPosition = parser.fdsReceived
             proxyBuffered = UInt64(chunk.byteCount)
             let transfers = parse(bytes, fds: chunk.fds)
@@ -138,8 +142,8 @@ struct DirectionRelay {
     // MARK: Parsing
 
     /// Parses the chunk and reports its events. Returns, for each fd position holding a transport to
-    /// follow, the frame that carries it.
-    private mutating func parse(_ bytes: UnsafeRawBufferPointer, fds: [Int32]) -> [UInt64: UInt64] {
+    /// follow, the frame that carries it (and what that frame hands over with it).
+    private mutating func parse(_ bytes: UnsafeRawBufferPointer, fds: [Int32]) -> TransferCarriers {
         channel.relayedTraffic.count(direction, bytes: bytes.count, fds: fds.count)
         classifier.foreignReads.noteRead(fdCount: fds.count)
         let step = classifier.step(bytes, direction: direction, channel: channel)
@@ -148,11 +152,12 @@ struct DirectionRelay {
             parser = FrameStreamParser(configuration: configuration.parser)
             fdDescriptions = FDDescriptionQueue()
         }
-        if step == .stopParsing || step == .skip { return [:] }
+        if step == .stopParsing || step == .skip { return TransferCarriers() }
         // Undecided: only the first few bytes get here, so only read- and header-level violations.
         let tentative = step == .parseTentatively
         var held: [Violation] = []
         var origins: [UInt64: UInt64] = [:]
+        var handedOver: [UInt64: [[UInt8]]] = [:]
         var frames: UInt64 = 0
         var frameBytes: UInt64 = 0
         var frameFDs: UInt64 = 0
@@ -193,6 +198,10 @@ struct DirectionRelay {
                     if let violation = inspection.violation {
                         Self.report(violation, time: time, channel: channel, direction: direction, recorder: recorder)
                     }
+                    if let messages = inspection.handedOverMessages {
+                        let position = frame.arrivedFDSequence.lowerBound + UInt64(messages.attachmentIndex)
+                        if frame.arrivedFDSequence.contains(position) { handedOver[position] = messages.payloads }
+                    }
                 }
             case .lateFDs(let late):
                 let described = queue.take(late.fdSequence)
@@ -220,7 +229,14 @@ struct DirectionRelay {
         if frames > 0 || frameFDs > 0 {
             recorder.record(time: time, .chunkTotals(frames: frames, bytes: frameBytes, fds: frameFDs))
         }
-        return origins
+        return TransferCarriers(origins: origins, handedOver: handedOver)
+    }
+
+    /// Per fd position of a chunk: the frame carrying a transport to follow, and the messages of that
+    /// transport its previous owner had read, sent along in that frame.
+    struct TransferCarriers {
+        var origins: [UInt64: UInt64] = [:]
+        var handedOver: [UInt64: [[UInt8]]] = [:]
     }
 
     /// Records a violation and notes it on the channel, where an EOF shortly after looks for its likely cause.
@@ -253,18 +269,20 @@ struct DirectionRelay {
         classifier.isLibIPC ? readSize : classifier.foreignReads.readLimit(source, within: readSize, scratch: scratch)
     }
 
-    /// Looks up, off the relay thread, which process holds the sending side's socket: the first traffic
-    /// says who really uses a channel (after a fork or a hand-over the creator may not).
-    private func identifySender() {
-        let side = ChannelSide.sender(of: direction)
-        guard let inode = channel.programSideInodes[side], channel.shouldLearn(side, from: .holder) else { return }
-        let channel = channel
-        let sink = sink
-        let direction = direction
-        _ = try? OSThread(name: "ipcscope-whois") {
-            guard let pid = SocketHolders.firstHolder(ofInode: inode) else { return }
-            let identity = EndpointIdentity(side: side, pid: pid, command: ProcessLookup.command(of: pid))
-            sink.record(channel: channel.id, direction: direction, time: TraceClock.monotonicNanoseconds(), .endpointIdentified(identity))
+    /// Identifies the sending side's process when that side first sends (again after its socket
+    /// travelled) — the writer the kernel names in the chunk's credentials — and looks up, off the relay
+    /// thread, which process holds the receiver's socket when it is not known yet (EndpointLookup.swift).
+    /// Two relaxed loads per chunk once both are known.
+    private func identifySides(writer: Int32?) {
+        let sender = ChannelSide.sender(of: direction)
+        let lookups = channel.holderLookups(forChunkFrom: sender)
+        if lookups.sender {
+            channel.lookUpHolder(of: sender, bySending: true, afterTransfer: lookups.senderTravelled,
+                                 writer: writer, direction: direction, sink: sink)
+        }
+        if lookups.receiver {
+            channel.lookUpHolder(of: ChannelSide.receiver(of: direction), bySending: false, afterTransfer: false,
+                                 direction: direction, sink: sink)
         }
     }
 
@@ -288,7 +306,7 @@ struct DirectionRelay {
 
     /// The fds to forward — transports to follow replaced by interposed ends — and the fds to close after.
     private func followTransfers(
-        _ fds: [Int32], firstPosition: UInt64, origins: [UInt64: UInt64]
+        _ fds: [Int32], firstPosition: UInt64, origins carriers: TransferCarriers
     ) -> (outgoing: [Int32], toClose: [Int32]) {
         guard let follower = channel.follower, !fds.isEmpty else { return (fds, fds) }
         var outgoing = fds
@@ -297,7 +315,8 @@ struct DirectionRelay {
             let position = firstPosition + UInt64(index)
             guard let info = try? Descriptor.info(fd), isTransportToFollow(fd, info),
                   let replacement = follower.follow(socket: fd, from: channel.id, direction: direction,
-                                                    frameIndex: origins[position]) else { continue }
+                                                    frameIndex: carriers.origins[position],
+                                                    handedOver: carriers.handedOver[position] ?? []) else { continue }
             outgoing[index] = replacement
             toClose[index] = replacement  // the follower owns `fd` now; our copy of the new end goes
         }

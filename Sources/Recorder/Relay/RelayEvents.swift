@@ -95,15 +95,22 @@ public struct EndpointIdentity: Equatable, Sendable {
     public var side: ChannelSide
     /// The LibIPC endpoint that side implements (from decoded messages).
     public var endpointName: String?
-    /// The process holding that side's socket when the channel first carried traffic.
+    /// A process holding that side's socket.
     public var pid: Int32?
     public var command: String?
+    /// `pid` was looked up when that side sent (else before it had sent anything).
+    public var bySending: Bool
+    /// The side's socket travelled in a frame since it was last identified: `pid` is its new holder.
+    public var afterTransfer: Bool
 
-    public init(side: ChannelSide, endpointName: String? = nil, pid: Int32? = nil, command: String? = nil) {
+    public init(side: ChannelSide, endpointName: String? = nil, pid: Int32? = nil, command: String? = nil,
+                bySending: Bool = false, afterTransfer: Bool = false) {
         self.side = side
         self.endpointName = endpointName
         self.pid = pid
         self.command = command
+        self.bySending = bySending
+        self.afterTransfer = afterTransfer
     }
 }
 
@@ -202,8 +209,10 @@ public protocol TransferFollower: Sendable {
     /// Whether `inode` is a program's end of a channel already relayed (it travels as is).
     func isRelayed(inode: UInt64) -> Bool
     /// Starts relaying `socket` (taking ownership when it returns non-nil) and returns the end to forward
-    /// in its place; nil leaves the socket to be forwarded unchanged.
-    func follow(socket: Int32, from channel: ChannelID, direction: Direction, frameIndex: UInt64?) -> Int32?
+    /// in its place; nil leaves the socket to be forwarded unchanged. `handedOver` are the payloads of
+    /// frames the socket's previous owner had read from it, sent along in the carrying frame.
+    func follow(socket: Int32, from channel: ChannelID, direction: Direction, frameIndex: UInt64?,
+                handedOver: [[UInt8]]) -> Int32?
     /// A program's end of a relayed channel (`inode`) travelled in frame `frameIndex` of `channel`.
     func noteCarried(inode: UInt64, by channel: ChannelID, direction: Direction, frameIndex: UInt64)
 }

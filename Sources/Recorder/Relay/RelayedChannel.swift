@@ -29,6 +29,9 @@ public final class RelayedChannel: Sendable {
         /// Whether the channel is known to carry LibIPC or its traffic decides. Relayed channels are LibIPC
         /// unless told otherwise; the recording session classifies preload channels by their traffic.
         public var classification = ClassificationMode.known(reason: "relayed as LibIPC")
+        /// Per direction, the frames already recorded before relaying began (recovered from a transfer):
+        /// its frame indices and stream offsets continue after them.
+        public var recordedBefore: [Direction: (frames: UInt64, bytes: UInt64)] = [:]
 
         public init(captureLimit: Int = 4096, inspector: (any MessageInspector)? = nil) {
             self.captureLimit = captureLimit
@@ -68,15 +71,18 @@ public final class RelayedChannel: Sendable {
         var configuration = DirectionRelay.Configuration()
         configuration.bufferSize = options.bufferSize
         configuration.parser = FrameStreamParser.Configuration(captureLimit: options.captureLimit)
-        let relayConfiguration = configuration
         var started: [OSThread] = []
         for direction in Direction.allCases {
+            var relayConfiguration = configuration
+            relayConfiguration.firstFrameIndex = options.recordedBefore[direction]?.frames ?? 0
+            relayConfiguration.firstStreamOffset = options.recordedBefore[direction]?.bytes ?? 0
+            let directionConfiguration = relayConfiguration
             let (source, destination) = direction == .aToB ? (endA, endB) : (endB, endA)
             let shared = shared
             let thread = try OSThread(name: "relay-\(id)-\(direction == .aToB ? "ab" : "ba")") { [self] in
                 var relay = DirectionRelay(source: source, destination: destination, direction: direction,
                                            channel: shared, hangUps: hangUps, sink: sink,
-                                           configuration: relayConfiguration)
+                                           configuration: directionConfiguration)
                 relay.run()
                 directionFinished()
             }
@@ -101,6 +107,11 @@ public final class RelayedChannel: Sendable {
     /// (decides the channel unless its traffic already did).
     public func noteCarriedInLibIPCFrame() {
         shared.noteCarriedInLibIPCFrame(time: TraceClock.monotonicNanoseconds())
+    }
+
+    /// The program's socket of `side` travelled in a frame: its next holder is looked up when it next sends.
+    public func noteSideTravelled(_ side: ChannelSide) {
+        shared.noteSideTravelled(side)
     }
 
     /// Ends both directions now (recording stops): their EOFs are recorded as `ipcscopeStopped`.

@@ -26,7 +26,13 @@ public final class RecordingSession: Sendable {
     private let channels = Mutex<[ChannelID: RelayedChannel]>([:])
     /// Inodes of the ends programs hold of relayed channels, so such an end travelling as an attachment is
     /// recognised as already relayed (and not interposed a second time).
-    private let programSideInodes = Mutex<[UInt64: ChannelID]>([:])
+    private let programSideInodes = Mutex<[UInt64: ProgramSide]>([:])
+
+    /// A program's end of a relayed channel, and which side it is when known.
+    private struct ProgramSide {
+        var channel: ChannelID
+        var side: ChannelSide?
+    }
     /// Channels that ended before `openChannel` registered them (a peer that hangs up at once).
     private let endedBeforeRegistration = Mutex<Set<ChannelID>>([])
     private let nextChannel = Atomic<UInt32>(1)
@@ -49,7 +55,7 @@ public final class RecordingSession: Sendable {
     public func openChannel(
         endA: Int32, endB: Int32, endpointA: ChannelEndpoint, endpointB: ChannelEndpoint,
         discovery: ChannelDiscovery, transferredBy: TransferOrigin? = nil, programSideInodes inodes: [UInt64] = [],
-        programSideInodesBySide: [ChannelSide: UInt64] = [:]
+        programSideInodesBySide: [ChannelSide: UInt64] = [:], handedOver: [[UInt8]] = []
     ) throws(SystemError) -> ChannelID {
         guard !stopped.load(ordering: .acquiring) else {
             Descriptor.close(endA)
@@ -57,15 +63,36 @@ public final class RecordingSession: Sendable {
             throw SystemError(errno: ESHUTDOWN, operation: "open channel after the recording stopped")
         }
         let id = nextChannel.add(1, ordering: .relaxed).oldValue
+        // The processes channel-opened names are in the trace before it.
+        let starts = [endpointA.pid, endpointB.pid].map { sink.identities.see(pid: $0) }
+        let time = TraceClock.monotonicNanoseconds()
         writer.submit(.channelOpened(ChannelOpenedRecord(
-            time: TraceClock.monotonicNanoseconds(), channel: id, endpointA: endpointA, endpointB: endpointB,
+            time: time, channel: id, endpointA: endpointA, endpointB: endpointB,
             discovery: discovery, transferredBy: transferredBy)), waitForRoom: true)
+        if let transferredBy {
+            // Every hand-over has its channel-transferred record, whether the channel was found by it or before.
+            writer.submit(.channelTransferred(ChannelTransferredRecord(
+                time: time, channel: id, carriedBy: transferredBy,
+                adoption: .init(recoveredFrames: UInt32(clamping: handedOver.count), recoveredDirection: .aToB))),
+                waitForRoom: true)
+        }
+        let recovered = recordHandedOver(handedOver, channel: id, time: time)
         sink.statistics.channels.add(1, ordering: .relaxed)
-        sink.channelOpened(id, endpointA: endpointA, endpointB: endpointB)
-        programSideInodes.withLock { known in for inode in inodes { known[inode] = id } }
+        sink.identities.channelOpened(id, pids: [endpointA.pid, endpointB.pid], starts: starts, time: time)
+        // The programs' ends: as given, else the peers of ours (so every side's holder can be looked up, and
+        // such an end travelling in a frame is known as relayed).
+        var bySide = programSideInodesBySide
+        for (side, end) in [(ChannelSide.a, endA), (.b, endB)] where bySide[side] == nil {
+            if let inode = SocketHolders.peerInode(of: end) { bySide[side] = inode }
+        }
+        programSideInodes.withLock { known in
+            for inode in inodes { known[inode] = ProgramSide(channel: id, side: nil) }
+            for (side, inode) in bySide { known[inode] = ProgramSide(channel: id, side: side) }
+        }
         var relayOptions = RelayedChannel.Options(captureLimit: writer.header.captureLength)
         if options.followTransfers { relayOptions.follower = SessionTransferFollower(session: self) }
-        relayOptions.programSideInodes = programSideInodesBySide
+        relayOptions.programSideInodes = bySide
+        if recovered.frames > 0 { relayOptions.recordedBefore = [.aToB: recovered] }
         relayOptions.inspector = options.schemas.map { SchemaInspector(schemas: $0) }
         relayOptions.classification = classificationMode(discovery)
         do {
@@ -81,6 +108,28 @@ public final class RecordingSession: Sendable {
             throw error
         }
         return id
+    }
+
+    /// Records the frames a transport's previous owner had read before handing it over (their payloads came
+    /// along in the carrying frame) as the first A→B frames of its channel: A faces the transport's peer,
+    /// which sent them. Returns how many frames and stream bytes they make, where the relay goes on counting.
+    private func recordHandedOver(_ payloads: [[UInt8]], channel: ChannelID, time: UInt64) -> (frames: UInt64, bytes: UInt64) {
+        var offset: UInt64 = 0
+        let batch = writer.makeBatch()
+        for (index, payload) in payloads.enumerated() {
+            let size = UInt32(clamping: payload.count)
+            payload.withUnsafeBytes { bytes in
+                _ = batch.appendPayloadFrame(
+                    time: time, channel: channel, direction: .aToB, frameIndex: UInt64(index), streamOffset: offset,
+                    header: .payload(size: Int(size), fdCount: 0), payload: bytes, fds: [])
+            }
+            offset += UInt64(FrameHeader.size) + UInt64(size)
+        }
+        guard !payloads.isEmpty else { return (0, 0) }
+        writer.submit(batch, waitForRoom: true)
+        sink.statistics.frames.add(UInt64(payloads.count), ordering: .relaxed)
+        sink.statistics.bytes.add(offset, ordering: .relaxed)
+        return (UInt64(payloads.count), offset)
     }
 
     /// The preload library hands over every AF_UNIX stream socketpair (and interposed connect), whatever
@@ -100,7 +149,7 @@ public final class RecordingSession: Sendable {
         writer.submit(.channelClosed(ChannelClosedRecord(time: TraceClock.monotonicNanoseconds(), channel: id,
                                                          traffic: traffic)),
                       waitForRoom: true)
-        programSideInodes.withLock { known in known = known.filter { $0.value != id } }
+        programSideInodes.withLock { known in known = known.filter { $0.value.channel != id } }
         sink.channelClosed(id)
         // Both relay threads are ending on their own; nothing is left to stop or join.
         endedBeforeRegistration.withLock { ended in
@@ -114,9 +163,13 @@ public final class RecordingSession: Sendable {
 
     /// Links the channel whose program end `inode` is to the frame that carried that end.
     func noteCarried(inode: UInt64, by carrier: ChannelID, direction: Direction, frameIndex: UInt64) {
-        guard let channel = programSideInodes.withLock({ $0[inode] }), channel != carrier else { return }
+        guard let programSide = programSideInodes.withLock({ $0[inode] }), programSide.channel != carrier else { return }
+        let channel = programSide.channel
+        let relayed = channels.withLock { $0[channel] }
         // The carrier parses frames, so it is LibIPC: what travels in its frames is a LibIPC transport.
-        channels.withLock { $0[channel] }?.noteCarriedInLibIPCFrame()
+        relayed?.noteCarriedInLibIPCFrame()
+        // That side now belongs to whoever receives it: looked up again when it next sends.
+        if let side = programSide.side { relayed?.noteSideTravelled(side) }
         writer.submit(.channelTransferred(ChannelTransferredRecord(
             time: TraceClock.monotonicNanoseconds(), channel: channel,
             carriedBy: TransferOrigin(parentChannel: carrier, direction: direction, frameIndex: frameIndex))),
@@ -125,7 +178,9 @@ public final class RecordingSession: Sendable {
 
     /// Relays a transport that travelled in frame `frameIndex` of `parent`: `socket` (our copy of it) keeps
     /// facing its peer, and the returned end is forwarded in its place.
-    func followTransfer(socket: Int32, parent: ChannelID, direction: Direction, frameIndex: UInt64?) -> Int32? {
+    func followTransfer(
+        socket: Int32, parent: ChannelID, direction: Direction, frameIndex: UInt64?, handedOver: [[UInt8]] = []
+    ) -> Int32? {
         guard let pair = try? SocketPair.make() else { return nil }
         guard let programSide = try? Descriptor.info(pair.first).inode else {
             Descriptor.closeAll([pair.first, pair.second])
@@ -138,7 +193,7 @@ public final class RecordingSession: Sendable {
                 endpointA: ChannelEndpoint(name: "peer of a transport sent on channel \(parent)"),
                 endpointB: ChannelEndpoint(name: "receiver of channel \(parent)'s transport"),
                 discovery: .transfer, transferredBy: origin, programSideInodes: [programSide],
-                programSideInodesBySide: [.b: programSide])
+                programSideInodesBySide: [.b: programSide], handedOver: frameIndex == nil ? [] : handedOver)
         } catch {
             Descriptor.close(pair.first)
             return nil
@@ -242,8 +297,10 @@ struct SessionTransferFollower: TransferFollower {
         session?.isProgramSide(inode: inode) ?? true
     }
 
-    func follow(socket: Int32, from channel: ChannelID, direction: Direction, frameIndex: UInt64?) -> Int32? {
-        session?.followTransfer(socket: socket, parent: channel, direction: direction, frameIndex: frameIndex)
+    func follow(socket: Int32, from channel: ChannelID, direction: Direction, frameIndex: UInt64?,
+                handedOver: [[UInt8]]) -> Int32? {
+        session?.followTransfer(socket: socket, parent: channel, direction: direction, frameIndex: frameIndex,
+                                handedOver: handedOver)
     }
 
     func noteCarried(inode: UInt64, by channel: ChannelID, direction: Direction, frameIndex: UInt64) {

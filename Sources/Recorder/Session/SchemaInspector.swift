@@ -20,6 +20,7 @@ struct SchemaInspector: MessageInspector {
         var inspection = MessageInspection(kind: descriptor.kind, endpointName: descriptor.endpointName)
         let decoded = decoder.decode(payload: frame.capturedPayload, truePayloadLength: frame.payloadLength,
                                      attachmentCount: Int(frame.header.fdCount))
+        if decoded.outcome.isComplete { inspection.handedOverMessages = Self.handedOverMessages(decoded) }
         if case .violation(var violation) = decoded.outcome {
             // The decoder counts offsets within the payload; the trace counts them in the stream.
             violation.streamOffset = frame.streamOffset &+ UInt64(FrameHeader.size) &+ violation.streamOffset
@@ -27,5 +28,34 @@ struct SchemaInspector: MessageInspector {
             inspection.violation = violation
         }
         return inspection
+    }
+
+    /// The messages a transport's previous owner had already read, sent along with its handle: a message
+    /// with exactly one `IPC::TransportHandle` and a `Vector<ByteBuffer>` parameter named `pending_messages`
+    /// (the demo's `take_message_port`, shaped like the pending-incoming queue of Ladybird's MessagePort
+    /// transfer holder, libipc-wire §6). Nil for any other message, or when an element was not kept whole.
+    static func handedOverMessages(_ decoded: DecodedMessage) -> HandedOverMessages? {
+        var handle: Int?
+        for value in decoded.parameters.flatMap(\.leavesInWireOrder) {
+            guard case .leaf(.attachment(let attachment)) = value.content, attachment.kind == .transportHandle else { continue }
+            guard handle == nil else { return nil }
+            handle = attachment.index
+        }
+        guard let handle,
+              let pending = decoded.parameters.first(where: { $0.name == "pending_messages" && $0.type == "Vector<ByteBuffer>" }),
+              case .list(let elements, let total) = pending.content, elements.count == total else { return nil }
+        var payloads: [[UInt8]] = []
+        for element in elements {
+            guard case .leaf(.bytes(let bytes)) = element.content else { return nil }
+            payloads.append(bytes)
+        }
+        return payloads.isEmpty ? nil : HandedOverMessages(attachmentIndex: handle, payloads: payloads)
+    }
+}
+
+extension DecodedValue {
+    /// This value and everything inside it, in wire order.
+    var leavesInWireOrder: [DecodedValue] {
+        [self] + children.flatMap(\.leavesInWireOrder)
     }
 }

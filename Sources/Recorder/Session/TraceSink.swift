@@ -17,8 +17,8 @@ final class TraceSink: RelayEventSink {
     let lossless: Bool
     let statistics = RecordingStatistics()
     private let pendingLosses = Mutex<[LossKey: LossTally]>([:])
-    /// What each channel's sides are known as so far, merged as facts arrive (endpoint-resolved records).
-    private let endpoints = Mutex<[ChannelID: [ChannelEndpoint]]>([:])
+    /// Process and endpoint records.
+    let identities: IdentityRecords
     private let hasPendingLosses = Atomic<Bool>(false)
 
     private struct LossKey: Hashable {
@@ -30,32 +30,13 @@ final class TraceSink: RelayEventSink {
     init(writer: TraceWriter, lossless: Bool) {
         self.writer = writer
         self.lossless = lossless
+        identities = IdentityRecords(writer: writer)
     }
 
     private var degradeThreshold: Int { writer.options.queueBudgetBytes / 2 }
 
-    func channelOpened(_ channel: ChannelID, endpointA: ChannelEndpoint, endpointB: ChannelEndpoint) {
-        endpoints.withLock { $0[channel] = [endpointA, endpointB] }
-    }
-
     func channelClosed(_ channel: ChannelID) {
-        endpoints.withLock { _ = $0.removeValue(forKey: channel) }
-    }
-
-    private func resolve(_ identity: EndpointIdentity, channel: ChannelID, time: UInt64) {
-        let merged: ChannelEndpoint? = endpoints.withLock { known in
-            guard var sides = known[channel] else { return nil }
-            var endpoint = sides[Int(identity.side.rawValue)]
-            if let name = identity.endpointName { endpoint.name = name }
-            if let pid = identity.pid { endpoint.pid = pid }
-            if let command = identity.command { endpoint.command = command }
-            sides[Int(identity.side.rawValue)] = endpoint
-            known[channel] = sides
-            return endpoint
-        }
-        guard let merged else { return }
-        writer.submit(.endpointResolved(EndpointResolvedRecord(
-            time: time, channel: channel, side: identity.side == .a ? .a : .b, endpoint: merged)), waitForRoom: true)
+        identities.channelClosed(channel)
     }
 
     func directionRecorder(channel: ChannelID, direction: Direction) -> any DirectionEventRecorder {
@@ -88,7 +69,7 @@ final class TraceSink: RelayEventSink {
             writer.submit(.violation(ViolationRecord(time: time, channel: channel, direction: direction,
                                                      violation: violation)), waitForRoom: true)
         case .endpointIdentified(let identity):
-            resolve(identity, channel: channel, time: time)
+            identities.learnt(identity, channel: channel, time: time)
         case .credentialsNotPreserved(let loss):
             // Not in the trace: counted for the session's summary line.
             if loss.isRefusal {
