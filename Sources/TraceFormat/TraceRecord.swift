@@ -16,6 +16,7 @@ public enum TraceRecordKind: UInt8, Sendable, CaseIterable, Comparable, CustomSt
     case channelTransferred = 12
     case lateFDs = 13
     case channelClassified = 14
+    case framesDelivered = 18
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -36,6 +37,7 @@ public enum TraceRecordKind: UInt8, Sendable, CaseIterable, Comparable, CustomSt
         case .channelTransferred: "channel-transferred"
         case .lateFDs: "late-fds"
         case .channelClassified: "channel-classified"
+        case .framesDelivered: "frames-delivered"
         }
     }
 }
@@ -57,6 +59,7 @@ public enum TraceRecord: Sendable, Equatable {
     case channelTransferred(ChannelTransferredRecord)
     case lateFDs(LateFDsRecord)
     case channelClassified(ChannelClassifiedRecord)
+    case framesDelivered(FramesDeliveredRecord)
 
     public var kind: TraceRecordKind {
         switch self {
@@ -74,6 +77,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .channelTransferred: .channelTransferred
         case .lateFDs: .lateFDs
         case .channelClassified: .channelClassified
+        case .framesDelivered: .framesDelivered
         }
     }
 
@@ -94,6 +98,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .channelTransferred(let r): r.time
         case .lateFDs(let r): r.time
         case .channelClassified(let r): r.time
+        case .framesDelivered(let r): r.time
         }
     }
 
@@ -113,6 +118,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .channelTransferred(let r): r.channel
         case .lateFDs(let r): r.channel
         case .channelClassified(let r): r.channel
+        case .framesDelivered(let r): r.channel
         }
     }
 }
@@ -351,8 +357,25 @@ public struct EOFRecord: Sendable, Equatable {
 
 // MARK: - 6 queueSample
 
-/// Queue depths of one direction at one instant.
+/// Queue depths of one direction at one instant. A field named in ``notMeasured`` is 0 because it was not
+/// measured, not because it was 0 (1.1; a 1.0 sample measured every field).
 public struct QueueSampleRecord: Sendable, Equatable {
+    /// The fields of a sample that were not measured: bits 1–6 of the record's flags byte.
+    public struct Fields: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue & Self.all.rawValue }
+
+        public static let proxyBufferedBytes = Fields(bits: 1 << 1)
+        public static let receiverUnreadBytes = Fields(bits: 1 << 2)
+        public static let unacknowledgedFDs = Fields(bits: 1 << 3)
+        public static let pendingSyncRequests = Fields(bits: 1 << 4)
+        public static let receiverUnprocessedBytes = Fields(bits: 1 << 5)
+        public static let receiverUnmatchedFDs = Fields(bits: 1 << 6)
+        public static let all = Fields(bits: 0b0111_1110)
+
+        private init(bits: UInt8) { rawValue = bits }
+    }
+
     public var time: UInt64
     public var channel: UInt32
     public var direction: Direction
@@ -370,11 +393,14 @@ public struct QueueSampleRecord: Sendable, Equatable {
     public var receiverUnprocessedBytes: UInt64
     /// Fds the receiving side holds unmatched (its `MAX_UNPROCESSED_FDS` counter), modelled.
     public var receiverUnmatchedFDs: UInt64
+    /// The fields that were not measured (written as 0).
+    public var notMeasured: Fields
 
     public init(
         time: UInt64, channel: UInt32, direction: Direction, proxyBufferedBytes: UInt64 = 0,
         receiverUnreadBytes: UInt64 = 0, receiverUnreadIsExact: Bool = true, unacknowledgedFDs: UInt64 = 0,
-        pendingSyncRequests: UInt64 = 0, receiverUnprocessedBytes: UInt64 = 0, receiverUnmatchedFDs: UInt64 = 0
+        pendingSyncRequests: UInt64 = 0, receiverUnprocessedBytes: UInt64 = 0, receiverUnmatchedFDs: UInt64 = 0,
+        notMeasured: Fields = []
     ) {
         self.time = time
         self.channel = channel
@@ -386,7 +412,11 @@ public struct QueueSampleRecord: Sendable, Equatable {
         self.pendingSyncRequests = pendingSyncRequests
         self.receiverUnprocessedBytes = receiverUnprocessedBytes
         self.receiverUnmatchedFDs = receiverUnmatchedFDs
+        self.notMeasured = notMeasured
     }
+
+    /// The flags byte: bit 0 receiver unread bytes is exact, bits 1–6 ``notMeasured``.
+    public var flags: UInt8 { (receiverUnreadIsExact ? 1 : 0) | notMeasured.rawValue }
 }
 
 // MARK: - 7 violation
@@ -667,4 +697,28 @@ public struct ChannelClassifiedRecord: Sendable, Equatable {
         self.reason = reason
         self.evidence = evidence
     }
+}
+
+// MARK: - 18 framesDelivered (1.1)
+
+/// Frames `firstFrameIndex...lastFrameIndex` of one direction had their last byte written to the receiver's
+/// socket by `time` (docs/trace-format.md §5.15). The ranges of one direction follow each other without gaps.
+public struct FramesDeliveredRecord: Sendable, Equatable {
+    /// When the write that put the last byte of frame `lastFrameIndex` into the receiver's socket returned.
+    public var time: UInt64
+    public var channel: UInt32
+    public var direction: Direction
+    public var firstFrameIndex: UInt64
+    public var lastFrameIndex: UInt64
+
+    public init(time: UInt64, channel: UInt32, direction: Direction, firstFrameIndex: UInt64, lastFrameIndex: UInt64) {
+        self.time = time
+        self.channel = channel
+        self.direction = direction
+        self.firstFrameIndex = firstFrameIndex
+        self.lastFrameIndex = lastFrameIndex
+    }
+
+    /// Whether the record covers frame `index`.
+    public func covers(_ index: UInt64) -> Bool { firstFrameIndex <= index && index <= lastFrameIndex }
 }

@@ -42,6 +42,8 @@ final class ChannelShared: Sendable {
 
     private let aToB = DirectionCounters()
     private let bToA = DirectionCounters()
+    /// A payload frame whose kind the schemas did not tell: requests may be missing from the pending count.
+    private let unknownMessageKindSeen = Atomic<Bool>(false)
     let stopping = Atomic<Bool>(false)
     /// Inodes of the sockets programs hold for each side, when known (to find their holders).
     let programSideInodes: [ChannelSide: UInt64]
@@ -107,9 +109,16 @@ final class ChannelShared: Sendable {
                 if exchanged { break }
                 current = original
             }
-        case .async, nil:
+        case .async:
             break
+        case nil:
+            if !unknownMessageKindSeen.load(ordering: .relaxed) { unknownMessageKindSeen.store(true, ordering: .relaxed) }
         }
+    }
+
+    /// Whether the pending sync request counts are measured: schemas told the kind of every message so far.
+    var knowsEveryMessageKind: Bool {
+        inspector != nil && !unknownMessageKindSeen.load(ordering: .relaxed)
     }
 
     func pendingSyncRequests(_ direction: Direction) -> UInt64 {

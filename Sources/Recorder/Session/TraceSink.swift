@@ -70,7 +70,7 @@ final class TraceSink: RelayEventSink {
 
     func record(channel: ChannelID, direction: Direction, time: UInt64, _ event: RelayEvent) {
         switch event {
-        case .payload, .acknowledgement, .lateFDs, .queueDepths, .chunkTotals:
+        case .payload, .acknowledgement, .lateFDs, .queueDepths, .chunkTotals, .framesDelivered:
             // Off the relay threads' fast path (they batch through their recorders): a batch of its own.
             let batch = writer.makeBatch()
             var state = BatchState()
@@ -148,7 +148,11 @@ final class TraceSink: RelayEventSink {
                 receiverUnreadBytes: depths.unreadByReceiverEstimate, receiverUnreadIsExact: false,
                 unacknowledgedFDs: depths.unacknowledgedFDs, pendingSyncRequests: depths.pendingSyncRequests,
                 receiverUnprocessedBytes: depths.receiverUnprocessedBytes,
-                receiverUnmatchedFDs: depths.receiverUnmatchedFDs)))
+                receiverUnmatchedFDs: depths.receiverUnmatchedFDs, notMeasured: depths.notMeasured)))
+        case .framesDelivered(let delivered):
+            batch.append(.framesDelivered(FramesDeliveredRecord(
+                time: time, channel: channel, direction: direction, firstFrameIndex: delivered.first,
+                lastFrameIndex: delivered.last)))
         case .chunkTotals(let frames, let bytes, let fds):
             statistics.frames.add(frames, ordering: .relaxed)
             statistics.bytes.add(bytes, ordering: .relaxed)
