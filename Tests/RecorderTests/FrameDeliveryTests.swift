@@ -88,4 +88,27 @@ import TraceFormat
         #expect(delivery.time > recordSeen, "delivered at \(delivery.time), record seen at \(recordSeen)")
         #expect(delivery.time > had)
     }
+
+    /// A chunk whose writes stop at a full receiver delivers the frames already written at once, not when the
+    /// whole chunk is: a small frame ahead of a large one is delivered while the large one still waits.
+    @Test func framesWrittenBeforeAWaitForRoomAreDeliveredBeforeTheRestOfTheirChunk() throws {
+        var receiverBuffer: Int32 = 0
+        let harness = try RelayHarness { _, endB in receiverBuffer = try QueueSeriesTests.shrinkSendBuffer(endB) }
+        defer { harness.close() }
+        // One send (one read for the relay): a 100-byte frame, then one four times what the receiver's socket
+        // can be charged with. The relay's first write takes at least the small frame (the kernel queues a
+        // first buffer of half the send buffer whatever the socket holds), and can never take the large one.
+        let small = FrameEncoder.payloadFrame([UInt8](repeating: 1, count: 100))
+        let large = FrameEncoder.payloadFrame([UInt8](repeating: 2, count: 4 * Int(receiverBuffer)))
+        try send(harness.programA, small + large)
+
+        #expect(harness.sink.wait { !Self.deliveries($0, .aToB).isEmpty }, "the small frame was not delivered")
+        #expect(Self.deliveries(harness.sink, .aToB).map(\.frames) == [FramesDelivered(first: 0, last: 0)])
+        let readStarts = TraceClock.monotonicNanoseconds()
+        _ = try receive(harness.programB, count: small.count + large.count)
+        #expect(harness.sink.wait { Self.deliveries($0, .aToB).count == 2 })
+        let deliveries = Self.deliveries(harness.sink, .aToB)
+        #expect(deliveries.map(\.frames) == [FramesDelivered(first: 0, last: 0), FramesDelivered(first: 1, last: 1)])
+        #expect(deliveries[0].time < readStarts && deliveries[1].time > readStarts)
+    }
 }

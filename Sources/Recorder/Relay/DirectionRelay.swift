@@ -44,9 +44,6 @@ struct DirectionRelay {
     /// Bytes of the current chunk, and how many of them are written to the receiver so far.
     private var chunkLength = 0
     private var chunkWritten = 0
-    /// A frames-delivered event waits in the recorder's batch: published with the next chunk's records, or
-    /// before this thread would wait for the next chunk.
-    private var deliveriesUnpublished = false
     private var credentials = CredentialForwarding()
     /// Control data of every forwarding write: SCM_CREDENTIALS and up to 253 fds, built without allocating.
     private let sendControl = ControlMessageBuffer(maxFDs: 253, credentials: true)
@@ -88,7 +85,9 @@ struct DirectionRelay {
                 ? buffer.count : min(buffer.count, configuration.smallReadSize), scratch: buffer)
             let chunk: ReceivedChunk
             do {
-                chunk = try receive(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<readSize]), control: control)
+                chunk = try SocketMessaging.receiveMessage(
+                    source, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<readSize]), control: control,
+                    flags: Int32(MSG_NOSIGNAL | MSG_CMSG_CLOEXEC))
             } catch {
                 end = endOfStream(reading: error)
                 break
@@ -102,6 +101,9 @@ struct DirectionRelay {
             if parser.streamOffset == 0 { identifySender() }
             let firstPosition = parser.fdsReceived
             gauge.chunkRead(bytes: chunk.byteCount)
+            // The last chunk's delivery, unless the sampler published it while this thread waited: it goes
+            // in this chunk's batch, so a busy direction costs no submit of its own for it.
+            if let pending = gauge.takeDelivery() { recorder.record(time: pending.time, .framesDelivered(pending.frames)) }
             chunkLength = chunk.byteCount
             chunkWritten = 0
             let transfers = parse(bytes, fds: chunk.fds)
@@ -113,10 +115,8 @@ struct DirectionRelay {
             let forwarded = forward(bytes, fds: outgoing, fdsAt: split, writer: chunk.credentials)
             gauge.holding(chunkLength - chunkWritten)
             Descriptor.closeAll(toClose)
-            if noteDelivered() {
-                // A short read: the sender has probably nothing more queued, so publish now rather than
-                // try a read first.
-                if chunk.byteCount < readSize { recorder.flush() } else { deliveriesUnpublished = true }
+            if let delivered = delivery.written(chunkWritten) {
+                gauge.offerDelivery(delivered, time: TraceClock.monotonicNanoseconds())
             }
             if let failure = forwarded {
                 // The receiver is gone. Refuse further input so the sender sees EPIPE, as it would directly.
@@ -139,6 +139,7 @@ struct DirectionRelay {
         if let missing = reportFramesStillWaitingForFDs(), ending.likelyCause == nil {
             ending.likelyCause = missing
         }
+        if let pending = gauge.takeDelivery() { recorder.record(time: pending.time, .framesDelivered(pending.frames)) }
         recorder.flush()
         // The last sample, before the EOF; none after it (the channel closes this direction's fds later).
         gauge.retire()
@@ -147,30 +148,10 @@ struct DirectionRelay {
         recorder.flush()
     }
 
-    /// Reads the next chunk. With a frames-delivered event still in the batch, first tries without waiting,
-    /// and publishes the event before waiting: records never wait for traffic that may not come.
-    private mutating func receive(
-        into buffer: UnsafeMutableRawBufferPointer, control: ControlMessageBuffer
-    ) throws(SystemError) -> ReceivedChunk {
-        let flags = Int32(MSG_NOSIGNAL | MSG_CMSG_CLOEXEC)
-        if deliveriesUnpublished {
-            deliveriesUnpublished = false
-            do {
-                return try SocketMessaging.receiveMessage(source, into: buffer, control: control,
-                                                          flags: flags | Int32(MSG_DONTWAIT))
-            } catch let error where error.errno == EAGAIN {
-                recorder.flush()
-            }
-        }
-        return try SocketMessaging.receiveMessage(source, into: buffer, control: control, flags: flags)
-    }
-
     /// Records the frames whose last byte the writes so far put in the receiver's socket, if any are new.
-    /// Returns whether it recorded.
-    private mutating func noteDelivered() -> Bool {
-        guard let delivered = delivery.written(chunkWritten) else { return false }
+    private mutating func recordDelivered() {
+        guard let delivered = delivery.written(chunkWritten) else { return }
         recorder.record(time: TraceClock.monotonicNanoseconds(), .framesDelivered(delivered))
-        return true
     }
 
     // MARK: Parsing
@@ -410,7 +391,8 @@ struct DirectionRelay {
                 // Sampled at once, not at the sampler's next tick: this runs once per wait for room, which
                 // the kernel spaces out (it reports room when a quarter of the socket buffer is free).
                 gauge.holding(chunkLength - chunkWritten)
-                if noteDelivered() { recorder.flush() }
+                recordDelivered()
+                recorder.flush()
                 gauge.sample()
                 waitForRoom()
                 continue

@@ -31,7 +31,16 @@ final class QueueGauge: Sendable {
         var last: QueueDepths?
         var chunksReadAtLast: UInt64 = 0
         var retired = false
+        var delivery: PendingDelivery?
     }
+
+    struct PendingDelivery {
+        var frames: FramesDelivered
+        var time: UInt64
+    }
+
+    /// Whether `State.delivery` is set: spares the relay thread the lock when it is not.
+    private let deliveryPending = Atomic<Bool>(false)
 
     /// Held while sampling, so samples of one direction are recorded in the order they were measured and
     /// none is taken after the gauge retired.
@@ -64,6 +73,29 @@ final class QueueGauge: Sendable {
         receiverUnmatchedFDs.store(unmatchedFDs, ordering: .relaxed)
     }
 
+    // MARK: Deliveries
+
+    /// The last chunk's frames are delivered. The relay records this with its next chunk's records; if no
+    /// chunk comes first, the sampler does within one interval, so an idle direction's last frames are not
+    /// left unrecorded. (Recording it at once would cost a submit per chunk in request-response traffic.)
+    func offerDelivery(_ frames: FramesDelivered, time: UInt64) {
+        state.withLock { state in
+            // The relay takes each offer before the next (takeDelivery at its next chunk), so nothing is lost.
+            state.delivery = PendingDelivery(frames: frames, time: time)
+            deliveryPending.store(true, ordering: .releasing)
+        }
+    }
+
+    /// The delivery offered and not yet recorded, taken: the caller records it.
+    func takeDelivery() -> PendingDelivery? {
+        guard deliveryPending.load(ordering: .acquiring) else { return nil }
+        return state.withLock { state in
+            defer { state.delivery = nil }
+            deliveryPending.store(false, ordering: .relaxed)
+            return state.delivery
+        }
+    }
+
     // MARK: Sampling
 
     /// Measures the direction and records the sample if it differs from the last one (or `force`).
@@ -71,6 +103,20 @@ final class QueueGauge: Sendable {
         state.withLock { state in
             guard !state.retired else { return }
             take(force: force, &state)
+        }
+    }
+
+    /// The sampler's tick: a delivery the relay has not recorded yet (its direction went idle), then a sample.
+    /// Both under the lock, so the relay cannot take and record a later delivery before this one.
+    func tick() {
+        state.withLock { state in
+            guard !state.retired else { return }
+            if let pending = state.delivery {
+                state.delivery = nil
+                deliveryPending.store(false, ordering: .relaxed)
+                sink.record(channel: channel.id, direction: direction, time: pending.time, .framesDelivered(pending.frames))
+            }
+            take(force: false, &state)
         }
     }
 
@@ -179,7 +225,7 @@ final class QueueSampler: Sendable {
                 return Array(state.gauges.values)
             }
             guard let gauges else { return }
-            for gauge in gauges { gauge.sample() }
+            for gauge in gauges { gauge.tick() }
             var remaining = timespec()
             while nanosleep(&pause, &remaining) != 0, errno == EINTR { pause = remaining }
             pause = timespec(tv_sec: Int(interval / 1_000_000_000), tv_nsec: Int(interval % 1_000_000_000))
