@@ -13,6 +13,9 @@ import TraceFormat
 /// direction is idle, or stays full while the relay waits for room, is seen; and by the relay thread where
 /// it matters at once (when it starts waiting for room, and last at end of stream). Only a sample that
 /// differs from the direction's previous one is recorded, unless forced.
+///
+/// It also keeps the last chunk's frames-delivered event until the relay's next chunk or the sampler's next
+/// tick records it, whichever comes first.
 final class QueueGauge: Sendable {
     let channel: ChannelShared
     let direction: Direction
