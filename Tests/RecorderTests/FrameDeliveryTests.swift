@@ -111,4 +111,21 @@ import TraceFormat
         #expect(deliveries.map(\.frames) == [FramesDelivered(first: 0, last: 0), FramesDelivered(first: 1, last: 1)])
         #expect(deliveries[0].time < readStarts && deliveries[1].time > readStarts)
     }
+
+    /// A frame the receiver closed before it could get has a record (the relay had it) and no delivery.
+    @Test func aFrameTheReceiverNeverGotIsNeverDelivered() throws {
+        var receiverBuffer: Int32 = 0
+        let harness = try RelayHarness { _, endB in receiverBuffer = try QueueSeriesTests.shrinkSendBuffer(endB) }
+        defer { harness.close() }
+        let small = FrameEncoder.payloadFrame([UInt8](repeating: 1, count: 100))
+        let large = FrameEncoder.payloadFrame([UInt8](repeating: 2, count: 4 * Int(receiverBuffer)))
+        try send(harness.programA, small + large)
+        #expect(harness.sink.wait { !Self.deliveries($0, .aToB).isEmpty && Self.hadTimes($0, .aToB).count == 2 })
+
+        // As the receiver's close would (the harness closes it later): the large frame can never be written.
+        #expect(shutdown(harness.programB, Int32(SHUT_RDWR)) == 0)
+        #expect(harness.sink.wait { $0.endOfStream(.aToB) != nil })
+        #expect(Self.deliveries(harness.sink, .aToB).map(\.frames) == [FramesDelivered(first: 0, last: 0)])
+        #expect(Self.hadTimes(harness.sink, .aToB).keys.sorted() == [0, 1])
+    }
 }
