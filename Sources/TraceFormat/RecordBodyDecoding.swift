@@ -128,6 +128,14 @@ enum RecordBodyDecoder {
                 frameIndex: try r.u64("frame index"), streamOffset: try r.u64("stream offset"),
                 header: FrameHeader(rawType: try r.u8("frame type"), payloadSize: try r.u32("payload size"),
                                     fdCount: try r.u32("fd count"))))
+        case .framesDelivered:
+            let record = FramesDeliveredRecord(
+                time: try r.u64("time"), channel: try r.u32("channel"), direction: try direction(&r),
+                firstFrameIndex: try r.u64("first frame index"), lastFrameIndex: try r.u64("last frame index"))
+            guard record.firstFrameIndex <= record.lastFrameIndex else {
+                throw BodyDecodingError("first frame index \(record.firstFrameIndex) is after the last, \(record.lastFrameIndex)")
+            }
+            return .framesDelivered(record)
         case .channelClassified:
             let time = try r.u64("time")
             let channel = try r.u32("channel")
@@ -284,7 +292,9 @@ enum RecordBodyDecoder {
             receiverUnreadBytes: unread, receiverUnreadIsExact: flags & 1 != 0,
             unacknowledgedFDs: try r.u64("unacknowledged fds"), pendingSyncRequests: try r.u64("pending sync requests"),
             receiverUnprocessedBytes: try r.u64("receiver unprocessed bytes"),
-            receiverUnmatchedFDs: try r.u64("receiver unmatched fds"))
+            receiverUnmatchedFDs: try r.u64("receiver unmatched fds"),
+            // 1.1: bits 1–6 name the fields not measured; a 1.0 writer left them 0 (all measured).
+            notMeasured: QueueSampleRecord.Fields(rawValue: flags))
     }
 
     private static func violation(_ r: inout BodyReader) throws(BodyDecodingError) -> ViolationRecord {

@@ -34,7 +34,7 @@ extension ByteBuffer {
             return appendRecord(kind: TraceRecordKind.queueSample.rawValue) { b in
                 b.append(r.time); b.append(r.channel); b.append(r.direction.rawValue)
                 b.append(r.proxyBufferedBytes); b.append(r.receiverUnreadBytes)
-                b.append(UInt8(r.receiverUnreadIsExact ? 1 : 0))
+                b.append(r.flags)
                 b.append(r.unacknowledgedFDs); b.append(r.pendingSyncRequests)
                 b.append(r.receiverUnprocessedBytes); b.append(r.receiverUnmatchedFDs)
             }
@@ -117,6 +117,11 @@ extension ByteBuffer {
                 b.append(r.time); b.append(r.channel); b.append(r.direction.rawValue)
                 b.append(r.frameIndex); b.append(r.streamOffset)
                 b.append(r.header.rawType); b.append(r.header.payloadSize); b.append(r.header.fdCount)
+            }
+        case .framesDelivered(let r):
+            return appendRecord(kind: TraceRecordKind.framesDelivered.rawValue) { b in
+                b.append(r.time); b.append(r.channel); b.append(r.direction.rawValue)
+                b.append(r.firstFrameIndex); b.append(r.lastFrameIndex)
             }
         case .lateFDs(let r):
             return appendRecord(kind: TraceRecordKind.lateFDs.rawValue) { b in

@@ -19,6 +19,7 @@ public enum TraceRecordKind: UInt8, Sendable, CaseIterable, Comparable, CustomSt
     case process = 15
     case endpoint = 16
     case unknownFrame = 17
+    case framesDelivered = 18
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -42,6 +43,7 @@ public enum TraceRecordKind: UInt8, Sendable, CaseIterable, Comparable, CustomSt
         case .process: "process"
         case .endpoint: "endpoint"
         case .unknownFrame: "unknown-frame"
+        case .framesDelivered: "frames-delivered"
         }
     }
 }
@@ -66,6 +68,7 @@ public enum TraceRecord: Sendable, Equatable {
     case process(ProcessRecord)
     case endpoint(EndpointRecord)
     case unknownFrame(UnknownFrameRecord)
+    case framesDelivered(FramesDeliveredRecord)
 
     public var kind: TraceRecordKind {
         switch self {
@@ -86,6 +89,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .process: .process
         case .endpoint: .endpoint
         case .unknownFrame: .unknownFrame
+        case .framesDelivered: .framesDelivered
         }
     }
 
@@ -109,6 +113,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .process(let r): r.time
         case .endpoint(let r): r.time
         case .unknownFrame(let r): r.time
+        case .framesDelivered(let r): r.time
         }
     }
 
@@ -130,6 +135,7 @@ public enum TraceRecord: Sendable, Equatable {
         case .channelClassified(let r): r.channel
         case .endpoint(let r): r.channel
         case .unknownFrame(let r): r.channel
+        case .framesDelivered(let r): r.channel
         }
     }
 }
@@ -373,8 +379,25 @@ public struct EOFRecord: Sendable, Equatable {
 
 // MARK: - 6 queueSample
 
-/// Queue depths of one direction at one instant.
+/// Queue depths of one direction at one instant. A field named in ``notMeasured`` is 0 because it was not
+/// measured, not because it was 0 (1.1; a 1.0 sample measured every field).
 public struct QueueSampleRecord: Sendable, Equatable {
+    /// The fields of a sample that were not measured: bits 1–6 of the record's flags byte.
+    public struct Fields: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue & Self.all.rawValue }
+
+        public static let proxyBufferedBytes = Fields(bits: 1 << 1)
+        public static let receiverUnreadBytes = Fields(bits: 1 << 2)
+        public static let unacknowledgedFDs = Fields(bits: 1 << 3)
+        public static let pendingSyncRequests = Fields(bits: 1 << 4)
+        public static let receiverUnprocessedBytes = Fields(bits: 1 << 5)
+        public static let receiverUnmatchedFDs = Fields(bits: 1 << 6)
+        public static let all = Fields(bits: 0b0111_1110)
+
+        private init(bits: UInt8) { rawValue = bits }
+    }
+
     public var time: UInt64
     public var channel: UInt32
     public var direction: Direction
@@ -392,11 +415,14 @@ public struct QueueSampleRecord: Sendable, Equatable {
     public var receiverUnprocessedBytes: UInt64
     /// Fds the receiving side holds unmatched (its `MAX_UNPROCESSED_FDS` counter), modelled.
     public var receiverUnmatchedFDs: UInt64
+    /// The fields that were not measured (written as 0).
+    public var notMeasured: Fields
 
     public init(
         time: UInt64, channel: UInt32, direction: Direction, proxyBufferedBytes: UInt64 = 0,
         receiverUnreadBytes: UInt64 = 0, receiverUnreadIsExact: Bool = true, unacknowledgedFDs: UInt64 = 0,
-        pendingSyncRequests: UInt64 = 0, receiverUnprocessedBytes: UInt64 = 0, receiverUnmatchedFDs: UInt64 = 0
+        pendingSyncRequests: UInt64 = 0, receiverUnprocessedBytes: UInt64 = 0, receiverUnmatchedFDs: UInt64 = 0,
+        notMeasured: Fields = []
     ) {
         self.time = time
         self.channel = channel
@@ -408,7 +434,11 @@ public struct QueueSampleRecord: Sendable, Equatable {
         self.pendingSyncRequests = pendingSyncRequests
         self.receiverUnprocessedBytes = receiverUnprocessedBytes
         self.receiverUnmatchedFDs = receiverUnmatchedFDs
+        self.notMeasured = notMeasured
     }
+
+    /// The flags byte: bit 0 receiver unread bytes is exact, bits 1–6 ``notMeasured``.
+    public var flags: UInt8 { (receiverUnreadIsExact ? 1 : 0) | notMeasured.rawValue }
 }
 
 // MARK: - 7 violation
@@ -897,4 +927,28 @@ public struct UnknownFrameRecord: Sendable, Equatable {
         self.streamOffset = streamOffset
         self.header = header
     }
+}
+
+// MARK: - 18 framesDelivered (1.1)
+
+/// Frames `firstFrameIndex...lastFrameIndex` of one direction had their last byte written to the receiver's
+/// socket by `time` (docs/trace-format.md §5.18). The ranges of one direction follow each other without gaps.
+public struct FramesDeliveredRecord: Sendable, Equatable {
+    /// When the write that put the last byte of frame `lastFrameIndex` into the receiver's socket returned.
+    public var time: UInt64
+    public var channel: UInt32
+    public var direction: Direction
+    public var firstFrameIndex: UInt64
+    public var lastFrameIndex: UInt64
+
+    public init(time: UInt64, channel: UInt32, direction: Direction, firstFrameIndex: UInt64, lastFrameIndex: UInt64) {
+        self.time = time
+        self.channel = channel
+        self.direction = direction
+        self.firstFrameIndex = firstFrameIndex
+        self.lastFrameIndex = lastFrameIndex
+    }
+
+    /// Whether the record covers frame `index`.
+    public func covers(_ index: UInt64) -> Bool { firstFrameIndex <= index && index <= lastFrameIndex }
 }

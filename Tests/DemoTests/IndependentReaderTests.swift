@@ -75,6 +75,23 @@ import Testing
             #expect(frames.map(\.index) == Array(0..<UInt64(frames.count)), "channel \(key.channel) direction \(key.direction)")
             #expect(zip(frames, frames.dropFirst()).allSatisfy { $0.time <= $1.time }, "channel \(key.channel)")
         }
+        // §5.18: each direction's frames-delivered ranges follow each other from its first frame without
+        // gaps or overlaps, and each frame was delivered no earlier than the proxy had it. Without
+        // misbehaviour every receiver reads to the end, so every frame is delivered.
+        for (key, frames) in totals.framesByDirection {
+            let ranges = totals.deliveriesByDirection[key] ?? []
+            var next: UInt64 = 0
+            for range in ranges {
+                #expect(range.first == next, "channel \(key.channel) direction \(key.direction): delivery gap or overlap")
+                for index in range.first...range.last where index < UInt64(frames.count) {
+                    #expect(frames[Int(index)].time <= range.time, "frame \(index) delivered before it was had")
+                }
+                next = range.last &+ 1
+            }
+            if !demoArguments.contains("--misbehave") {
+                #expect(next == UInt64(frames.count), "channel \(key.channel) direction \(key.direction): \(next) of \(frames.count) delivered")
+            }
+        }
         if demoArguments.contains("--misbehave") {
             #expect(totals.unknownTypeFrames == 1 && totals.violations == 7)
         }
@@ -111,6 +128,7 @@ enum DocumentedReader {
         var lastTime: UInt64?
         var end: End?
         var framesByDirection: [DirectionKey: [(index: UInt64, time: UInt64)]] = [:]
+        var deliveriesByDirection: [DirectionKey: [(first: UInt64, last: UInt64, time: UInt64)]] = [:]
     }
 
     struct Malformed: Error, CustomStringConvertible {
@@ -122,7 +140,7 @@ enum DocumentedReader {
         1: "header", 2: "channel-opened", 3: "payload-frame", 4: "acknowledgement", 5: "eof", 6: "queue-sample",
         7: "violation", 8: "capture-loss", 9: "end", 10: "channel-closed", 11: "endpoint-resolved",
         12: "channel-transferred", 13: "late-fds", 14: "channel-classified", 15: "process", 16: "endpoint",
-        17: "unknown-frame",
+        17: "unknown-frame", 18: "frames-delivered",
     ]
 
     /// A little-endian cursor over one body (§2).
@@ -257,6 +275,10 @@ enum DocumentedReader {
             let channel = try r.u32(), direction = try r.u8(), index = try r.u64()
             t.unknownTypeFrames += 1
             noteFrame(channel: channel, direction: direction, index: index)
+        case 18:  // §5.18
+            let channel = try r.u32(), direction = try r.u8(), first = try r.u64(), last = try r.u64()
+            t.deliveriesByDirection[DirectionKey(channel: UInt32(channel), direction: UInt8(direction)), default: []]
+                .append((first, last, time))
         default:
             break
         }

@@ -1,3 +1,4 @@
+import CSystemShims
 import Foundation
 import Glibc
 import IPCTransport

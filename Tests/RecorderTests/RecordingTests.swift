@@ -38,6 +38,38 @@ struct RecordedPair {
     }
 }
 
+/// Every payload and acknowledgement frame of the trace has a frames-delivered record covering it, given once
+/// per direction in order, at or after the time the recorder had the frame (trace-format §5.15).
+func expectEveryFrameDelivered(_ records: [TraceRecord], sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+    var had: [String: [UInt64: UInt64]] = [:]
+    var delivered: [String: [FramesDeliveredRecord]] = [:]
+    for record in records {
+        switch record {
+        case .payloadFrame(let r): had["\(r.channel)/\(r.direction)", default: [:]][r.frameIndex] = r.time
+        case .acknowledgement(let r): had["\(r.channel)/\(r.direction)", default: [:]][r.frameIndex] = r.time
+        case .framesDelivered(let r): delivered["\(r.channel)/\(r.direction)", default: []].append(r)
+        default: break
+        }
+    }
+    #expect(Set(delivered.keys) == Set(had.keys), sourceLocation: sourceLocation)
+    for (key, frames) in had {
+        var next: UInt64 = 0
+        var previous: UInt64 = 0
+        for range in delivered[key] ?? [] {
+            #expect(range.firstFrameIndex == next, "\(key): ranges follow each other", sourceLocation: sourceLocation)
+            #expect(range.time >= previous, sourceLocation: sourceLocation)
+            for index in range.firstFrameIndex...range.lastFrameIndex {
+                #expect(range.time >= frames[index] ?? .max, "\(key): frame \(index) delivered before it was had",
+                        sourceLocation: sourceLocation)
+            }
+            next = range.lastFrameIndex + 1
+            previous = range.time
+        }
+        #expect(next == UInt64(frames.count), "\(key): \(next) of \(frames.count) frames delivered",
+                sourceLocation: sourceLocation)
+    }
+}
+
 func receiveMessage(_ transport: IPCTransport) -> (payload: [UInt8], fds: [Int32])? {
     if case .message(let payload, let fds) = transport.receive(timeout: .seconds(5)) { return (payload, fds) }
     return nil
@@ -98,6 +130,11 @@ func receiveMessage(_ transport: IPCTransport) -> (payload: [UInt8], fds: [Int32
         #expect(acknowledged == sentFDs)
         #expect(records.contains { if case .end(let end) = $0 { end.cleanStop } else { false } })
         #expect(records.filter { if case .eof = $0 { true } else { false } }.count == 2)
+        expectEveryFrameDelivered(records)
+        // No schemas: pending sync requests are not measured (not 0); everything else is.
+        let samples = records.compactMap { if case .queueSample(let q) = $0 { q } else { nil } }
+        #expect(!samples.isEmpty)
+        #expect(samples.allSatisfy { $0.notMeasured == [.pendingSyncRequests] })
 
         var info = stat()
         #expect(stat(pair.tracePath, &info) == 0)
@@ -206,26 +243,45 @@ extension RecordingTests {
             request.string("question \(round)")
             try pair.endpointA.send(payload: request.bytes)
             _ = receiveMessage(pair.endpointB)
-            usleep(3_000)  // let a queue sample with the request pending go out (samples are ≥ 1 ms apart)
+            // The response waits until the trace shows the request pending (the sampler sees it within 5 ms).
+            #expect(try waitForPendingChanges(in: pair, count: 2 * round + 1))
             var response = IPCEncoder()
             response.envelope(magic: magic, id: 2)
             response.string("answer \(round)")
             try pair.endpointB.send(payload: response.bytes)
             _ = receiveMessage(pair.endpointA)
-            usleep(3_000)
+            #expect(try waitForPendingChanges(in: pair, count: 2 * round + 2))
         }
-        try pair.endpointA.send(payload: [0])  // one more sample after the last response
-        _ = receiveMessage(pair.endpointB)
         pair.endpointA.close()
         pair.endpointB.close()
         pair.session.finishWhenChannelsEnd()
-        let pending = try pair.records().compactMap { (record: TraceRecord) -> UInt64? in
-            if case .queueSample(let sample) = record, sample.direction == .aToB { return sample.pendingSyncRequests }
+        let samples = try pair.records().compactMap { (record: TraceRecord) -> QueueSampleRecord? in
+            if case .queueSample(let sample) = record, sample.direction == .aToB { return sample }
             return nil
         }
-        #expect(pending.contains(1))
+        let pending = samples.map(\.pendingSyncRequests)
+        #expect(pending.filter { $0 == 1 }.count >= 3)
         #expect(pending.last == 0)
         #expect(pending.allSatisfy { $0 <= 1 })
+        // The schema told the kind of every message: the count was measured throughout.
+        #expect(samples.allSatisfy { !$0.notMeasured.contains(.pendingSyncRequests) })
+    }
+
+    /// Waits (bounded) until the live trace's A→B pending-request counts, from the first 1 on and without
+    /// repeats (1, 0, 1, 0, …), number at least `count`.
+    private func waitForPendingChanges(in pair: RecordedPair, count: Int) throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        repeat {
+            var changes: [UInt64] = []
+            for record in try pair.records() {
+                guard case .queueSample(let sample) = record, sample.direction == .aToB else { continue }
+                let pending = sample.pendingSyncRequests
+                if changes.last != pending, !(changes.isEmpty && pending == 0) { changes.append(pending) }
+            }
+            if changes.count >= count { return true }
+            usleep(5_000)
+        } while ContinuousClock.now < deadline
+        return false
     }
 }
 

@@ -22,6 +22,10 @@ final class CollectingSink: RelayEventSink {
     /// Reported apart from `events`, which the other tests compare whole.
     let credentialLosses = Mutex<[CredentialsNotPreserved]>([])
     let classifications = Mutex<[ChannelClassification]>([])
+    /// When the relay had each frame (payload and ack) and when it reported frames delivered, apart from
+    /// `events` too.
+    let frameTimes = Mutex<[(direction: Direction, index: UInt64, time: UInt64)]>([])
+    let deliveries = Mutex<[(direction: Direction, frames: FramesDelivered, time: UInt64)]>([])
 
     func channelClassified(_ channel: ChannelID, time: UInt64, _ classification: ChannelClassification) {
         classifications.withLock { $0.append(classification) }
@@ -30,8 +34,15 @@ final class CollectingSink: RelayEventSink {
     func record(channel: ChannelID, direction: Direction, time: UInt64, _ event: RelayEvent) {
         let copy: Event
         switch event {
-        case .payload(let frame, let fds): copy = .payload(direction, frame.header, Array(frame.capturedPayload), fds)
-        case .acknowledgement(let ack): copy = .acknowledgement(direction, ack.count)
+        case .payload(let frame, let fds):
+            frameTimes.withLock { $0.append((direction, frame.frameIndex, time)) }
+            copy = .payload(direction, frame.header, Array(frame.capturedPayload), fds)
+        case .acknowledgement(let ack):
+            frameTimes.withLock { $0.append((direction, ack.frameIndex, time)) }
+            copy = .acknowledgement(direction, ack.count)
+        case .framesDelivered(let frames):
+            deliveries.withLock { $0.append((direction, frames, time)) }
+            return
         case .lateFDs(let frameIndex, let fds): copy = .lateFDs(direction, frameIndex: frameIndex, fds)
         case .violation(let violation): copy = .violation(direction, violation)
         case .queueDepths(let depths): copy = .queueDepths(direction, depths)

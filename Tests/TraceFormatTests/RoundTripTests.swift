@@ -43,6 +43,12 @@ import Testing
             receiverUnreadIsExact: true, unacknowledgedFDs: .max, pendingSyncRequests: .max,
             receiverUnprocessedBytes: .max, receiverUnmatchedFDs: .max)),
         .queueSample(QueueSampleRecord(time: 0, channel: 0, direction: .aToB, receiverUnreadIsExact: false)),
+        .queueSample(QueueSampleRecord(time: 1, channel: 1, direction: .aToB, receiverUnreadIsExact: false, notMeasured: .all)),
+        .queueSample(QueueSampleRecord(time: 2, channel: 2, direction: .bToA, receiverUnreadBytes: 5,
+                                       notMeasured: [.pendingSyncRequests, .receiverUnmatchedFDs])),
+        .framesDelivered(FramesDeliveredRecord(time: 0, channel: 0, direction: .aToB, firstFrameIndex: 0, lastFrameIndex: 0)),
+        .framesDelivered(FramesDeliveredRecord(
+            time: .max, channel: .max, direction: .bToA, firstFrameIndex: 3, lastFrameIndex: .max)),
         .violation(ViolationRecord(time: .max, channel: .max, direction: .bToA, violation: Violation(
             kind: .overAcknowledgement, severity: .warning, limit: .max, observed: .max, streamOffset: .max,
             frameIndex: .max, continuation: .continues))),
@@ -258,5 +264,46 @@ import Testing
         #expect(body[12] == 1)
         #expect(body[13] == 0x28 && body[21] == 0x38 && body[29] == 0x44)
         #expect(Array(body[33...]) == [0, 0, 0, 0])
+    }
+
+    /// Queue-sample flags (1.1): bit 0 exact, bits 1–6 the fields not measured, at body offset 29 (§5.6).
+    @Test func queueSampleFlagsSayWhatWasNotMeasured() throws {
+        let record = QueueSampleRecord(time: 1, channel: 2, direction: .aToB, receiverUnreadIsExact: false,
+                                       notMeasured: [.receiverUnreadBytes, .pendingSyncRequests])
+        let bytes = try #require(TraceRecord.queueSample(record).encoded())
+        let body = Array(bytes[13...])
+        #expect(body.count == 62)
+        #expect(body[29] == 0b0001_0100)
+        // A 1.0 writer set bit 0 at most: every field reads as measured. Bit 7 is not defined: ignored.
+        for (flags, exact, notMeasured) in [(UInt8(1), true, QueueSampleRecord.Fields()), (0, false, []),
+                                            (0b1000_0001, true, []), (0xFF, true, .all)] {
+            var changed = body
+            changed[29] = flags
+            let decoded = try changed.withUnsafeBytes { raw in
+                try RecordBodyDecoder.decode(kind: TraceRecordKind.queueSample.rawValue, body: raw)
+            }
+            guard case .queueSample(let sample) = decoded else {
+                Issue.record("not a queue sample: \(String(describing: decoded))")
+                continue
+            }
+            #expect(sample.receiverUnreadIsExact == exact)
+            #expect(sample.notMeasured == notMeasured)
+        }
+    }
+
+    /// Frames-delivered (1.1, §5.15): 29 bytes, and a range whose first index is after its last is refused.
+    @Test func framesDeliveredLayoutMatchesTheSpec() throws {
+        let bytes = try #require(TraceRecord.framesDelivered(FramesDeliveredRecord(
+            time: 0x0102_0304_0506_0708, channel: 0x1112_1314, direction: .bToA, firstFrameIndex: 0x2122_2324_2526_2728,
+            lastFrameIndex: 0x3132_3334_3536_3738)).encoded())
+        #expect(bytes[12] == 18)
+        var body = Array(bytes[13...])
+        #expect(body.count == 29)
+        #expect(body[0] == 0x08 && body[8] == 0x14 && body[12] == 1)
+        #expect(body[13] == 0x28 && body[20] == 0x21 && body[21] == 0x38 && body[28] == 0x31)
+        body[28] = 0x20  // last < first
+        #expect(throws: BodyDecodingError.self) {
+            try body.withUnsafeBytes { try RecordBodyDecoder.decode(kind: 18, body: $0) }
+        }
     }
 }

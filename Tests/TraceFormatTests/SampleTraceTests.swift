@@ -32,6 +32,10 @@ import TraceFormat
         #expect(report.end?.stopReason == .complete)
         #expect(report.notLibIPCChannelCount == 0)
         #expect(reader.records().contains { if case .payloadFrame = $0.record { true } else { false } })
+        // A 1.0 queue sample measured every field (flag bits 1–6 came with 1.1), and frames had one time.
+        let samples = reader.records().compactMap { if case .queueSample(let q) = $0.record { q } else { nil } }
+        #expect(!samples.isEmpty && samples.allSatisfy { $0.notMeasured.isEmpty })
+        #expect(!reader.records().contains { $0.record.kind == .framesDelivered })
     }
 
     @Test func theDemoTraceHasEveryChannelAndEveryAcknowledgement() throws {

@@ -61,6 +61,8 @@ final class ChannelShared: Sendable {
     private let bToA = DirectionCounters()
     /// Sync requests pending each way, paired with their responses by order.
     private let syncPairing = Mutex(SyncPairing())
+    /// A payload frame whose kind the schemas did not tell: requests may be missing from the pending count.
+    private let unknownMessageKindSeen = Atomic<Bool>(false)
     let stopping = Atomic<Bool>(false)
     /// Inodes of the sockets programs hold for each side, when known (to find their holders).
     let programSideInodes: [ChannelSide: UInt64]
@@ -111,8 +113,19 @@ final class ChannelShared: Sendable {
 
     /// Counts sync requests and their responses (paired by order, docs/protocol.md §3.3).
     func recordMessage(kind: MessageKind?, direction: Direction) {
-        guard kind == .request || kind == .response else { return }  // no lock for async messages
-        _ = syncPairing.withLock { $0.record(kind, direction: direction) }
+        switch kind {
+        case .request, .response:
+            _ = syncPairing.withLock { $0.record(kind, direction: direction) }
+        case .async:
+            break  // no lock for async messages
+        case nil:
+            if !unknownMessageKindSeen.load(ordering: .relaxed) { unknownMessageKindSeen.store(true, ordering: .relaxed) }
+        }
+    }
+
+    /// Whether the pending sync request counts are measured: schemas told the kind of every message so far.
+    var knowsEveryMessageKind: Bool {
+        inspector != nil && !unknownMessageKindSeen.load(ordering: .relaxed)
     }
 
     func pendingSyncRequests(_ direction: Direction) -> UInt64 {

@@ -25,8 +25,6 @@ struct DirectionRelay {
         /// Where counting starts: after frames recovered from a transfer (RecordingSession.followTransfer).
         var firstFrameIndex: UInt64 = 0
         var firstStreamOffset: UInt64 = 0
-        /// Minimum spacing of queue-depth samples.
-        var sampleInterval: UInt64 = 1_000_000
     }
 
     let source: Int32
@@ -43,12 +41,12 @@ struct DirectionRelay {
     private var parser: FrameStreamParser
     private var classifier: DirectionClassifier
     private var fdDescriptions = FDDescriptionQueue()
-    private var lastSample = QueueDepths()
-    private var lastSampleTime: UInt64 = 0
-    /// Bytes of the current chunk read from the sender and not yet written to the receiver.
-    private var proxyBuffered: UInt64 = 0
-    /// Bytes of the chunk after the part being written (its fd-carrying tail), while the head is written.
-    private var unwrittenAfterThisWrite: UInt64 = 0
+    /// This direction's queue depths, sampled on the sampler's thread too (QueueSampling.swift).
+    private let gauge: QueueGauge
+    private var delivery = FrameDeliveryTracker()
+    /// Bytes of the current chunk, and how many of them are written to the receiver so far.
+    private var chunkLength = 0
+    private var chunkWritten = 0
     private var credentials = CredentialForwarding()
     /// Control data of every forwarding write: SCM_CREDENTIALS and up to 253 fds, built without allocating.
     private let sendControl = ControlMessageBuffer(maxFDs: 253, credentials: true)
@@ -66,6 +64,7 @@ struct DirectionRelay {
         parser = FrameStreamParser(configuration: configuration.parser)
         parser.startCounting(atFrame: configuration.firstFrameIndex, streamOffset: configuration.firstStreamOffset)
         classifier = DirectionClassifier(mode: channel.classification.mode)
+        gauge = QueueGauge(channel: channel, direction: direction, destination: destination, sink: sink)
     }
 
     /// Runs until the sender closes, either side fails, or the channel stops.
@@ -77,6 +76,7 @@ struct DirectionRelay {
         let control = ControlMessageBuffer(maxFDs: 253, credentials: true)
         let end: EndOfStream
         let sender = ChannelSide.sender(of: direction)
+        QueueSampler.shared.add(gauge)
         while true {
             if hangUps.readsWereShut(from: sender) {
                 // The receiver closed while the sender was still sending: what the sender writes can never
@@ -104,15 +104,24 @@ struct DirectionRelay {
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<chunk.byteCount])
             identifySides(writer: chunk.credentials?.pid)
             let firstPosition = parser.fdsReceived
-            proxyBuffered = UInt64(chunk.byteCount)
+            gauge.chunkRead(bytes: chunk.byteCount)
+            // The last chunk's delivery, unless the sampler published it while this thread waited: it goes
+            // in this chunk's batch, so a busy direction costs no submit of its own for it.
+            if let pending = gauge.takeDelivery() { recorder.record(time: pending.time, .framesDelivered(pending.frames)) }
+            chunkLength = chunk.byteCount
+            chunkWritten = 0
             let transfers = parse(bytes, fds: chunk.fds)
+            gauge.receiverModel(unprocessedBytes: parser.unprocessedBytes, unmatchedFDs: parser.unmatchedFDs)
             // The chunk's records are published before its bytes go on, so a reply never precedes them.
             recorder.flush()
             let split = parser.fdPlacementInLastChunk ?? 0
             let (outgoing, toClose) = followTransfers(chunk.fds, firstPosition: firstPosition, origins: transfers)
             let forwarded = forward(bytes, fds: outgoing, fdsAt: split, writer: chunk.credentials)
+            gauge.holding(chunkLength - chunkWritten)
             Descriptor.closeAll(toClose)
-            proxyBuffered = 0
+            if let delivered = delivery.written(chunkWritten) {
+                gauge.offerDelivery(delivered, time: TraceClock.monotonicNanoseconds())
+            }
             if let failure = forwarded {
                 // The receiver is gone. Refuse further input so the sender sees EPIPE, as it would directly.
                 shutdown(source, Int32(SHUT_RD))
@@ -120,7 +129,6 @@ struct DirectionRelay {
                                   incompleteFrameBytes: parser.incompleteFrameBytes)
                 break
             }
-            sampleQueueDepths(force: false)
         }
         if !hangUps.checkHungUp(sender) {
             // Half-close: the receiver sees EOF exactly when it would have without the proxy.
@@ -134,9 +142,19 @@ struct DirectionRelay {
         if let missing = reportFramesStillWaitingForFDs(), ending.likelyCause == nil {
             ending.likelyCause = missing
         }
-        sampleQueueDepths(force: true)
+        if let pending = gauge.takeDelivery() { recorder.record(time: pending.time, .framesDelivered(pending.frames)) }
+        recorder.flush()
+        // The last sample, before the EOF; none after it (the channel closes this direction's fds later).
+        gauge.retire()
+        QueueSampler.shared.remove(gauge)
         recorder.record(time: TraceClock.monotonicNanoseconds(), .endOfStream(ending))
         recorder.flush()
+    }
+
+    /// Records the frames whose last byte the writes so far put in the receiver's socket, if any are new.
+    private mutating func recordDelivered() {
+        guard let delivered = delivery.written(chunkWritten) else { return }
+        recorder.record(time: TraceClock.monotonicNanoseconds(), .framesDelivered(delivered))
     }
 
     // MARK: Parsing
@@ -151,6 +169,7 @@ struct DirectionRelay {
             // Not LibIPC: forget what the tentative parse saw, so nothing of it shapes the relay.
             parser = FrameStreamParser(configuration: configuration.parser)
             fdDescriptions = FDDescriptionQueue()
+            delivery.restart()
         }
         if step == .stopParsing || step == .skip { return TransferCarriers() }
         // Undecided: only the first few bytes get here, so only read- and header-level violations.
@@ -171,9 +190,14 @@ struct DirectionRelay {
         // Moved out (not copied) so the closure can mutate it without copying its storage.
         var queue = FDDescriptionQueue()
         swap(&queue, &fdDescriptions)
+        var delivery = FrameDeliveryTracker()
+        swap(&delivery, &self.delivery)
+        delivery.beginChunk(at: parser.streamOffset, length: bytes.count)
         parser.feed(bytes, fdCount: fds.count) { event in
             switch event {
             case .payload(let frame):
+                delivery.frameCompleted(index: frame.frameIndex, end: frame.streamOffset &+ UInt64(FrameHeader.size)
+                                            &+ UInt64(frame.header.payloadSize))
                 frames += 1
                 frameBytes += UInt64(frame.header.payloadSize) + UInt64(FrameHeader.size)
                 if frame.header.fdCount > 0 { channel.recordSentFDs(frame.header.fdCount, direction: direction) }
@@ -212,6 +236,8 @@ struct DirectionRelay {
             case .unknownFrame(let frame):
                 recorder.record(time: time, .unknownFrame(frame))
             case .acknowledgement(let ack):
+                delivery.frameCompleted(index: ack.frameIndex, end: ack.streamOffset &+ UInt64(FrameHeader.size)
+                                            &+ UInt64(ack.header.payloadSize))
                 recorder.record(time: time, .acknowledgement(ack))
                 if let overAcknowledged = channel.recordAcknowledgement(ack, direction: direction) {
                     Self.report(overAcknowledged, time: time, channel: channel, direction: direction, recorder: recorder)
@@ -226,6 +252,7 @@ struct DirectionRelay {
             Self.report(violation, time: time, channel: channel, direction: direction, recorder: recorder)
         }
         fdDescriptions = queue
+        self.delivery = delivery
         if frames > 0 || frameFDs > 0 {
             recorder.record(time: time, .chunkTotals(frames: frames, bytes: frameBytes, fds: frameFDs))
         }
@@ -334,10 +361,8 @@ struct DirectionRelay {
         let split = fds.isEmpty ? bytes.count : min(max(0, split), bytes.count)
         var claim = credentials.claim(for: writer)
         do {
-            unwrittenAfterThisWrite = UInt64(bytes.count - split)
             try writeAll(UnsafeRawBufferPointer(rebasing: bytes[0..<split]), fds: [], claim: &claim)
             if !fds.isEmpty {
-                unwrittenAfterThisWrite = 0
                 try writeAll(UnsafeRawBufferPointer(rebasing: bytes[split...]), fds: fds, claim: &claim)
             }
             return nil
@@ -362,13 +387,17 @@ struct DirectionRelay {
             let flags = Int32(MSG_NOSIGNAL | MSG_DONTWAIT)
             do {
                 do {
-                    offset += try SocketMessaging.sendMessage(destination, bytes: rest, fds: pendingFDs, credentials: claim,
-                                                              control: sendControl, flags: flags)
+                    let sent = try SocketMessaging.sendMessage(destination, bytes: rest, fds: pendingFDs, credentials: claim,
+                                                               control: sendControl, flags: flags)
+                    offset += sent
+                    chunkWritten += sent
                 } catch let error where claim != nil && CredentialForwarding.mayBeRefusal(error.errno) {
                     // A refused claim sends nothing. The same write without one decides: if it fails too, the
                     // claim was not the cause and its error ends the direction as before.
-                    offset += try SocketMessaging.sendMessage(destination, bytes: rest, fds: pendingFDs, credentials: nil,
-                                                              control: sendControl, flags: flags)
+                    let sent = try SocketMessaging.sendMessage(destination, bytes: rest, fds: pendingFDs, credentials: nil,
+                                                               control: sendControl, flags: flags)
+                    offset += sent
+                    chunkWritten += sent
                     if let claimed = claim, let loss = credentials.refused(claimed, errno: error.errno) {
                         recorder.record(time: TraceClock.monotonicNanoseconds(), .credentialsNotPreserved(loss))
                         recorder.flush()
@@ -377,11 +406,14 @@ struct DirectionRelay {
                 }
             } catch let error where error.errno == EAGAIN {
                 // Held here until the receiver reads: what the proxy holds is the part of the chunk not
-                // yet written, so the queue series shows it while it is held.
-                // Not held to the sampling interval: this runs once per wait for room, which the kernel
-                // spaces out (it reports room when a quarter of the socket buffer is free).
-                proxyBuffered = UInt64(bytes.count - offset) + unwrittenAfterThisWrite
-                sampleQueueDepths(force: true)
+                // yet written, so the queue series shows it while it is held; the frames written so far
+                // are delivered now, not when the whole chunk is.
+                // Sampled at once, not at the sampler's next tick: this runs once per wait for room, which
+                // the kernel spaces out (it reports room when a quarter of the socket buffer is free).
+                gauge.holding(chunkLength - chunkWritten)
+                recordDelivered()
+                recorder.flush()
+                gauge.sample()
                 waitForRoom()
                 continue
             }
@@ -457,23 +489,5 @@ struct DirectionRelay {
         }
         return EndOfStream(kind: .peerClosed, likelyCause: channel.likelyCause(ofClosing: direction, at: time),
                            incompleteFrameBytes: parser.incompleteFrameBytes)
-    }
-
-    private mutating func sampleQueueDepths(force: Bool) {
-        let now = TraceClock.monotonicNanoseconds()
-        guard force || now &- lastSampleTime >= configuration.sampleInterval else { return }
-        var depths = QueueDepths()
-        depths.proxyBufferedBytes = proxyBuffered
-        let outq = ipcs_siocoutq(destination)
-        depths.unreadByReceiverEstimate = outq > 0 ? UInt64(outq) : 0
-        depths.unacknowledgedFDs = channel.unacknowledgedFDs(direction)
-        depths.pendingSyncRequests = channel.pendingSyncRequests(direction)
-        depths.receiverUnprocessedBytes = parser.unprocessedBytes
-        depths.receiverUnmatchedFDs = parser.unmatchedFDs
-        guard force || depths != lastSample else { return }
-        lastSample = depths
-        lastSampleTime = now
-        recorder.record(time: now, .queueDepths(depths))
-        recorder.flush()
     }
 }

@@ -1,6 +1,7 @@
 import Glibc
 import IPCTransport
 import IPCWire
+import TraceFormat
 
 /// Identifies a relayed channel within one recording session.
 public typealias ChannelID = UInt32
@@ -39,8 +40,24 @@ public struct QueueDepths: Equatable, Sendable {
     /// Bytes the receiving LibIPC side buffers unparsed, and fds it holds unmatched (parser's model).
     public var receiverUnprocessedBytes: UInt64 = 0
     public var receiverUnmatchedFDs: UInt64 = 0
+    /// The fields that were not measured, so their 0 means nothing: the receiver's unread bytes when the
+    /// kernel would not tell, the parsed ones on a channel that is not LibIPC, pending sync requests unless
+    /// schemas told the kind of every message.
+    public var notMeasured: QueueSampleRecord.Fields = []
 
     public init() {}
+}
+
+/// Payload and acknowledgement frames `first...last` of a direction (by frame index) had their last byte
+/// written to the receiver's socket: the write that covered it returned (docs/trace-format.md §5.18).
+public struct FramesDelivered: Equatable, Sendable {
+    public var first: UInt64
+    public var last: UInt64
+
+    public init(first: UInt64, last: UInt64) {
+        self.first = first
+        self.last = last
+    }
 }
 
 /// How a direction ended.
@@ -144,7 +161,10 @@ public enum RelayEvent {
     /// Fds that came after the last byte of payload frame `frameIndex` (its record listed those before).
     case lateFDs(frameIndex: UInt64, fds: [RelayedFD])
     case violation(Violation)
+    /// May come from the sampler's thread, in time order per direction.
     case queueDepths(QueueDepths)
+    /// After the frames' records, once their bytes are in the receiver's socket.
+    case framesDelivered(FramesDelivered)
     case endOfStream(EndOfStream)
     /// May come from a helper thread, out of stream order.
     case endpointIdentified(EndpointIdentity)

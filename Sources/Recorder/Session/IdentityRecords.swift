@@ -72,6 +72,18 @@ final class IdentityRecords: Sendable {
         }
     }
 
+    /// One side's socket travelled in a frame of `carrier` going `direction`: from now on that side is the
+    /// process the frame went to, the carrier's receiver (until the side sends and names its writer).
+    func sideTravelled(_ channel: ChannelID, _ side: ChannelSide, carrier: ChannelID, direction: Direction, time: UInt64) {
+        let receiver = sides.withLock { $0[carrier]?[Int(ChannelSide.receiver(of: direction).rawValue)] }
+        guard let receiver, receiver.pid > 0 else { return }
+        update(channel, side, time: time, afterTransfer: true) { state in
+            state.pid = receiver.pid
+            state.startTime = receiver.startTime
+            state.basis = .holder
+        }
+    }
+
     func channelClosed(_ channel: ChannelID) {
         sides.withLock { _ = $0.removeValue(forKey: channel) }
     }

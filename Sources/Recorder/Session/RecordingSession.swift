@@ -170,10 +170,15 @@ public final class RecordingSession: Sendable {
         relayed?.noteCarriedInLibIPCFrame()
         // That side now belongs to whoever receives it: looked up again when it next sends.
         if let side = programSide.side { relayed?.noteSideTravelled(side) }
+        let time = TraceClock.monotonicNanoseconds()
         writer.submit(.channelTransferred(ChannelTransferredRecord(
-            time: TraceClock.monotonicNanoseconds(), channel: channel,
+            time: time, channel: channel,
             carriedBy: TransferOrigin(parentChannel: carrier, direction: direction, frameIndex: frameIndex))),
             waitForRoom: true)
+        // Named after the record of its hand-over, so a reader meets the transfer first.
+        if let side = programSide.side {
+            sink.identities.sideTravelled(channel, side, carrier: carrier, direction: direction, time: time)
+        }
     }
 
     /// Relays a transport that travelled in frame `frameIndex` of `parent`: `socket` (our copy of it) keeps

@@ -53,7 +53,7 @@ final class TraceSink: RelayEventSink {
 
     func record(channel: ChannelID, direction: Direction, time: UInt64, _ event: RelayEvent) {
         switch event {
-        case .payload, .acknowledgement, .unknownFrame, .lateFDs, .queueDepths, .chunkTotals:
+        case .payload, .acknowledgement, .unknownFrame, .lateFDs, .queueDepths, .chunkTotals, .framesDelivered:
             // Off the relay threads' fast path (they batch through their recorders): a batch of its own.
             let batch = writer.makeBatch()
             var state = BatchState()
@@ -150,8 +150,12 @@ final class TraceSink: RelayEventSink {
                 receiverUnreadBytes: depths.unreadByReceiverEstimate, receiverUnreadIsExact: false,
                 unacknowledgedFDs: depths.unacknowledgedFDs, pendingSyncRequests: depths.pendingSyncRequests,
                 receiverUnprocessedBytes: depths.receiverUnprocessedBytes,
-                receiverUnmatchedFDs: depths.receiverUnmatchedFDs)))
+                receiverUnmatchedFDs: depths.receiverUnmatchedFDs, notMeasured: depths.notMeasured)))
             state.contents.queueSamples += 1
+        case .framesDelivered(let delivered):
+            batch.append(.framesDelivered(FramesDeliveredRecord(
+                time: time, channel: channel, direction: direction, firstFrameIndex: delivered.first,
+                lastFrameIndex: delivered.last)))
         case .chunkTotals(let frames, let bytes, let fds):
             statistics.frames.add(frames, ordering: .relaxed)
             statistics.bytes.add(bytes, ordering: .relaxed)
