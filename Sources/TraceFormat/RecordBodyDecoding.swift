@@ -37,7 +37,8 @@ enum RecordBodyDecoder {
                 loss.acknowledgementFrames = try r.u64("acknowledgement frames")
                 loss.unknownTypeFrames = try r.u64("unknown-type frames")
                 loss.otherRecords = CaptureLossRecord.OtherRecordsLost(
-                    queueSamples: try r.u64("queue samples lost"), lateFDs: try r.u64("late-fds records lost"))
+                    queueSamples: try r.u64("queue samples lost"), lateFDs: try r.u64("late-fds records lost"),
+                    framesDelivered: try r.u64("frames-delivered records lost"))
             }
             return .captureLoss(loss)
         case .end:

@@ -55,6 +55,7 @@ extension ByteBuffer {
                 b.append(r.frameRange?.lowerBound ?? 0); b.append(r.frameRange?.upperBound ?? 0)
                 b.append(r.acknowledgementFrames); b.append(r.unknownTypeFrames)
                 b.append(r.otherRecords.queueSamples); b.append(r.otherRecords.lateFDs)
+                b.append(r.otherRecords.framesDelivered)
             }
         case .end(let r):
             return appendRecord(kind: TraceRecordKind.end.rawValue) { b in

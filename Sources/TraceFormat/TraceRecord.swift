@@ -515,10 +515,13 @@ public struct CaptureLossRecord: Sendable, Equatable {
     public struct OtherRecordsLost: Sendable, Equatable {
         public var queueSamples: UInt64
         public var lateFDs: UInt64
+        /// Frames-delivered records: a reader sees the gap they leave in a direction's delivered ranges.
+        public var framesDelivered: UInt64
 
-        public init(queueSamples: UInt64 = 0, lateFDs: UInt64 = 0) {
+        public init(queueSamples: UInt64 = 0, lateFDs: UInt64 = 0, framesDelivered: UInt64 = 0) {
             self.queueSamples = queueSamples
             self.lateFDs = lateFDs
+            self.framesDelivered = framesDelivered
         }
     }
 

@@ -73,6 +73,18 @@ import TraceFormat
         }
         #expect(cut.reduce(0) { $0 + $1.framesAffected } == UInt64(degraded.count))
         #expect(frames.allSatisfy { $0.capturedPayload == Self.payload || $0.capturedPayload == Array(Self.payload.prefix(8)) })
+        // Every frame was delivered: the delivered ranges in the trace cover every frame index but where
+        // frames-delivered records were dropped, and each gap is one such record or more, counted.
+        let deliveries = records.compactMap { if case .framesDelivered(let d) = $0, d.direction == .aToB { d } else { nil } }
+        var next: UInt64 = 0
+        var gaps: UInt64 = 0
+        for delivery in deliveries {
+            #expect(delivery.firstFrameIndex >= next, "delivered ranges overlap or go back")
+            if delivery.firstFrameIndex > next { gaps += 1 }
+            next = delivery.lastFrameIndex + 1
+        }
+        if next < UInt64(Self.frameCount) { gaps += 1 }
+        #expect(dropped.reduce(0) { $0 + $1.otherRecords.framesDelivered } >= gaps)
     }
 
     final class ReceivedBytes: Sendable {

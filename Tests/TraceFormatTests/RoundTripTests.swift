@@ -61,7 +61,7 @@ import Testing
         .captureLoss(CaptureLossRecord(time: 1, channel: 2, direction: .bToA, framesAffected: 7, bytesNotCaptured: 9,
                                        reason: CaptureLossRecord.Reason.recordsDropped, frameRange: 3...(.max),
                                        acknowledgementFrames: 2, unknownTypeFrames: 1,
-                                       otherRecords: .init(queueSamples: .max, lateFDs: 4))),
+                                       otherRecords: .init(queueSamples: .max, lateFDs: 4, framesDelivered: 5))),
         .captureLoss(CaptureLossRecord(time: 1, channel: 2, direction: .aToB, framesAffected: 1, bytesNotCaptured: 0,
                                        reason: CaptureLossRecord.Reason.writerBehind, frameRange: 0...0)),
         .end(EndRecord(time: .max, summary: TraceSummary(channels: .max, frames: .max, bytes: .max, fds: .max, violations: .max), cleanStop: false)),

@@ -156,6 +156,7 @@ final class TraceSink: RelayEventSink {
             batch.append(.framesDelivered(FramesDeliveredRecord(
                 time: time, channel: channel, direction: direction, firstFrameIndex: delivered.first,
                 lastFrameIndex: delivered.last)))
+            state.contents.framesDelivered += 1
         case .chunkTotals(let frames, let bytes, let fds):
             statistics.frames.add(frames, ordering: .relaxed)
             statistics.bytes.add(bytes, ordering: .relaxed)
@@ -214,7 +215,8 @@ final class TraceSink: RelayEventSink {
                 time: time, channel: key.channel, direction: key.direction, framesAffected: loss.frames,
                 bytesNotCaptured: loss.bytes, reason: key.reason, frameRange: loss.frameRange,
                 acknowledgementFrames: loss.acknowledgementFrames, unknownTypeFrames: loss.unknownTypeFrames,
-                otherRecords: .init(queueSamples: loss.queueSamples, lateFDs: loss.lateFDs))), waitForRoom: true)
+                otherRecords: .init(queueSamples: loss.queueSamples, lateFDs: loss.lateFDs,
+                                    framesDelivered: loss.framesDelivered))), waitForRoom: true)
         }
     }
 
@@ -283,6 +285,7 @@ struct LossTally {
     var unknownTypeFrames: UInt64 = 0
     var queueSamples: UInt64 = 0
     var lateFDs: UInt64 = 0
+    var framesDelivered: UInt64 = 0
 
     mutating func addFrame(_ index: UInt64, kind: FrameKind, bytes: UInt64) {
         frames += 1
@@ -299,6 +302,7 @@ struct LossTally {
         unknownTypeFrames &+= other.unknownTypeFrames
         queueSamples &+= other.queueSamples
         lateFDs &+= other.lateFDs
+        framesDelivered &+= other.framesDelivered
         if let range = other.frameRange { widen(to: range) }
     }
 
