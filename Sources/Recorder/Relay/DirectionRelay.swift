@@ -432,8 +432,9 @@ struct DirectionRelay {
         var entries = [pollfd(fd: destination, events: Int16(POLLOUT), revents: 0),
                        pollfd(fd: hangUps.hasHungUp(sender) ? -1 : source, events: 0, revents: 0)]
         while true {
-            if poll(&entries, 2, -1) < 0 {
-                if errno == EINTR { continue }
+            do {
+                _ = try retryingOnInterrupt("poll") { poll(&entries, 2, -1) }
+            } catch {
                 return  // cannot happen with valid fds; the next write reports the socket's state
             }
             if entries[1].revents != 0 {

@@ -1,5 +1,6 @@
 import CSystemShims
 import Glibc
+import SystemSupport
 
 /// Reads of a stream that is not (known to be) LibIPC, sized so that fds stay with the byte they were
 /// sent with.
@@ -51,15 +52,18 @@ struct ForeignStreamReads {
             var iov = iovec(iov_base: scratch.baseAddress, iov_len: count)
             return withUnsafeMutablePointer(to: &iov) { iovPointer in
                 var message = msghdr()
-                while true {
-                    message.msg_iov = iovPointer
-                    message.msg_iovlen = 1
-                    message.msg_control = control.baseAddress
-                    message.msg_controllen = controlSpace
-                    message.msg_flags = 0
-                    let received = recvmsg(socket, &message, Int32(MSG_PEEK))
-                    if received >= 0 { return (received, message.msg_flags & Int32(MSG_CTRUNC) != 0) }
-                    if errno != EINTR { return nil }
+                message.msg_iov = iovPointer
+                message.msg_iovlen = 1
+                message.msg_control = control.baseAddress
+                do {
+                    let received = try retryingOnInterrupt("recvmsg (peek)") {
+                        message.msg_controllen = controlSpace
+                        message.msg_flags = 0
+                        return recvmsg(socket, &message, Int32(MSG_PEEK))
+                    }
+                    return (received, message.msg_flags & Int32(MSG_CTRUNC) != 0)
+                } catch {
+                    return nil  // the relay's next real read reports the socket's error
                 }
             }
         }

@@ -230,6 +230,7 @@ final class QueueSampler: Sendable {
             guard let gauges else { return }
             for gauge in gauges { gauge.tick() }
             var remaining = timespec()
+            // Not the EINTR funnel: an interrupted sleep resumes with what remained, not from the start.
             while nanosleep(&pause, &remaining) != 0, errno == EINTR { pause = remaining }
             pause = timespec(tv_sec: Int(interval / 1_000_000_000), tv_nsec: Int(interval % 1_000_000_000))
         }
