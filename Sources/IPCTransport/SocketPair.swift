@@ -27,6 +27,14 @@ public enum SocketOptions {
         _ = try retryingOnInterrupt("setsockopt(SO_RCVBUF)") { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, length) }
     }
 
+    /// Sets SO_SNDBUF alone (the kernel caps the value at net.core.wmem_max and doubles it).
+    public static func setSendBufferSize(_ fd: Int32, _ bytes: Int32) throws(SystemError) {
+        var size = bytes
+        _ = try retryingOnInterrupt("setsockopt(SO_SNDBUF)") {
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+    }
+
     /// Whether `fd` is an AF_UNIX stream socket: what a LibIPC transport is.
     public static func isUnixStream(_ fd: Int32) -> Bool {
         var type: Int32 = 0

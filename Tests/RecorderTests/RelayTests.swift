@@ -95,14 +95,16 @@ struct RelayHarness {
     let sink = CollectingSink()
 
     /// `prepareProxyEnds` may set options on the proxy's ends (facing A, facing B) before relaying starts.
-    init(captureLimit: Int = 4096, prepareProxyEnds: (_ endA: Int32, _ endB: Int32) throws -> Void = { _, _ in }) throws {
+    init(captureLimit: Int = 4096, sendBufferSize: Int32? = nil,
+         prepareProxyEnds: (_ endA: Int32, _ endB: Int32) throws -> Void = { _, _ in }) throws {
         let a = try SocketPair.make()
         let b = try SocketPair.make()
         programA = a.first
         programB = b.first
         try prepareProxyEnds(a.second, b.second)
-        channel = try RelayedChannel(id: 1, endA: a.second, endB: b.second,
-                                     options: .init(captureLimit: captureLimit), sink: sink)
+        var options = RelayedChannel.Options(captureLimit: captureLimit)
+        options.sendBufferSize = sendBufferSize
+        channel = try RelayedChannel(id: 1, endA: a.second, endB: b.second, options: options, sink: sink)
     }
 
     func close() {

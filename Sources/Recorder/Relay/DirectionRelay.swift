@@ -19,12 +19,15 @@ struct DirectionRelay {
         var bufferSize = 256 * 1024
         /// The most one read takes otherwise. Streams of small frames relay faster in smaller reads —
         /// a 32 KiB chunk stays in the L1 cache while it is parsed and forwarded (docs/benchmarks.md) —
-        /// and large payloads faster in larger ones.
+        /// and large payloads faster in larger ones. A stream whose frames average at least this much
+        /// reads large at frame boundaries too (the next frame is most likely large as well).
         var smallReadSize = 32 * 1024
         var parser = FrameStreamParser.Configuration()
         /// Where counting starts: after frames recovered from a transfer (RecordingSession.followTransfer).
         var firstFrameIndex: UInt64 = 0
         var firstStreamOffset: UInt64 = 0
+        /// SO_SNDBUF for the destination once the frames are large (RelayedChannel.deepSendQueue); nil: never.
+        var deepSendQueue: Int32?
     }
 
     let source: Int32
@@ -38,6 +41,9 @@ struct DirectionRelay {
 
     private let recorder: any DirectionEventRecorder
 
+    /// The frames completed by the last read that completed any averaged at least `smallReadSize`.
+    private var framesAreLarge = false
+    private var deepenedSendQueue = false
     private var parser: FrameStreamParser
     private var classifier: DirectionClassifier
     private var fdDescriptions = FDDescriptionQueue()
@@ -85,8 +91,9 @@ struct DirectionRelay {
                 end = receiverClosed()
                 break
             }
-            let readSize = boundedByForeignFDs(parser.remainingPayloadBytes > UInt64(configuration.smallReadSize)
-                ? buffer.count : min(buffer.count, configuration.smallReadSize), scratch: buffer)
+            let readsLarge = framesAreLarge || parser.remainingPayloadBytes > UInt64(configuration.smallReadSize)
+            let readSize = boundedByForeignFDs(
+                readsLarge ? buffer.count : min(buffer.count, configuration.smallReadSize), scratch: buffer)
             let chunk: ReceivedChunk
             do {
                 chunk = try SocketMessaging.receiveMessage(
@@ -255,6 +262,14 @@ struct DirectionRelay {
         self.delivery = delivery
         if frames > 0 || frameFDs > 0 {
             recorder.record(time: time, .chunkTotals(frames: frames, bytes: frameBytes, fds: frameFDs))
+        }
+        if frames > 0 {
+            framesAreLarge = frameBytes / frames >= UInt64(configuration.smallReadSize)
+            if framesAreLarge, let size = configuration.deepSendQueue, !deepenedSendQueue {
+                deepenedSendQueue = true
+                // Best effort, like LibIPC's own buffer sizes: without it the relay is only slower.
+                do { try SocketOptions.setSendBufferSize(destination, size) } catch {}
+            }
         }
         return TransferCarriers(origins: origins, handedOver: handedOver)
     }

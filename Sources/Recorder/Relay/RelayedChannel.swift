@@ -32,6 +32,10 @@ public final class RelayedChannel: Sendable {
         /// Per direction, the frames already recorded before relaying began (recovered from a transfer):
         /// its frame indices and stream offsets continue after them.
         public var recordedBefore: [Direction: (frames: UInt64, bytes: UInt64)] = [:]
+        /// SO_SNDBUF for a proxy end once its direction carries large frames (the kernel caps it at
+        /// net.core.wmem_max and doubles it); nil leaves the ends as they are. A recording asks for
+        /// ``deepSendQueue``.
+        public var sendBufferSize: Int32?
 
         public init(captureLimit: Int = 4096, inspector: (any MessageInspector)? = nil) {
             self.captureLimit = captureLimit
@@ -41,6 +45,12 @@ public final class RelayedChannel: Sendable {
 
     /// Starts relaying between `endA` and `endB` (both owned from now on). `onClosed` runs on a relay
     /// thread once both directions have ended and the fds are closed, with what the channel relayed.
+    /// The send queue a recording gives a proxy end whose direction carries large frames: deep enough that
+    /// the relay writes a whole 256 KiB read without sleeping halfway, which halves its wake-ups on large
+    /// payloads. Streams of small frames keep the default, which relays them faster (docs/benchmarks.md).
+    /// Bytes and order are unchanged; what waits there is measured (queue-sample receiver unread bytes).
+    public static let deepSendQueue: Int32 = 1 << 20
+
     public init(
         id: ChannelID, endA: Int32, endB: Int32, options: Options, sink: any RelayEventSink,
         onClosed: @escaping @Sendable (ChannelID, ChannelTraffic) -> Void = { _, _ in }
@@ -70,6 +80,7 @@ public final class RelayedChannel: Sendable {
         let hangUps = ChannelHangUps(endA: endA, endB: endB)
         var configuration = DirectionRelay.Configuration()
         configuration.bufferSize = options.bufferSize
+        configuration.deepSendQueue = options.sendBufferSize
         configuration.parser = FrameStreamParser.Configuration(captureLimit: options.captureLimit)
         var started: [OSThread] = []
         for direction in Direction.allCases {

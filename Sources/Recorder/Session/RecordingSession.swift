@@ -92,6 +92,7 @@ public final class RecordingSession: Sendable {
         var relayOptions = RelayedChannel.Options(captureLimit: writer.header.captureLength)
         if options.followTransfers { relayOptions.follower = SessionTransferFollower(session: self) }
         relayOptions.programSideInodes = bySide
+        relayOptions.sendBufferSize = RelayedChannel.deepSendQueue
         if recovered.frames > 0 { relayOptions.recordedBefore = [.aToB: recovered] }
         relayOptions.inspector = options.schemas.map { SchemaInspector(schemas: $0) }
         relayOptions.classification = classificationMode(discovery)
