@@ -64,7 +64,7 @@ struct DemoCommand: ParsableCommand {
 
     private func runScenario() throws {
         let options = DemoOptions(messages: messages, seed: seed, misbehave: misbehave)
-        let executable = SelfExecutableLauncher.currentExecutable()
+        let executable = SelfExecutableLauncher.invocationName()
         let launcher = wrapHelpers
             ? SelfExecutableLauncher(executable: executable, arguments: ["record", "--no-preload", "--", executable, "demo-peer"])
             : SelfExecutableLauncher(executable: executable)
@@ -76,7 +76,7 @@ struct DemoCommand: ParsableCommand {
 
     /// Runs this very command with --no-record under `ipcscope record`, with the demo's schemas.
     private func recordScenario() throws {
-        let executable = SelfExecutableLauncher.currentExecutable()
+        let executable = SelfExecutableLauncher.invocationName()
         var via = via
         if via == .preload, PreloadLibrary.locate() == nil {
             // `swift run ipcscope` builds only this executable, not the interposer library beside it.

@@ -9,6 +9,10 @@ import TraceFormat
     static let directory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().appendingPathComponent("../../Traces").standardizedFileURL
 
+    /// The same demo runs recorded in format 1.0, kept to prove that older traces still read.
+    static let version10Directory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/format-1.0").standardizedFileURL
+
     static func records(_ name: String) throws -> [TraceRecord] {
         try TraceReader(path: directory.appendingPathComponent(name).path).records().map(\.record)
     }
@@ -21,11 +25,11 @@ import TraceFormat
         #expect((report.header?.schemas.count ?? 0) == 4, "the demo's schemas are embedded")
     }
 
-    /// Traces written before format 1.1 still read: the shipped ones are 1.0, and read as recordings that
-    /// stopped complete, every channel parsed as LibIPC.
+    /// Traces written before format 1.1 still read, as recordings that stopped complete, every channel parsed
+    /// as LibIPC.
     @Test(arguments: ["demo.ipctrace", "demo-misbehave.ipctrace"])
     func version10TracesStillRead(name: String) throws {
-        let reader = try TraceReader(path: Self.directory.appendingPathComponent(name).path)
+        let reader = try TraceReader(path: Self.version10Directory.appendingPathComponent(name).path)
         #expect(reader.version == TraceFormatVersion(major: 1, minor: 0))
         #expect(TraceFileLayout.currentVersion == TraceFormatVersion(major: 1, minor: 1))
         let report = reader.validate()
@@ -36,6 +40,56 @@ import TraceFormat
         let samples = reader.records().compactMap { if case .queueSample(let q) = $0.record { q } else { nil } }
         #expect(!samples.isEmpty && samples.allSatisfy { $0.notMeasured.isEmpty })
         #expect(!reader.records().contains { $0.record.kind == .framesDelivered })
+    }
+
+    /// The shipped traces are of the current version and read like a user's recording: the commands are
+    /// typed names and relative paths, nothing from a build tree; the quick start's demo is all there (301
+    /// frames, 3 transfers), every side of every channel names a recorded process, and every frame of the
+    /// plain demo was delivered.
+    @Test(arguments: ["demo.ipctrace", "demo-misbehave.ipctrace"])
+    func shippedTracesAreCurrentAndReadLikeAUsers(name: String) throws {
+        let reader = try TraceReader(path: Self.directory.appendingPathComponent(name).path)
+        #expect(reader.version == TraceFileLayout.currentVersion)
+        let header = try #require(reader.header)
+        #expect(header.commandLine.first == "ipcscope", "\(header.commandLine)")
+        let records = reader.records().map(\.record)
+        var texts = header.commandLine + header.schemas.map(\.path)
+        var processes: [Int32: ProcessRecord] = [:]
+        var sides: [UInt32: Set<UInt8>] = [:]
+        var channels = Set<UInt32>()
+        var frames: [String: UInt64] = [:]
+        var delivered: [String: UInt64] = [:]
+        var transfers = 0
+        for record in records {
+            switch record {
+            case .process(let process):
+                processes[process.pid] = process
+                texts += process.arguments
+            case .endpoint(let endpoint):
+                #expect(processes[endpoint.pid] != nil, "endpoint names pid \(endpoint.pid) before its process record")
+                sides[endpoint.channel, default: []].insert(endpoint.side == .a ? 0 : 1)
+            case .channelOpened(let opened):
+                channels.insert(opened.channel)
+            case .channelTransferred:
+                transfers += 1
+            case .payloadFrame(let frame):
+                frames["\(frame.channel)-\(frame.direction)", default: 0] += 1
+            case .acknowledgement(let ack):
+                frames["\(ack.channel)-\(ack.direction)", default: 0] += 1
+            case .framesDelivered(let range):
+                delivered["\(range.channel)-\(range.direction)", default: 0] += range.lastFrameIndex - range.firstFrameIndex + 1
+            default:
+                break
+            }
+        }
+        #expect(!texts.contains { $0.contains(".build") || $0.hasPrefix("/") }, "\(texts)")
+        #expect(processes.count == 3)
+        #expect(channels.allSatisfy { sides[$0] == [0, 1] }, "\(sides)")
+        if name == "demo.ipctrace" {
+            #expect(records.filter { $0.kind == .payloadFrame }.count == 301)
+            #expect(transfers == 3)
+            #expect(delivered == frames)
+        }
     }
 
     @Test func theDemoTraceHasEveryChannelAndEveryAcknowledgement() throws {

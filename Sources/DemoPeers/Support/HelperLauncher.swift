@@ -40,6 +40,26 @@ public struct SelfExecutableLauncher: DemoHelperLauncher {
         return DemoHelper(transport: transport, process: process)
     }
 
+    /// How this program was started when that was a bare name the PATH search finds as this very file (what
+    /// a user typed: `ipcscope`), else the path behind /proc/self/exe. Spawning children by that name keeps
+    /// their command lines — which traces record — reading as the user's, not as a build tree's.
+    public static func invocationName() -> String {
+        let path = currentExecutable()
+        guard let typed = CommandLine.arguments.first, !typed.isEmpty, !typed.contains("/"),
+              let search = getenv("PATH") else { return path }
+        var own = stat()
+        guard stat(path, &own) == 0 else { return path }
+        for directory in String(cString: search).split(separator: ":", omittingEmptySubsequences: true) {
+            let candidate = "\(directory)/\(typed)"
+            guard access(candidate, X_OK) == 0 else { continue }
+            // The first executable match is what posix_spawnp runs: the name is ours only if that is us.
+            var found = stat()
+            guard stat(candidate, &found) == 0 else { return path }
+            return found.st_dev == own.st_dev && found.st_ino == own.st_ino ? typed : path
+        }
+        return path
+    }
+
     /// The path behind /proc/self/exe (the path itself if it cannot be read).
     public static func currentExecutable() -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
