@@ -6,7 +6,7 @@ import Testing
 @Suite("Transport syscall wrappers")
 struct SyscallWrapperTests {
     @Test func fdsOfEveryKindTravelAndAreClassified() throws {
-        let pair = try SocketPair.make()
+        let pair = try SocketPair.makeRaw()
         let pipe = try TestPipe()
         let path = "/tmp/ipcscope-transport-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let file = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -30,7 +30,7 @@ struct SyscallWrapperTests {
     }
 
     @Test func aTransportOwnsTheFDItAdoptsEvenWhenItRefusesIt() throws {
-        let pipe = try Pipe.make()
+        let pipe = try Pipe.makeRaw()
         defer { Descriptor.close(pipe.writeEnd) }
         #expect(throws: TransportError.system(SystemError(errno: ENOTSOCK, operation: "IPCTransport(adopting:)"))) {
             _ = try IPCTransport(adopting: pipe.readEnd)
@@ -64,7 +64,7 @@ struct SyscallWrapperTests {
     }
 
     @Test func truncatedControlDataIsDetected() throws {
-        let pair = try SocketPair.make()
+        let pair = try SocketPair.makeRaw()
         let pipe = try TestPipe()
         defer { Descriptor.closeAll([pair.first, pair.second]); pipe.close() }
         _ = try SocketMessaging.sendMessage(pair.first, bytes: [1], fds: Array(repeating: pipe.readEnd, count: 10))
@@ -76,7 +76,7 @@ struct SyscallWrapperTests {
     }
 
     @Test func wouldBlockAndErrorsAreTyped() throws {
-        let pair = try SocketPair.make()
+        let pair = try SocketPair.makeRaw()
         defer { Descriptor.closeAll([pair.first, pair.second]) }
         var buffer = [UInt8](repeating: 0, count: 16)
         #expect {
@@ -89,7 +89,7 @@ struct SyscallWrapperTests {
     }
 
     @Test func bufferSizesAndFlags() throws {
-        let pair = try SocketPair.make()
+        let pair = try SocketPair.makeRaw()
         defer { Descriptor.closeAll([pair.first, pair.second]) }
         try SocketOptions.setBufferSizes(pair.first)
         var size: Int32 = 0

@@ -163,15 +163,16 @@ final class RequestServerPeer {
             guard try answer.string("certificate").isEmpty else { throw DemoFailure(step: "certificate_requested", "unexpected certificate") }
         }
         let body = DemoContent.body(request: request, seed: seed)
-        let pipe: (readEnd: Int32, writeEnd: Int32)
+        let pipe: Pipe
         do {
             pipe = try Pipe.make()
         } catch {
             throw DemoFailure(step: incoming.step, "pipe: \(error)")
         }
-        try runtime.post(client, RequestClientMessage.requestStarted, [.s(request), .file(pipe.readEnd)])
+        let writeEnd = pipe.writeEnd  // closed if the post fails; the writer's from then on
+        try runtime.post(client, RequestClientMessage.requestStarted, [.s(request), .file(pipe.readEnd.release())])
         do {
-            bodyWriters.append(try PipeWriter(fd: pipe.writeEnd, bytes: body, name: "demo body \(request)"))
+            bodyWriters.append(try PipeWriter(fd: writeEnd.release(), bytes: body, name: "demo body \(request)"))
         } catch {
             throw DemoFailure(step: incoming.step, "body writer: \(error)")
         }
