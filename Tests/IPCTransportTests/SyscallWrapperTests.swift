@@ -5,6 +5,37 @@ import Testing
 
 @Suite("Transport syscall wrappers")
 struct SyscallWrapperTests {
+    /// A socketpair's or pipe's ends are owned from the moment they exist: an end taken out is the taker's,
+    /// the one left in is closed with the pair (its peer sees EOF / POLLHUP).
+    @Test func aSocketPairOrPipeClosesTheEndNobodyTook() throws {
+        let kept: OwnedFD
+        do {
+            let pair = try SocketPair.make()
+            kept = pair.first
+        }
+        var byte: UInt8 = 0
+        var entry = pollfd(fd: kept.rawValue, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&entry, 1, 0) == 1)
+        #expect(recv(kept.rawValue, &byte, 1, Int32(MSG_DONTWAIT)) == 0)
+
+        let readEnd: OwnedFD
+        do {
+            let pipe = try Pipe.make()
+            readEnd = pipe.readEnd
+        }
+        var pipeEntry = pollfd(fd: readEnd.rawValue, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&pipeEntry, 1, 0) == 1 && pipeEntry.revents & Int16(POLLHUP) != 0)
+
+        // Dropping a spawn's parent-side copies (OwnedFDs) closes them too: ProcessSpawnerTests covers the
+        // child's side; here the pipe end handed to `Descriptor.duplicate` keeps the pipe open until dropped.
+        let pipe = try Pipe.make()
+        let writeEnd = pipe.writeEnd
+        do { _ = try Descriptor.duplicate(writeEnd.rawValue) }
+        try writeEnd.close()
+        var hangUp = pollfd(fd: pipe.readEnd.rawValue, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&hangUp, 1, 0) == 1 && hangUp.revents & Int16(POLLHUP) != 0)
+    }
+
     @Test func fdsOfEveryKindTravelAndAreClassified() throws {
         let pair = try SocketPair.makeRaw()
         let pipe = try TestPipe()
