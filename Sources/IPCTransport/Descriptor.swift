@@ -32,8 +32,10 @@ public struct DescriptorInfo: Equatable, Hashable, Sendable {
     public var size: Int64
 }
 
-/// Thin wrappers over fd calls. Ownership convention: an `Int32` fd is owned by whoever holds it;
-/// functions that take ownership say so ("adopting", "consumes"), everything else only borrows.
+/// Thin wrappers over fd calls. Ownership convention: an fd is held as an ``OwnedFD`` (or a ``SharedFD``)
+/// from the moment it exists; an `Int32` is a borrowed number, except in the few lists that cannot hold a
+/// non-copyable value (a message's attachments, a relayed chunk's fds), which have one owner that says so
+/// and closes them with `closeAll`. Functions that take ownership say so ("adopting", "consumes").
 public enum Descriptor {
     /// Closes without retrying: on Linux the fd is released even when close reports EINTR.
     public static func close(_ fd: Int32) {
