@@ -55,14 +55,15 @@ public final class IPCTransport: Sendable {
     }
 
     /// Like Ladybird's `TransportSocket::create_paired()`: a transport on one end of a new socketpair
-    /// (non-blocking, close-on-exec) and the other end, close-on-exec and raw, for a `TransportHandle`.
-    public static func makePair(limits: ReceiveLimits = .ladybird) throws(TransportError) -> (IPCTransport, Int32) {
+    /// (non-blocking, close-on-exec) and the other end, close-on-exec, owned by the caller (for a
+    /// `TransportHandle`): closed if it is dropped on an error path before being handed on.
+    public static func makePair(limits: ReceiveLimits = .ladybird) throws(TransportError) -> TransportPair {
         let pair: SocketPair
         do { pair = try SocketPair.make() } catch { throw .system(error) }
         do { try Descriptor.setNonBlocking(pair.first.rawValue) } catch { throw .system(error) }
-        // On failure `second` is dropped (closed) with the pair; on success the caller owns its number.
-        let second = pair.second
-        return (try IPCTransport(adopting: pair.first, limits: limits), second.release())
+        // On failure `second` is dropped (closed) with the pair.
+        let peer = pair.second
+        return TransportPair(transport: try IPCTransport(adopting: pair.first, limits: limits), peer: peer)
     }
 
     deinit {
@@ -190,5 +191,16 @@ public final class IPCTransport: Sendable {
             }
             lifecycle = .closed
         }
+    }
+}
+
+/// What ``IPCTransport/makePair(limits:)`` makes: the transport, and the socket connected to it.
+@frozen public struct TransportPair: ~Copyable, Sendable {
+    public var transport: IPCTransport
+    public var peer: OwnedFD
+
+    public init(transport: IPCTransport, peer: consuming OwnedFD) {
+        self.transport = transport
+        self.peer = peer
     }
 }

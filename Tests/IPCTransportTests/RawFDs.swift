@@ -15,3 +15,11 @@ extension Pipe {
         return (pipe.readEnd.release(), pipe.writeEnd.release())
     }
 }
+
+extension IPCTransport {
+    /// `makePair()` for tests that manage the peer end as a plain number.
+    static func makeRawPair() throws -> (IPCTransport, Int32) {
+        let pair = try IPCTransport.makePair()
+        return (pair.transport, pair.peer.release())
+    }
+}

@@ -75,7 +75,7 @@ struct SyscallWrapperTests {
     }
 
     @Test func releaseForTransferHandsOverAnOpenSocketAndEndingClosesIt() throws {
-        let (transport, peer) = try IPCTransport.makePair()
+        let (transport, peer) = try IPCTransport.makeRawPair()
         defer { Descriptor.close(peer) }
         let socket = transport.socketFD
         let released = try transport.releaseForTransfer()
@@ -85,7 +85,7 @@ struct SyscallWrapperTests {
         #expect(Descriptor.isOpen(released))
         Descriptor.close(released)
 
-        let (ending, other) = try IPCTransport.makePair()
+        let (ending, other) = try IPCTransport.makeRawPair()
         defer { Descriptor.close(other) }
         ending.close()
         // Asked of the peer, not of the fd number (another test may have that number by now): with the

@@ -41,20 +41,21 @@ final class RequestServerPeer {
     // MARK: Clients
 
     private func connectNewClient(_ incoming: DemoIncoming) throws(DemoFailure) {
-        let (transport, handleFD): (IPCTransport, Int32)
+        let pair: TransportPair
         do {
-            (transport, handleFD) = try IPCTransport.makePair()
+            pair = try IPCTransport.makePair()
         } catch {
             throw DemoFailure(step: incoming.step, "socketpair: \(error)")
         }
+        let handleEnd = pair.peer  // closed if attaching fails; the response's from then on
         let number = nextClientNumber
         nextClientNumber += 1
         try runtime.attach(
-            transport, name: "client \(number)",
+            pair.transport, name: "client \(number)",
             onMessage: { [unowned self] incoming throws(DemoFailure) in try handle(incoming, fromUI: false) },
             onEnd: { [unowned self] _, end throws(DemoFailure) in try clientEnded(number, end) })
         runtime.countTransfer(out: 1)
-        try runtime.respond(to: incoming, RequestServerMessage.connectNewClient, [.transportHandle(handleFD)])
+        try runtime.respond(to: incoming, RequestServerMessage.connectNewClient, [.transportHandle(handleEnd.release())])
     }
 
     /// A client that hung up is normal; one we dropped for breaking a rule is reported to the UI,
