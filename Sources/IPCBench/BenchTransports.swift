@@ -211,13 +211,14 @@ final class BenchEnvironment {
         self.socatPath = socatPath
         self.socketBufferSize = socketBufferSize
 
+        // The server gets a copy of `second`; ours closes when `pair` goes. `first` is kept (closed by stop()).
         let pair = try SocketPair.make()
-        defer { Descriptor.close(pair.second) }
-        control = pair.first
+        control = pair.first.rawValue
         server = try ProcessSpawner.spawn(
             executable: benchExecutable,
             arguments: ["server", serverPath, "--control-fd", "3", "--socket-buffer", "\(socketBufferSize)"],
-            passing: [(childFD: 3, parentFD: pair.second)])
+            passing: [(childFD: 3, parentFD: pair.second.rawValue)])
+        _ = pair.first.release()
         var ready: UInt8 = 0
         guard (try? BenchIO.receive(control, &ready, 1)) == 1 else {
             throw BenchFailure("the bench server did not start (see above)")
@@ -241,22 +242,18 @@ final class BenchEnvironment {
     func connect(_ transport: Transport) throws -> (fd: Int32, relayPID: pid_t?) {
         switch transport.kind {
         case .direct:
+            // The server gets a copy of `second`; ours closes when `pair` goes, and `first` too on failure.
             let pair = try SocketPair.make()
-            defer { Descriptor.close(pair.second) }
-            do {
-                var byte: UInt8 = 0x43
-                let control = control
-                let sent = withUnsafeBytes(of: &byte) { raw in
-                    Result { () throws(SystemError) in
-                        try SocketMessaging.sendMessage(control, bytes: raw, fds: [pair.second], flags: Int32(MSG_NOSIGNAL))
-                    }
+            var byte: UInt8 = 0x43
+            let control = control
+            let second = pair.second.rawValue
+            let sent = withUnsafeBytes(of: &byte) { raw in
+                Result { () throws(SystemError) in
+                    try SocketMessaging.sendMessage(control, bytes: raw, fds: [second], flags: Int32(MSG_NOSIGNAL))
                 }
-                _ = try sent.get()
-            } catch {
-                Descriptor.close(pair.first)
-                throw error
             }
-            return (pair.first, nil)
+            _ = try sent.get()
+            return (pair.first.release(), nil)
         case .directPath:
             return (try BenchIO.connect(to: serverPath), nil)
         case .ipcscope:

@@ -18,16 +18,16 @@ enum HostilePeer {
     static func runPair(_ kind: Violation.Kind, schemaPath: String?) {
         let pair: SocketPair
         do { pair = try SocketPair.make() } catch { fail("socketpair: \(error)") }
+        // Both ends close when `pair` goes, after the drainer (which borrows `receiving`) has ended.
+        let receiving = pair.second.rawValue
         let drainer: OSThread
-        do { drainer = try OSThread(name: "drain") { drain(pair.second) } } catch { fail("thread: \(error)") }
+        do { drainer = try OSThread(name: "drain") { drain(receiving) } } catch { fail("thread: \(error)") }
         // At least 8 bytes, as every LibIPC message (its envelope): a recorder that classifies the channel
         // by its first frame sees LibIPC.
-        write(kind, on: pair.first, before: Array("before: a valid message".utf8),
+        write(kind, on: pair.first.rawValue, before: Array("before: a valid message".utf8),
               decodedSizeMessage: schemaPath.map(firstMessage(of:)))
-        shutdown(pair.first, Int32(SHUT_WR))
+        shutdown(pair.first.rawValue, Int32(SHUT_WR))
         drainer.join()
-        Descriptor.close(pair.first)
-        Descriptor.close(pair.second)
     }
 
     static func write(_ kind: Violation.Kind, on socket: Int32, before: [UInt8], decodedSizeMessage: MessageEnvelope?) {

@@ -32,8 +32,10 @@ public struct DescriptorInfo: Equatable, Hashable, Sendable {
     public var size: Int64
 }
 
-/// Thin wrappers over fd calls. Ownership convention: an `Int32` fd is owned by whoever holds it;
-/// functions that take ownership say so ("adopting", "consumes"), everything else only borrows.
+/// Thin wrappers over fd calls. Ownership convention: an fd is held as an ``OwnedFD`` (or a ``SharedFD``)
+/// from the moment it exists; an `Int32` is a borrowed number, except in the few lists that cannot hold a
+/// non-copyable value (a message's attachments, a relayed chunk's fds), which have one owner that says so
+/// and closes them with `closeAll`. Functions that take ownership say so ("adopting", "consumes").
 public enum Descriptor {
     /// Closes without retrying: on Linux the fd is released even when close reports EINTR.
     public static func close(_ fd: Int32) {
@@ -72,9 +74,9 @@ public enum Descriptor {
         try retryingOnInterrupt("fcntl(F_GETFL)") { fcntl(fd, F_GETFL) } & O_NONBLOCK != 0
     }
 
-    /// A close-on-exec duplicate numbered at least `minimum`.
-    public static func duplicate(_ fd: Int32, minimum: Int32 = 0) throws(SystemError) -> Int32 {
-        try retryingOnInterrupt("fcntl(F_DUPFD_CLOEXEC)") { fcntl(fd, F_DUPFD_CLOEXEC, minimum) }
+    /// A close-on-exec duplicate numbered at least `minimum`, owned by the caller.
+    public static func duplicate(_ fd: Int32, minimum: Int32 = 0) throws(SystemError) -> OwnedFD {
+        OwnedFD(adopting: try retryingOnInterrupt("fcntl(F_DUPFD_CLOEXEC)") { fcntl(fd, F_DUPFD_CLOEXEC, minimum) })
     }
 
     public static func info(_ fd: Int32) throws(SystemError) -> DescriptorInfo {
@@ -142,14 +144,19 @@ public enum Descriptor {
     }
 }
 
-/// Anonymous pipes (close-on-exec by default), used for wakeups and output capture.
-public enum Pipe {
-    public static func make(nonBlocking: Bool = false) throws(SystemError) -> (readEnd: Int32, writeEnd: Int32) {
-        var fds: [Int32] = [-1, -1]
+/// An anonymous pipe (close-on-exec by default), used for wakeups and output capture. Both ends are
+/// owned from the moment the kernel made them: take them apart (`let w = pipe.writeEnd`) to hand each on;
+/// an end nobody took is closed when the pipe is dropped.
+@frozen public struct Pipe: ~Copyable, Sendable {
+    public var readEnd: OwnedFD
+    public var writeEnd: OwnedFD
+
+    public static func make(nonBlocking: Bool = false) throws(SystemError) -> Pipe {
+        var fds: (Int32, Int32) = (-1, -1)
         let flags = O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0)
-        _ = try fds.withUnsafeMutableBufferPointer { (buffer) throws(SystemError) in
-            try retryingOnInterrupt("pipe2") { ipcs_pipe2(buffer.baseAddress, flags) }
+        _ = try withUnsafeMutableBytes(of: &fds) { (buffer) throws(SystemError) in
+            try retryingOnInterrupt("pipe2") { ipcs_pipe2(buffer.baseAddress!.assumingMemoryBound(to: Int32.self), flags) }
         }
-        return (fds[0], fds[1])
+        return Pipe(readEnd: OwnedFD(adopting: fds.0), writeEnd: OwnedFD(adopting: fds.1))
     }
 }

@@ -16,13 +16,19 @@ public final class IPCTransport: Sendable {
     private let ioThread: OSThread
     private let lifecycle = Mutex(Lifecycle.open)
 
+    /// Takes ownership of a connected AF_UNIX stream socket given as a raw number (an inherited or received
+    /// fd): owned from here, closed on failure too. See ``init(adopting:limits:)-(OwnedFD,_)``.
+    public convenience init(adopting socket: Int32, limits: ReceiveLimits = .ladybird) throws(TransportError) {
+        guard socket >= 0 else { throw .system(SystemError(errno: EBADF, operation: "IPCTransport(adopting:)")) }
+        try self.init(adopting: OwnedFD(adopting: socket), limits: limits)
+    }
+
     /// Takes ownership of a connected AF_UNIX stream socket (closed on failure too) and starts its IO thread.
     /// The socket may be blocking or not: all IO uses MSG_DONTWAIT. Sets SO_SNDBUF/SO_RCVBUF to 128 KiB
     /// (ignoring errors, like Ladybird) and close-on-exec.
-    public init(adopting socket: Int32, limits: ReceiveLimits = .ladybird) throws(TransportError) {
-        guard socket >= 0 else { throw .system(SystemError(errno: EBADF, operation: "IPCTransport(adopting:)")) }
-        // Owned from here: a failure below drops it, and dropping closes it.
-        let owned = OwnedFD(adopting: socket)
+    public init(adopting owned: consuming OwnedFD, limits: ReceiveLimits = .ladybird) throws(TransportError) {
+        // A failure below drops `owned`, and dropping closes it.
+        let socket = owned.rawValue
         do throws(SystemError) {
             let info = try Descriptor.info(socket)
             guard info.kind == .socket else { throw SystemError(errno: ENOTSOCK, operation: "IPCTransport(adopting:)") }
@@ -32,15 +38,14 @@ public final class IPCTransport: Sendable {
         }
         try? SocketOptions.setBufferSizes(socket)
 
-        let wake: (readEnd: Int32, writeEnd: Int32)
+        let wake: Pipe
         do {
             wake = try Pipe.make(nonBlocking: true)
         } catch {
             throw .system(error)
         }
         // The core owns all three fds from here (and closes them if the thread cannot start).
-        let core = TransportCore(socket: owned, wakeRead: OwnedFD(adopting: wake.readEnd),
-                                 wakeWrite: OwnedFD(adopting: wake.writeEnd), limits: limits)
+        let core = TransportCore(socket: owned, wakeRead: wake.readEnd, wakeWrite: wake.writeEnd, limits: limits)
         do {
             ioThread = try OSThread(name: "IPC IO") { TransportIOLoop(core: core).run() }
         } catch {
@@ -50,21 +55,15 @@ public final class IPCTransport: Sendable {
     }
 
     /// Like Ladybird's `TransportSocket::create_paired()`: a transport on one end of a new socketpair
-    /// (non-blocking, close-on-exec) and the other end, close-on-exec and raw, for a `TransportHandle`.
-    public static func makePair(limits: ReceiveLimits = .ladybird) throws(TransportError) -> (IPCTransport, Int32) {
+    /// (non-blocking, close-on-exec) and the other end, close-on-exec, owned by the caller (for a
+    /// `TransportHandle`): closed if it is dropped on an error path before being handed on.
+    public static func makePair(limits: ReceiveLimits = .ladybird) throws(TransportError) -> TransportPair {
         let pair: SocketPair
-        do {
-            pair = try SocketPair.make()
-            try Descriptor.setNonBlocking(pair.first)
-        } catch {
-            throw .system(error)
-        }
-        do {
-            return (try IPCTransport(adopting: pair.first, limits: limits), pair.second)
-        } catch {
-            Descriptor.close(pair.second)
-            throw error
-        }
+        do { pair = try SocketPair.make() } catch { throw .system(error) }
+        do { try Descriptor.setNonBlocking(pair.first.rawValue) } catch { throw .system(error) }
+        // On failure `second` is dropped (closed) with the pair.
+        let peer = pair.second
+        return TransportPair(transport: try IPCTransport(adopting: pair.first, limits: limits), peer: peer)
     }
 
     deinit {
@@ -192,5 +191,16 @@ public final class IPCTransport: Sendable {
             }
             lifecycle = .closed
         }
+    }
+}
+
+/// What ``IPCTransport/makePair(limits:)`` makes: the transport, and the socket connected to it.
+@frozen public struct TransportPair: ~Copyable, Sendable {
+    public var transport: IPCTransport
+    public var peer: OwnedFD
+
+    public init(transport: IPCTransport, peer: consuming OwnedFD) {
+        self.transport = transport
+        self.peer = peer
     }
 }

@@ -34,8 +34,8 @@ public enum ProcessSpawner {
             throw SystemError(errno: EINVAL, operation: "spawn: the same child fd is passed twice")
         }
 
-        var parentFDsToClose: [Int32] = []
-        defer { Descriptor.closeAll(parentFDsToClose) }
+        // The parent's copies of what the child gets: closed when spawn returns or throws.
+        var parentFDsToClose = OwnedFDs()
         // Read ends of captured output: handed to the ChildProcess, or closed (dropped) on any failure.
         var stdoutRead: OwnedFD?
         var stderrRead: OwnedFD?
@@ -52,17 +52,18 @@ public enum ProcessSpawner {
             case .discard:
                 let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
                 guard null >= 0 else { throw SystemError.current("open /dev/null") }
-                parentFDsToClose.append(null)
+                parentFDsToClose.append(OwnedFD(adopting: null))
                 try check(posix_spawn_file_actions_adddup2(&actions, null, target), "adddup2")
             case .capture:
                 let pipe = try Pipe.make()
+                let writeEnd = pipe.writeEnd.rawValue
                 parentFDsToClose.append(pipe.writeEnd)
                 if target == 1 {
-                    stdoutRead = OwnedFD(adopting: pipe.readEnd)
+                    stdoutRead = .some(pipe.readEnd)
                 } else {
-                    stderrRead = OwnedFD(adopting: pipe.readEnd)
+                    stderrRead = .some(pipe.readEnd)
                 }
-                try check(posix_spawn_file_actions_adddup2(&actions, pipe.writeEnd, target), "adddup2")
+                try check(posix_spawn_file_actions_adddup2(&actions, writeEnd, target), "adddup2")
             }
         }
 
@@ -71,8 +72,9 @@ public enum ProcessSpawner {
         let highestTarget = passing.map(\.childFD).max() ?? 2
         for passed in passing {
             let temporary = try Descriptor.duplicate(passed.parentFD, minimum: highestTarget + 1)
+            let number = temporary.rawValue
             parentFDsToClose.append(temporary)
-            try check(posix_spawn_file_actions_adddup2(&actions, temporary, passed.childFD), "adddup2")
+            try check(posix_spawn_file_actions_adddup2(&actions, number, passed.childFD), "adddup2")
         }
         let targets = Set(passing.map(\.childFD))
         if highestTarget >= 3 {
@@ -116,15 +118,16 @@ public enum ProcessSpawner {
         childEnvironment[SocketTakeover.environmentVariable] = SocketTakeover.format(name: name, fd: childFD)
         let process: ChildProcess
         do {
+            // The child gets its own copy of `second`; ours closes when the pair goes (also on failure).
             process = try spawn(
                 executable: executable, arguments: arguments, environment: childEnvironment,
-                passing: [(childFD: childFD, parentFD: pair.second)],
+                passing: [(childFD: childFD, parentFD: pair.second.rawValue)],
                 standardOutput: standardOutput, standardError: standardError)
         } catch {
-            Descriptor.closeAll([pair.first, pair.second])
             throw .system(error)
         }
-        Descriptor.close(pair.second)
+        let second = pair.second
+        _ = consume second  // dropped, so closed: the child has its copy (a socket's close has nothing to report)
         do {
             return (try IPCTransport(adopting: pair.first, limits: limits), process)
         } catch {

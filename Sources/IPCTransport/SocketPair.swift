@@ -2,18 +2,22 @@ import CSystemShims
 import Glibc
 import IPCWire
 
-/// The two ends of an `AF_UNIX` `SOCK_STREAM` socketpair, both close-on-exec. The caller owns both fds.
-public struct SocketPair: Sendable {
-    public var first: Int32
-    public var second: Int32
+/// The two ends of an `AF_UNIX` `SOCK_STREAM` socketpair, both close-on-exec, each owned from the moment
+/// the kernel made it: take them apart (`let a = pair.first`) to hand each on; an end nobody took is
+/// closed when the pair is dropped.
+@frozen public struct SocketPair: ~Copyable, Sendable {
+    public var first: OwnedFD
+    public var second: OwnedFD
 
     public static func make() throws(SystemError) -> SocketPair {
-        var fds: [Int32] = [-1, -1]
+        var fds: (Int32, Int32) = (-1, -1)
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        _ = try fds.withUnsafeMutableBufferPointer { (buffer) throws(SystemError) in
-            try retryingOnInterrupt("socketpair") { socketpair(AF_UNIX, type, 0, buffer.baseAddress) }
+        _ = try withUnsafeMutableBytes(of: &fds) { (buffer) throws(SystemError) in
+            try retryingOnInterrupt("socketpair") {
+                socketpair(AF_UNIX, type, 0, buffer.baseAddress!.assumingMemoryBound(to: Int32.self))
+            }
         }
-        return SocketPair(first: fds[0], second: fds[1])
+        return SocketPair(first: OwnedFD(adopting: fds.0), second: OwnedFD(adopting: fds.1))
     }
 }
 

@@ -68,9 +68,52 @@ public final class SharedFD: Sendable {
         return true
     }
 
+    /// Runs `body` with the fd if it is still open, keeping it open meanwhile (a concurrent close waits):
+    /// for a call such as shutdown(2) from another thread, which must never reach a number that was closed
+    /// and given to someone else. Nil when it was closed or released already. Keep `body` short.
+    public func withOpenFD<R>(_ body: (Int32) -> R) -> R? {
+        owned.withLock { fd -> R? in
+            guard fd != nil else { return nil }
+            return body(rawValue)
+        }
+    }
+
+    /// Hands the owned fd on (to another thread, say: a non-copyable value cannot be captured by an escaping
+    /// closure, this class can); nil when it was closed, released or taken already.
+    public func take() -> OwnedFD? {
+        owned.withLock { $0.take() }
+    }
+
     /// Hands the fd to the caller, who owns it from now on; nil when it was closed or released already.
     public func release() -> Int32? {
         guard let fd = owned.withLock({ $0.take() }) else { return nil }
         return fd.release()
+    }
+}
+
+/// Several ``OwnedFD``s with one owner (a non-copyable value cannot be an Array element): the fds a spawn
+/// closes in the parent, the ends handed to a child. Dropped unconsumed, it closes every one.
+public struct OwnedFDs: ~Copyable, Sendable {
+    private var fds: [Int32] = []
+
+    public init() {}
+
+    public var count: Int { fds.count }
+    /// The numbers, borrowed: valid while this value holds them.
+    public var rawValues: [Int32] { fds }
+
+    public mutating func append(_ fd: consuming OwnedFD) {
+        fds.append(fd.release())
+    }
+
+    /// Gives up ownership of all of them without closing: the caller owns the returned fds.
+    public consuming func release() -> [Int32] {
+        let all = fds
+        fds = []
+        return all
+    }
+
+    deinit {
+        for fd in fds { _ = Glibc.close(fd) }
     }
 }

@@ -8,8 +8,10 @@ import SystemSupport
 struct TraceOutputFile {
     let path: String
     let temporaryPath: String
-    /// The open temporary file; the caller of `create` takes ownership of it (TraceWriter's SharedFD).
-    let fd: Int32
+    /// The open temporary file, owned from the moment it was created: closed when the last holder (the
+    /// writer and its thread) lets go, or by an explicit `close()` that reports the error.
+    let descriptor: SharedFD
+    var fd: Int32 { descriptor.rawValue }
 
     /// Checks what is at `path` against `policy`, then creates the temporary file (mode 0600, exclusive).
     static func create(path: String, policy: TraceWriter.ExistingOutput) throws(TraceFileError) -> TraceOutputFile {
@@ -18,16 +20,17 @@ struct TraceOutputFile {
         while true {
             let temporaryPath = temporaryName(for: path)
             // O_EXCL: never an existing file; O_NOFOLLOW: never through a symlink someone placed there.
-            let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            if fd >= 0 {
+            let opened = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if opened >= 0 {
+                let fd = OwnedFD(adopting: opened)
                 // The mode given to open is reduced by the umask; a trace holds private traffic: exactly 0600.
-                guard fchmod(fd, 0o600) == 0 else {
+                guard fchmod(fd.rawValue, 0o600) == 0 else {
                     let error = errno
-                    _ = OwnedFD(adopting: fd)  // dropped: closed; the file is unlinked, fchmod's error is told
+                    // `fd` is dropped, so closed: the file is unlinked, fchmod's error is the one told.
                     unlink(temporaryPath)
                     throw .system(path: path, operation: "fchmod \(temporaryPath)", errno: error)
                 }
-                return TraceOutputFile(path: path, temporaryPath: temporaryPath, fd: fd)
+                return TraceOutputFile(path: path, temporaryPath: temporaryPath, descriptor: SharedFD(fd))
             }
             let error = errno
             attempts += 1

@@ -105,7 +105,7 @@ public final class TraceWriter: Sendable {
 
         let file = try TraceOutputFile.create(path: path, policy: options.existingOutput)
         self.file = file
-        let descriptor = SharedFD(OwnedFD(adopting: file.fd))
+        let descriptor = file.descriptor
         self.descriptor = descriptor
         /// Undoes the creation: the output path was never touched. (A failed close of a file about to be
         /// unlinked loses nothing: the error that stopped the start is the one to tell.)

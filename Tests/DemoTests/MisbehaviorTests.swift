@@ -12,7 +12,7 @@ struct MisbehaviorTests {
           arguments: Misbehavior.allCases.filter { $0 != .decodedLengthTooLarge })
     func transportDetects(kind: Misbehavior) throws {
         let demoProtocol = try DemoProtocol.load()
-        let (victim, raw) = try IPCTransport.makePair()
+        let (victim, raw) = try IPCTransport.makeRawPair()
         defer { Descriptor.close(raw) }
         try Descriptor.writeAll(raw, kind.frameBytes(demoProtocol))
         let event = victim.receive(timeout: .seconds(5))
@@ -26,7 +26,7 @@ struct MisbehaviorTests {
     @Test("the over-long length passes the transport and fails message decoding")
     func decoderDetects() throws {
         let demoProtocol = try DemoProtocol.load()
-        let (victim, raw) = try IPCTransport.makePair()
+        let (victim, raw) = try IPCTransport.makeRawPair()
         defer { Descriptor.close(raw) }
         try Descriptor.writeAll(raw, Misbehavior.decodedLengthTooLarge.frameBytes(demoProtocol))
         guard case .message(let payload, let fds) = victim.receive(timeout: .seconds(5)) else {

@@ -44,7 +44,7 @@ struct SocketTakeoverTests {
     }
 
     @Test func takeOverChecksTheSocketAndUnsetsTheVariable() throws {
-        let pair = try SocketPair.make()
+        let pair = try SocketPair.makeRaw()
         try Descriptor.setCloseOnExec(pair.first, false)
         defer { Descriptor.closeAll([pair.first, pair.second]) }
         ProcessEnvironment.set("SOCKET_TAKEOVER", "Other:999;WebContent:\(pair.first)")

@@ -5,8 +5,39 @@ import Testing
 
 @Suite("Transport syscall wrappers")
 struct SyscallWrapperTests {
+    /// A socketpair's or pipe's ends are owned from the moment they exist: an end taken out is the taker's,
+    /// the one left in is closed with the pair (its peer sees EOF / POLLHUP).
+    @Test func aSocketPairOrPipeClosesTheEndNobodyTook() throws {
+        let kept: OwnedFD
+        do {
+            let pair = try SocketPair.make()
+            kept = pair.first
+        }
+        var byte: UInt8 = 0
+        var entry = pollfd(fd: kept.rawValue, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&entry, 1, 0) == 1)
+        #expect(recv(kept.rawValue, &byte, 1, Int32(MSG_DONTWAIT)) == 0)
+
+        let readEnd: OwnedFD
+        do {
+            let pipe = try Pipe.make()
+            readEnd = pipe.readEnd
+        }
+        var pipeEntry = pollfd(fd: readEnd.rawValue, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&pipeEntry, 1, 0) == 1 && pipeEntry.revents & Int16(POLLHUP) != 0)
+
+        // Dropping a spawn's parent-side copies (OwnedFDs) closes them too: ProcessSpawnerTests covers the
+        // child's side; here the pipe end handed to `Descriptor.duplicate` keeps the pipe open until dropped.
+        let pipe = try Pipe.make()
+        let writeEnd = pipe.writeEnd
+        do { _ = try Descriptor.duplicate(writeEnd.rawValue) }
+        try writeEnd.close()
+        var hangUp = pollfd(fd: pipe.readEnd.rawValue, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&hangUp, 1, 0) == 1 && hangUp.revents & Int16(POLLHUP) != 0)
+    }
+
     @Test func fdsOfEveryKindTravelAndAreClassified() throws {
-        let pair = try SocketPair.make()
+        let pair = try SocketPair.makeRaw()
         let pipe = try TestPipe()
         let path = "/tmp/ipcscope-transport-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let file = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -30,7 +61,7 @@ struct SyscallWrapperTests {
     }
 
     @Test func aTransportOwnsTheFDItAdoptsEvenWhenItRefusesIt() throws {
-        let pipe = try Pipe.make()
+        let pipe = try Pipe.makeRaw()
         defer { Descriptor.close(pipe.writeEnd) }
         #expect(throws: TransportError.system(SystemError(errno: ENOTSOCK, operation: "IPCTransport(adopting:)"))) {
             _ = try IPCTransport(adopting: pipe.readEnd)
@@ -44,7 +75,7 @@ struct SyscallWrapperTests {
     }
 
     @Test func releaseForTransferHandsOverAnOpenSocketAndEndingClosesIt() throws {
-        let (transport, peer) = try IPCTransport.makePair()
+        let (transport, peer) = try IPCTransport.makeRawPair()
         defer { Descriptor.close(peer) }
         let socket = transport.socketFD
         let released = try transport.releaseForTransfer()
@@ -54,7 +85,7 @@ struct SyscallWrapperTests {
         #expect(Descriptor.isOpen(released))
         Descriptor.close(released)
 
-        let (ending, other) = try IPCTransport.makePair()
+        let (ending, other) = try IPCTransport.makeRawPair()
         defer { Descriptor.close(other) }
         ending.close()
         // Asked of the peer, not of the fd number (another test may have that number by now): with the
@@ -64,7 +95,7 @@ struct SyscallWrapperTests {
     }
 
     @Test func truncatedControlDataIsDetected() throws {
-        let pair = try SocketPair.make()
+        let pair = try SocketPair.makeRaw()
         let pipe = try TestPipe()
         defer { Descriptor.closeAll([pair.first, pair.second]); pipe.close() }
         _ = try SocketMessaging.sendMessage(pair.first, bytes: [1], fds: Array(repeating: pipe.readEnd, count: 10))
@@ -76,7 +107,7 @@ struct SyscallWrapperTests {
     }
 
     @Test func wouldBlockAndErrorsAreTyped() throws {
-        let pair = try SocketPair.make()
+        let pair = try SocketPair.makeRaw()
         defer { Descriptor.closeAll([pair.first, pair.second]) }
         var buffer = [UInt8](repeating: 0, count: 16)
         #expect {
@@ -89,7 +120,7 @@ struct SyscallWrapperTests {
     }
 
     @Test func bufferSizesAndFlags() throws {
-        let pair = try SocketPair.make()
+        let pair = try SocketPair.makeRaw()
         defer { Descriptor.closeAll([pair.first, pair.second]) }
         try SocketOptions.setBufferSizes(pair.first)
         var size: Int32 = 0

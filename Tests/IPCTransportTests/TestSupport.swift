@@ -77,7 +77,7 @@ struct TestPipe {
     let inode: UInt64
 
     init() throws {
-        let pipe = try Pipe.make()
+        let pipe = try Pipe.makeRaw()
         readEnd = pipe.readEnd
         writeEnd = pipe.writeEnd
         inode = try Descriptor.info(pipe.writeEnd).inode
@@ -88,7 +88,7 @@ struct TestPipe {
         Descriptor.openDescriptors().values.filter { $0 == "pipe:[\(inode)]" }.count
     }
 
-    func duplicateWriteEnd() throws -> Int32 { try Descriptor.duplicate(writeEnd) }
+    func duplicateWriteEnd() throws -> Int32 { try Descriptor.duplicate(writeEnd).release() }
 
     func close() { Descriptor.closeAll([readEnd, writeEnd]) }
 }

@@ -13,8 +13,19 @@ struct TransportInProcessTests {
     let fdFramePayload = bytes("a0 a8 90 59 01 00 00 00 07 00 00 00 00 00 00 00")
     let oneFDAcknowledgement = bytes("01 00 00 00 00 00 00 00 01 00 00 00")
 
+    /// The pair's other end is owned by whoever holds the pair: dropped unhanded (an error path), it is
+    /// closed, and the transport sees its peer close.
+    @Test func aPairsPeerEndDroppedUnhandedIsClosed() throws {
+        let transport: IPCTransport
+        do {
+            let pair = try IPCTransport.makePair()
+            transport = pair.transport
+        }
+        #expect(transport.receive(timeout: testTimeout) == .eof(.peerClosed))
+    }
+
     @Test func receivesTheGoldenRequestFrameWrittenRaw() throws {
-        let (transport, raw) = try IPCTransport.makePair()
+        let (transport, raw) = try IPCTransport.makeRawPair()
         defer { Descriptor.close(raw) }
         try Descriptor.writeAll(raw, requestHeader + requestPayload)
         #expect(expectMessage(transport) == IncomingMessage(payload: requestPayload, fds: []))
@@ -22,7 +33,7 @@ struct TransportInProcessTests {
     }
 
     @Test func sendsGoldenBytesAndAcknowledgesOneFD() throws {
-        let (transport, raw) = try IPCTransport.makePair()
+        let (transport, raw) = try IPCTransport.makeRawPair()
         let pipe = try TestPipe()
         defer { Descriptor.close(raw); pipe.close() }
 
@@ -54,7 +65,7 @@ struct TransportInProcessTests {
     }
 
     @Test func largePayloadsSurvive() throws {
-        let (a, rawB) = try IPCTransport.makePair()
+        let (a, rawB) = try IPCTransport.makeRawPair()
         let b = try IPCTransport(adopting: rawB)
         let small = patternedPayload(count: 5000, seed: 1)
         let large = patternedPayload(count: 5 * 1024 * 1024, seed: 2)
@@ -69,7 +80,7 @@ struct TransportInProcessTests {
     }
 
     @Test func twoHundredFDsInTwoMessagesMatchTheirFrames() throws {
-        let (a, rawB) = try IPCTransport.makePair()
+        let (a, rawB) = try IPCTransport.makeRawPair()
         let b = try IPCTransport(adopting: rawB)
         let first = try TestPipe()
         let second = try TestPipe()
@@ -89,7 +100,7 @@ struct TransportInProcessTests {
     }
 
     @Test func closeIsSeenAsEOFAfterEveryMessage() throws {
-        let (a, rawB) = try IPCTransport.makePair()
+        let (a, rawB) = try IPCTransport.makeRawPair()
         let b = try IPCTransport(adopting: rawB)
         for index in 0..<100 { try a.send(payload: [UInt8(index)]) }
         a.closeAfterSendingAllPendingMessages()
@@ -102,7 +113,7 @@ struct TransportInProcessTests {
     }
 
     @Test func receiveAllReturnsMessagesThenEOF() throws {
-        let (a, rawB) = try IPCTransport.makePair()
+        let (a, rawB) = try IPCTransport.makeRawPair()
         let b = try IPCTransport(adopting: rawB)
         try a.send(payload: [1])
         try a.send(payload: [2])
@@ -116,7 +127,7 @@ struct TransportInProcessTests {
     }
 
     @Test func releaseForTransferPublishesNoEOFAndTheFDCarriesOn() throws {
-        let (a, rawB) = try IPCTransport.makePair()
+        let (a, rawB) = try IPCTransport.makeRawPair()
         let b = try IPCTransport(adopting: rawB)
         try a.send(payload: Array("one".utf8))
         #expect(expectMessage(b)?.payload == Array("one".utf8))
@@ -140,7 +151,7 @@ struct TransportInProcessTests {
 
     /// docs/protocol.md §1.5 caveat: retained fds stay with the old object, so a late ack is an over-ack.
     @Test func lateAcknowledgementAfterHandOffIsAnOverAcknowledgement() throws {
-        let (a, raw) = try IPCTransport.makePair()
+        let (a, raw) = try IPCTransport.makeRawPair()
         let pipe = try TestPipe()
         defer { Descriptor.close(raw); pipe.close() }
         try a.send(payload: [1], attachments: [pipe.duplicateWriteEnd()])
@@ -154,7 +165,7 @@ struct TransportInProcessTests {
     }
 
     @Test func sendRefusesWhatLadybirdWouldCrashOn() throws {
-        let (a, raw) = try IPCTransport.makePair()
+        let (a, raw) = try IPCTransport.makeRawPair()
         let pipe = try TestPipe()
         defer { Descriptor.close(raw); pipe.close() }
         let tooMany = try (0..<129).map { _ in try pipe.duplicateWriteEnd() }
@@ -173,7 +184,7 @@ struct TransportInProcessTests {
     }
 
     @Test func flushWaitsUntilEverythingIsHandedToTheKernel() throws {
-        let (a, raw) = try IPCTransport.makePair()
+        let (a, raw) = try IPCTransport.makeRawPair()
         defer { Descriptor.close(raw) }
         // 2 MiB do not fit the socket buffers, so the queue drains only as we read.
         let payload = patternedPayload(count: 2 * 1024 * 1024)

@@ -20,9 +20,9 @@ import TraceFormat
         let path = directory + "/loss.ipctrace"
         let writer = try TraceSinkTests.stalledWriter(path, budget: 64 * 1024)
         let sink = TraceSink(writer: writer, lossless: false)
-        let a = try SocketPair.make()
-        let b = try SocketPair.make()
-        let channel = try RelayedChannel(id: 1, endA: a.second, endB: b.second, options: .init(captureLimit: 4096), sink: sink)
+        let a = try SocketPair.makeRaw()
+        let b = try SocketPair.makeRaw()
+        let channel = try RelayedChannel(id: 1, endA: OwnedFD(adopting: a.second), endB: OwnedFD(adopting: b.second), options: .init(captureLimit: 4096), sink: sink)
         let receiver = b.first
         let received = ReceivedBytes()
         let drainer = try OSThread(name: "drain") { received.count.store(Self.drain(receiver), ordering: .relaxed) }

@@ -19,8 +19,8 @@ private struct ClassifyingHarness {
     }
 
     init(_ mode: ClassificationMode = .byTraffic) throws {
-        let a = try SocketPair.make()
-        let b = try SocketPair.make()
+        let a = try SocketPair.makeRaw()
+        let b = try SocketPair.makeRaw()
         programA = a.first
         programB = b.first
         // The programs block on their reads and writes, as the tests expect.
@@ -29,7 +29,7 @@ private struct ClassifyingHarness {
         var options = RelayedChannel.Options()
         options.classification = mode
         let closed = closed
-        channel = try RelayedChannel(id: 1, endA: a.second, endB: b.second, options: options, sink: sink,
+        channel = try RelayedChannel(id: 1, endA: OwnedFD(adopting: a.second), endB: OwnedFD(adopting: b.second), options: options, sink: sink,
                                      onClosed: { _, traffic in closed.traffic.withLock { $0 = traffic } })
     }
 
@@ -99,7 +99,7 @@ private let pickledMessage: [UInt8] = {
     /// arrives with the byte it came with; no frame, no violation.
     @Test func lengthPrefixedPicklesAndTheirFDsAreRelayedByteForByte() throws {
         let harness = try ClassifyingHarness()
-        let pipe = try Pipe.make()
+        let pipe = try Pipe.makeRaw()
         defer { Descriptor.close(pipe.readEnd); Descriptor.close(pipe.writeEnd) }
         try send(harness.programA, [1], fds: [pipe.readEnd])
         try send(harness.programA, pickledMessage)
@@ -128,7 +128,7 @@ private let pickledMessage: [UInt8] = {
     /// the fd byte with recvmsg, as multiprocessing does: every fd must arrive with its own byte.
     @Test func anFDStaysWithTheByteItWasSentWithWhenSendsArriveTogether() throws {
         let harness = try ClassifyingHarness()
-        let pipe = try Pipe.make()
+        let pipe = try Pipe.makeRaw()
         defer { Descriptor.close(pipe.readEnd); Descriptor.close(pipe.writeEnd) }
         let rounds = 200
         let programA = harness.programA
@@ -179,7 +179,7 @@ private let pickledMessage: [UInt8] = {
     /// channel that turns out not to be LibIPC that violation is dropped…
     @Test func aViolationFoundBeforeTheDecisionIsDroppedWhenTheChannelIsNotLibIPC() throws {
         let harness = try ClassifyingHarness()
-        let pipe = try Pipe.make()
+        let pipe = try Pipe.makeRaw()
         defer { Descriptor.close(pipe.readEnd); Descriptor.close(pipe.writeEnd) }
         let arrived = try deliver([1], fds: Array(repeating: pipe.readEnd, count: 129), from: harness.programA, to: harness.programB)
         Descriptor.closeAll(arrived)
@@ -193,7 +193,7 @@ private let pickledMessage: [UInt8] = {
     /// …and on a LibIPC channel it is recorded, before the violations of the header that decided.
     @Test func aViolationFoundBeforeTheDecisionIsRecordedWhenTheChannelIsLibIPC() throws {
         let harness = try ClassifyingHarness()
-        let pipe = try Pipe.make()
+        let pipe = try Pipe.makeRaw()
         defer { Descriptor.close(pipe.readEnd); Descriptor.close(pipe.writeEnd) }
         let frame = FrameHeader(type: .payload, payloadSize: 8, fdCount: 129).bytes + [1, 0, 0, 0, 2, 0, 0, 0]
         let arrived = try deliver([frame[0]], fds: Array(repeating: pipe.readEnd, count: 129),

@@ -28,17 +28,17 @@ final class ClosedPeerConnection {
 
     private init(relayed: Bool) throws {
         if relayed {
-            let pairA = try SocketPair.make()
-            let pairB = try SocketPair.make()
+            let pairA = try SocketPair.makeRaw()
+            let pairB = try SocketPair.makeRaw()
             a = pairA.first
             b = pairB.first
             proxyEnds = [(pairA.second, try Descriptor.info(pairA.second).inode),
                          (pairB.second, try Descriptor.info(pairB.second).inode)]
             let closed = closed
-            channel = try RelayedChannel(id: 1, endA: pairA.second, endB: pairB.second, options: .init(), sink: sink,
+            channel = try RelayedChannel(id: 1, endA: OwnedFD(adopting: pairA.second), endB: OwnedFD(adopting: pairB.second), options: .init(), sink: sink,
                                          onClosed: { [closed] _, _ in closed.signal() })
         } else {
-            let pair = try SocketPair.make()
+            let pair = try SocketPair.makeRaw()
             a = pair.first
             b = pair.second
             proxyEnds = []

@@ -204,8 +204,8 @@ struct MalformedRequest: Sendable, CustomTestStringConvertible {
             return .accepted
         }
         defer { server.stop() }
-        let first = try SocketPair.make()
-        let second = try SocketPair.make()
+        let first = try SocketPair.makeRaw()
+        let second = try SocketPair.makeRaw()
         defer { Descriptor.closeAll([first.first, second.first]) }
         let reply = try ControlClient.request(
             controlPath: server.path, message: request(.socketPair, flags: sockCloexec), fds: [first.second, second.second])
@@ -232,7 +232,7 @@ struct MalformedRequest: Sendable, CustomTestStringConvertible {
             return .refused(ECONNREFUSED)
         }
         defer { server.stop() }
-        let pair = try SocketPair.make()
+        let pair = try SocketPair.makeRaw()
         defer { Descriptor.closeAll([pair.first, pair.second]) }
         let reply = try ControlClient.request(
             controlPath: server.path, message: request(.connect, name: "/run/ladybird/x.sock"), fds: [pair.second])
@@ -285,7 +285,7 @@ struct MalformedRequest: Sendable, CustomTestStringConvertible {
         Descriptor.close(quitter)
 
         let started = ContinuousClock.now
-        let pair = try SocketPair.make()
+        let pair = try SocketPair.makeRaw()
         defer { Descriptor.closeAll([pair.first, pair.second]) }
         let reply = try ControlClient.request(controlPath: server.path, message: request(.connect, name: "/x"), fds: [pair.second])
         #expect(reply == .declined)
@@ -313,8 +313,8 @@ struct MalformedRequest: Sendable, CustomTestStringConvertible {
         let clients = try (0..<24).map { _ in
             try OSThread(name: "ctl-client") {
                 do {
-                    let pair = try SocketPair.make()
-                    let other = try SocketPair.make()
+                    let pair = try SocketPair.makeRaw()
+                    let other = try SocketPair.makeRaw()
                     defer { Descriptor.closeAll([pair.first, pair.second, other.first, other.second]) }
                     let reply = try ControlClient.request(
                         controlPath: path, message: request(.socketPair), fds: [pair.second, other.second],
@@ -360,8 +360,8 @@ struct MalformedRequest: Sendable, CustomTestStringConvertible {
             return .accepted
         }
         defer { server.stop() }
-        let program = try SocketPair.make()
-        let real = try SocketPair.make()
+        let program = try SocketPair.makeRaw()
+        let real = try SocketPair.makeRaw()
         defer { Descriptor.closeAll([program.first, real.first]) }
         let reply = try ControlClient.hand(
             takeoverName: "WebContent", programSide: program.second, realSocket: real.second, controlPath: server.path)
@@ -381,7 +381,7 @@ struct MalformedRequest: Sendable, CustomTestStringConvertible {
 
     @Test func handFailsWithoutARecorder() throws {
         let directory = try TemporaryDirectory()
-        let pair = try SocketPair.make()
+        let pair = try SocketPair.makeRaw()
         defer { Descriptor.closeAll([pair.first, pair.second]) }
         #expect(throws: SystemError(errno: ENOENT, operation: "connect \(directory.file("none"))")) {
             try ControlClient.hand(
@@ -401,7 +401,7 @@ struct MalformedRequest: Sendable, CustomTestStringConvertible {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         try #require(bound == 0 && listen(listener, 4) == 0)
-        let pair = try SocketPair.make()
+        let pair = try SocketPair.makeRaw()
         defer { Descriptor.closeAll([pair.first, pair.second]) }
         let started = ContinuousClock.now
         #expect(throws: SystemError.self) {

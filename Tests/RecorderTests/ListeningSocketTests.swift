@@ -14,15 +14,15 @@ import Testing
         let fd = try StreamSocketPath.listen(at: path, backlog: 8) {
             existedBeforeListen = access(path, F_OK) == 0
         }
-        defer { Descriptor.close(fd) }
         #expect(!existedBeforeListen, "the path existed between bind and listen")
-        Descriptor.close(try StreamSocketPath.connect(to: path))
+        _ = try StreamSocketPath.connect(to: path)  // connected, then dropped (closed)
         var info = stat()
         #expect(lstat(path, &info) == 0)
         #expect(info.st_mode & S_IFMT == S_IFSOCK)
         #expect(info.st_mode & 0o777 == 0o600)
         // Only the socket is left: the temporary name is gone.
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["proxy.sock"])
+        try fd.close()
     }
 
     @Test func somethingAppearingAtThePathMeanwhileIsNotReplaced() throws {

@@ -86,12 +86,12 @@ import TraceFormat
 
     /// On a channel that is not LibIPC nothing is parsed: its samples say so instead of showing zeros.
     @Test func aChannelThatIsNotLibIPCSaysWhatItDoesNotMeasure() throws {
-        let a = try SocketPair.make()
-        let b = try SocketPair.make()
+        let a = try SocketPair.makeRaw()
+        let b = try SocketPair.makeRaw()
         let sink = CollectingSink()
         var options = RelayedChannel.Options()
         options.classification = .byTraffic
-        let channel = try RelayedChannel(id: 7, endA: a.second, endB: b.second, options: options, sink: sink)
+        let channel = try RelayedChannel(id: 7, endA: OwnedFD(adopting: a.second), endB: OwnedFD(adopting: b.second), options: options, sink: sink)
         defer {
             Descriptor.close(a.first)
             Descriptor.close(b.first)

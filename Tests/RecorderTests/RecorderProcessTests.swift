@@ -23,7 +23,7 @@ final class DrainingServer: Sendable {
 
     init(path: String) throws {
         self.path = path
-        listener = try StreamSocketPath.listen(at: path)
+        listener = try StreamSocketPath.listen(at: path).release()  // closed by stop()
         let listener = listener
         _ = try OSThread(name: "drain-accept") { [self] in
             while true {
@@ -137,7 +137,7 @@ struct SocketPathRecording {
 
     /// A helper launched under a nested `record` whose outer recorder is gone still gets its socket.
     @Test func aTakenOverSocketThatCannotBeRelayedReachesTheCommandUnrecorded() throws {
-        let pair = try SocketPair.make()
+        let pair = try SocketPair.makeRaw()
         defer { Descriptor.close(pair.first) }
         let run = try ProcessSpawner.spawn(
             executable: try ipcscopeExecutable(), arguments: ["record", "--", "/bin/sh", "-c", "echo hello >&3; exit 3"],

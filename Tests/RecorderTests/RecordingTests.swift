@@ -25,9 +25,9 @@ struct RecordedPair {
         options.schemas = schemas
         let header = TraceHeader.startingNow(ipcscopeVersion: "test", commandLine: ["test"], snapLength: snapLength)
         session = try RecordingSession(tracePath: tracePath, header: header, options: options)
-        let a = try SocketPair.make()
-        let b = try SocketPair.make()
-        try session.openChannel(endA: a.second, endB: b.second, endpointA: ChannelEndpoint(name: "A"),
+        let a = try SocketPair.makeRaw()
+        let b = try SocketPair.makeRaw()
+        try session.openChannel(endA: OwnedFD(adopting: a.second), endB: OwnedFD(adopting: b.second), endpointA: ChannelEndpoint(name: "A"),
                                 endpointB: ChannelEndpoint(name: "B"), discovery: .wrap)
         endpointA = try IPCTransport(adopting: a.first)
         endpointB = try IPCTransport(adopting: b.first)
@@ -85,7 +85,7 @@ func receiveMessage(_ transport: IPCTransport) -> (payload: [UInt8], fds: [Int32
             let payload = (0..<(index * 37 % 5000)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }
             var fds: [Int32] = []
             if index % 10 == 0 {
-                let pipe = try Pipe.make()
+                let pipe = try Pipe.makeRaw()
                 inodes.append(try Descriptor.info(pipe.readEnd).inode)
                 Descriptor.close(pipe.writeEnd)
                 fds = [pipe.readEnd]
@@ -295,7 +295,7 @@ extension RecordingTests {
     /// of the stream proves the other two missing, and the EOF names that as its cause.
     @Test func aFrameMissingFDsRecordsOnlyThoseThatCameAndReportsTheShortfall() throws {
         let pair = try RecordedPair()
-        let pipe = try Pipe.make()
+        let pipe = try Pipe.makeRaw()
         defer { Descriptor.close(pipe.readEnd); Descriptor.close(pipe.writeEnd) }
         let frame = FrameEncoder.payloadFrame([UInt8](repeating: 7, count: 8), fdCount: 3)
         _ = try SocketMessaging.sendMessage(pair.endpointA.socketFD, bytes: frame, fds: [pipe.readEnd])
@@ -329,7 +329,7 @@ extension RecordingTests {
         var inodes: [UInt64] = []
         let rounds = 50
         for round in 0..<rounds {
-            let pipe = try Pipe.make()
+            let pipe = try Pipe.makeRaw()
             inodes.append(try Descriptor.info(pipe.readEnd).inode)
             let waiting = FrameEncoder.payloadFrame([UInt8](repeating: UInt8(round), count: 8), fdCount: 1)
             let next = FrameEncoder.payloadFrame([UInt8](repeating: 0xEE, count: 8))

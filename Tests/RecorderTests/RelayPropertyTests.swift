@@ -108,7 +108,7 @@ func waitUntilDrained(_ fd: Int32) {
         var random = SplitMix64(seed: seed)
         let stream = ChunkedStream(random: &random, frameCount: 60)
         var pipes: [(Int32, Int32)] = []
-        for _ in 0..<stream.fdTotal { pipes.append(try Pipe.make()) }
+        for _ in 0..<stream.fdTotal { pipes.append(try Pipe.makeRaw()) }
         defer { for pipe in pipes { Descriptor.close(pipe.0); Descriptor.close(pipe.1) } }
         let inodes = try pipes.map { try Descriptor.info($0.0).inode }
 
@@ -166,7 +166,7 @@ func waitUntilDrained(_ fd: Int32) {
     @Test func aHeaderSplitBeforeItsFDsIsRelayed() throws {
         let harness = try RelayHarness()
         defer { harness.close() }
-        let pipe = try Pipe.make()
+        let pipe = try Pipe.makeRaw()
         defer { Descriptor.close(pipe.readEnd); Descriptor.close(pipe.writeEnd) }
         let frame = FrameEncoder.payloadFrame([UInt8](repeating: 3, count: 100), fdCount: 1)
         try send(harness.programA, Array(frame[0..<6]))

@@ -97,14 +97,14 @@ struct RelayHarness {
     /// `prepareProxyEnds` may set options on the proxy's ends (facing A, facing B) before relaying starts.
     init(captureLimit: Int = 4096, sendBufferSize: Int32? = nil,
          prepareProxyEnds: (_ endA: Int32, _ endB: Int32) throws -> Void = { _, _ in }) throws {
-        let a = try SocketPair.make()
-        let b = try SocketPair.make()
+        let a = try SocketPair.makeRaw()
+        let b = try SocketPair.makeRaw()
         programA = a.first
         programB = b.first
         try prepareProxyEnds(a.second, b.second)
         var options = RelayedChannel.Options(captureLimit: captureLimit)
         options.sendBufferSize = sendBufferSize
-        channel = try RelayedChannel(id: 1, endA: a.second, endB: b.second, options: options, sink: sink)
+        channel = try RelayedChannel(id: 1, endA: OwnedFD(adopting: a.second), endB: OwnedFD(adopting: b.second), options: options, sink: sink)
     }
 
     func close() {
@@ -155,7 +155,7 @@ func sendUnlessFull(_ fd: Int32, _ bytes: [UInt8]) -> Int? {
     @Test func forwardsBytesAndFDsUnchanged() throws {
         let harness = try RelayHarness()
         defer { harness.close() }
-        let pipe = try Pipe.make()
+        let pipe = try Pipe.makeRaw()
         defer { Descriptor.close(pipe.readEnd); Descriptor.close(pipe.writeEnd) }
         let first = FrameEncoder.payloadFrame(Array("hello".utf8))
         let second = FrameEncoder.payloadFrame([1, 2, 3, 4], fdCount: 1)
@@ -212,7 +212,7 @@ func sendUnlessFull(_ fd: Int32, _ bytes: [UInt8]) -> Int? {
     @Test func fdsTravelWithTheirFramesFirstByte() throws {
         let harness = try RelayHarness()
         defer { harness.close() }
-        let pipe = try Pipe.make()
+        let pipe = try Pipe.makeRaw()
         defer { Descriptor.close(pipe.readEnd); Descriptor.close(pipe.writeEnd) }
         let plain = FrameEncoder.payloadFrame(Array("no fds here".utf8))
         let carrier = FrameEncoder.payloadFrame([9], fdCount: 1)
@@ -286,7 +286,7 @@ func sendUnlessFull(_ fd: Int32, _ bytes: [UInt8]) -> Int? {
     @Test func overAcknowledgementNeedsBothDirections() throws {
         let harness = try RelayHarness()
         defer { harness.close() }
-        let pipe = try Pipe.make()
+        let pipe = try Pipe.makeRaw()
         defer { Descriptor.close(pipe.readEnd); Descriptor.close(pipe.writeEnd) }
         let carrier = FrameEncoder.payloadFrame([1], fdCount: 1)
         try send(harness.programA, carrier, fds: [pipe.readEnd])

@@ -107,6 +107,43 @@ struct SystemSupportTests {
         try OwnedFD(adopting: fds[1]).close()
     }
 
+    @Test func aSharedFDLendsItsFDOnlyWhileOpenAndCanBeTakenOnce() throws {
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        let shared = SharedFD(OwnedFD(adopting: fds[0]))
+        #expect(shared.withOpenFD { $0 } == fds[0])
+        let first = shared.take()?.release()
+        let second = shared.take()?.release()
+        let taken = try #require(first)
+        #expect(second == nil)
+        #expect(shared.withOpenFD { _ in true } == nil)  // a shutdown(2) here would reach no one
+        #expect(!Self.readEndClosed(writeEnd: fds[1]))  // taking is not closing
+        try OwnedFD(adopting: taken).close()
+        #expect(Self.readEndClosed(writeEnd: fds[1]))
+        try OwnedFD(adopting: fds[1]).close()
+    }
+
+    @Test func ownedFDsCloseEveryOneWhenDroppedAndNoneWhenReleased() throws {
+        var first: [Int32] = [-1, -1]
+        var second: [Int32] = [-1, -1]
+        #expect(pipe(&first) == 0 && pipe(&second) == 0)
+        do {
+            var owned = OwnedFDs()
+            owned.append(OwnedFD(adopting: first[1]))
+            owned.append(OwnedFD(adopting: second[1]))
+            #expect(owned.rawValues == [first[1], second[1]])
+        }
+        #expect(Self.writeEndClosed(readEnd: first[0]))
+        #expect(Self.writeEndClosed(readEnd: second[0]))
+        var kept = OwnedFDs()
+        kept.append(OwnedFD(adopting: first[0]))
+        let raw = kept.release()
+        #expect(raw == [first[0]])
+        #expect(fcntl(first[0], F_GETFD) != -1)  // still ours: nothing else ran in between
+        try OwnedFD(adopting: first[0]).close()
+        try OwnedFD(adopting: second[0]).close()
+    }
+
     @Test func aThreadRunsItsBodyWithItsNameAndJoinsOnce() throws {
         let name = Mutex<String>("")
         let thread = try OSThread(name: "syslayer-probe") {

@@ -58,7 +58,6 @@ public enum DemoPeerMain {
     }
 
     private static func report(_ line: String) {
-        let bytes = Array((line + "\n").utf8)
-        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        StandardError.write(line + "\n")
     }
 }

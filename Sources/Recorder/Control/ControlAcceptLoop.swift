@@ -8,23 +8,26 @@ import SystemSupport
 /// client or a slow handler (a connect upstream) never holds up the next request; past
 /// `maxConcurrentConnections` they are served inline, which bounds the threads a flood can create.
 final class ControlAcceptLoop: Sendable {
-    let listener: Int32
-    let wakeReadEnd: Int32
-    let wakeWriteEnd: Int32
+    /// Closed by ``ControlServer/stop(drainTimeout:)`` (or when the loop goes), once.
+    let listener: SharedFD
+    let wakeReadEnd: SharedFD
+    let wakeWriteEnd: SharedFD
     let handler: ControlServer.Handler
     let receiveTimeout: Duration
     let maxConcurrentConnections: Int
     let serverUID: uid_t
     /// Connections being served right now (threads plus the inline one).
     let activeConnections = Atomic<Int>(0)
+    /// Replies that could not be sent (see ``ControlConnection``).
+    let undeliveredReplies = Atomic<UInt64>(0)
 
     init(
-        listener: Int32, wakeReadEnd: Int32, wakeWriteEnd: Int32, handler: @escaping ControlServer.Handler,
+        listener: consuming OwnedFD, wake: consuming Pipe, handler: @escaping ControlServer.Handler,
         receiveTimeout: Duration, maxConcurrentConnections: Int
     ) {
-        self.listener = listener
-        self.wakeReadEnd = wakeReadEnd
-        self.wakeWriteEnd = wakeWriteEnd
+        self.listener = SharedFD(listener)
+        self.wakeReadEnd = SharedFD(wake.readEnd)
+        self.wakeWriteEnd = SharedFD(wake.writeEnd)
         self.handler = handler
         self.receiveTimeout = receiveTimeout
         self.maxConcurrentConnections = maxConcurrentConnections
@@ -35,8 +38,8 @@ final class ControlAcceptLoop: Sendable {
     func run() {
         while true {
             var ready = [
-                pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: wakeReadEnd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: listener.rawValue, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeReadEnd.rawValue, events: Int16(POLLIN), revents: 0),
             ]
             do throws(SystemError) {
                 _ = try retryingOnInterrupt("poll") { poll(&ready, 2, -1) }
@@ -51,31 +54,46 @@ final class ControlAcceptLoop: Sendable {
         }
     }
 
-    /// Makes `run()` return.
+    /// Makes `run()` return. Called once (ControlServer.stop is idempotent), so the empty pipe has room:
+    /// what could still fail is a closed pipe, a bug the assertion names.
     func wake() {
         var byte: UInt8 = 1
-        _ = write(wakeWriteEnd, &byte, 1)
+        let writeEnd = wakeWriteEnd.rawValue
+        do throws(SystemError) {
+            try withUnsafeBytes(of: &byte) { (bytes) throws(SystemError) in
+                try writeAll(bytes, "write(wake pipe)") { rest in write(writeEnd, rest.baseAddress, rest.count) }
+            }
+        } catch {
+            assertionFailure("control server wake: \(error)")
+        }
     }
 
     private func acceptOne() {
-        let connection = ipcs_accept4(listener, Int32(SOCK_CLOEXEC.rawValue))
-        guard connection >= 0 else {
+        let accepted = ipcs_accept4(listener.rawValue, Int32(SOCK_CLOEXEC.rawValue))
+        guard accepted >= 0 else {
             // Out of fds or memory: back off instead of spinning on a listener that stays readable.
             if [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(errno) { usleep(10_000) }
             return
         }
+        // Shared only to reach the connection's thread (which takes it); closed by whoever serves it.
+        let connection = SharedFD(OwnedFD(adopting: accepted))
         let active = activeConnections.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue
         if active <= maxConcurrentConnections {
-            let started = try? OSThread(name: "ipcscope-ctl") { [self] in
-                serve(connection)
+            do {
+                _ = try OSThread(name: "ipcscope-ctl") { [self] in serve(connection) }
+                return  // dropping the handle detaches the thread
+            } catch {
+                // No thread: served inline below.
             }
-            if started != nil { return } // dropping the handle detaches the thread
         }
         serve(connection)
     }
 
-    private func serve(_ connection: Int32) {
-        ControlConnection.serve(connection, serverUID: serverUID, timeout: receiveTimeout, handler: handler)
+    private func serve(_ connection: SharedFD) {
+        if let fd = connection.take() {
+            ControlConnection.serve(fd, serverUID: serverUID, timeout: receiveTimeout, handler: handler,
+                                    undeliveredReplies: undeliveredReplies)
+        }
         activeConnections.wrappingSubtract(1, ordering: .acquiringAndReleasing)
     }
 }

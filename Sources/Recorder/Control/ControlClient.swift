@@ -46,9 +46,10 @@ public enum ControlClient {
     ) throws(SystemError) -> [UInt8] {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         let type = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        let control = socket(AF_UNIX, type, 0)
-        guard control >= 0 else { throw SystemError.current("socket(AF_UNIX, SOCK_SEQPACKET)") }
-        defer { Descriptor.close(control) }
+        let created = socket(AF_UNIX, type, 0)
+        guard created >= 0 else { throw SystemError.current("socket(AF_UNIX, SOCK_SEQPACKET)") }
+        let owned = OwnedFD(adopting: created)  // closed when this returns or throws
+        let control = owned.rawValue
         // Bounds a connect to a full backlog as well as the send.
         var sendTimeout = ControlTime.timeval(timeout)
         _ = setsockopt(control, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))

@@ -33,28 +33,23 @@ public final class ControlServer: Sendable {
         handler: @escaping Handler
     ) throws(SystemError) {
         let socketDirectory = try ControlSocketDirectory.create(base: baseDirectory)
-        var cleanup: [Int32] = []
         var succeeded = false
-        defer {
-            if !succeeded {
-                Descriptor.closeAll(cleanup)
-                socketDirectory.remove()
-            }
-        }
+        defer { if !succeeded { socketDirectory.remove() } }
 
+        // Owned from here: a failure below drops, so closes, what was made so far.
         let type = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
-        let listener = socket(AF_UNIX, type, 0)
-        guard listener >= 0 else { throw SystemError.current("socket(AF_UNIX, SOCK_SEQPACKET)") }
-        cleanup.append(listener)
+        let created = socket(AF_UNIX, type, 0)
+        guard created >= 0 else { throw SystemError.current("socket(AF_UNIX, SOCK_SEQPACKET)") }
+        let listener = OwnedFD(adopting: created)
         let socketPath = socketDirectory.socketPath
-        try UnixSocketAddress.bind(listener, to: socketPath)
+        try UnixSocketAddress.bind(listener.rawValue, to: socketPath)
         guard chmod(socketPath, 0o600) == 0 else { throw SystemError.current("chmod \(socketPath)") }
-        guard listen(listener, SOMAXCONN) == 0 else { throw SystemError.current("listen \(socketPath)") }
+        guard listen(listener.rawValue, SOMAXCONN) == 0 else { throw SystemError.current("listen \(socketPath)") }
         let wake = try Pipe.make()
-        cleanup += [wake.readEnd, wake.writeEnd]
 
+        // The loop owns the listener and the wake pipe, and closes them when it goes if `stop` did not.
         let loop = ControlAcceptLoop(
-            listener: listener, wakeReadEnd: wake.readEnd, wakeWriteEnd: wake.writeEnd, handler: handler,
+            listener: listener, wake: wake, handler: handler,
             receiveTimeout: receiveTimeout, maxConcurrentConnections: max(0, maxConcurrentConnections))
         acceptThread = try OSThread(name: "ipcscope-accept") { loop.run() }
         succeeded = true
@@ -72,14 +67,19 @@ public final class ControlServer: Sendable {
         }
         loop.wake()
         acceptThread.join()
-        Descriptor.close(loop.listener)
+        loop.listener.drop()  // a socket's close has nothing to report
         socketDirectory.remove()
         let deadline = ContinuousClock.now.advanced(by: drainTimeout)
         while loop.activeConnections.load(ordering: .acquiring) > 0, ContinuousClock.now < deadline {
             usleep(1_000)
         }
-        Descriptor.closeAll([loop.wakeReadEnd, loop.wakeWriteEnd])
+        loop.wakeReadEnd.drop()
+        loop.wakeWriteEnd.drop()
     }
+
+    /// Replies that could not be sent: the client had gone or stopped reading (it timed out and fell back
+    /// to the real call). Nothing can be done about one, so it is counted, not reported.
+    public var undeliveredReplies: UInt64 { loop.undeliveredReplies.load(ordering: .relaxed) }
 
     /// Connections being served right now.
     public var activeConnections: Int { loop.activeConnections.load(ordering: .acquiring) }

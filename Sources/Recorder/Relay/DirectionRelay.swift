@@ -347,6 +347,11 @@ struct DirectionRelay {
     }
 
     /// The fds to forward — transports to follow replaced by interposed ends — and the fds to close after.
+    ///
+    /// Raw numbers, not ``OwnedFD``s: a chunk's fds are an array (up to 253), which a non-copyable value
+    /// cannot be an element of, and wrapping each would cost the hot path. They have one owner, this
+    /// relay, and one close path: `run()` closes `toClose` after forwarding — every received fd and every
+    /// interposed end, whether the write succeeded or not. A follower only borrows the fd it follows.
     private func followTransfers(
         _ fds: [Int32], firstPosition: UInt64, origins carriers: TransferCarriers
     ) -> (outgoing: [Int32], toClose: [Int32]) {
@@ -359,8 +364,9 @@ struct DirectionRelay {
                   let replacement = follower.follow(socket: fd, from: channel.id, direction: direction,
                                                     frameIndex: carriers.origins[position],
                                                     handedOver: carriers.handedOver[position] ?? []) else { continue }
-            outgoing[index] = replacement
-            toClose[index] = replacement  // the follower owns `fd` now; our copy of the new end goes
+            let interposed = replacement.release()  // owned by `toClose` from here
+            outgoing[index] = interposed
+            toClose.append(interposed)
         }
         return (outgoing, toClose)
     }

@@ -228,11 +228,12 @@ final class PassThroughDirectionRecorder<Sink: RelayEventSink>: DirectionEventRe
 public protocol TransferFollower: Sendable {
     /// Whether `inode` is a program's end of a channel already relayed (it travels as is).
     func isRelayed(inode: UInt64) -> Bool
-    /// Starts relaying `socket` (taking ownership when it returns non-nil) and returns the end to forward
-    /// in its place; nil leaves the socket to be forwarded unchanged. `handedOver` are the payloads of
-    /// frames the socket's previous owner had read from it, sent along in the carrying frame.
+    /// Starts relaying `socket` (borrowed: the follower relays its own copy, the caller still closes it)
+    /// and returns the end to forward in its place, owned by the caller; nil leaves the socket to be
+    /// forwarded unchanged. `handedOver` are the payloads of frames the socket's previous owner had read
+    /// from it, sent along in the carrying frame.
     func follow(socket: Int32, from channel: ChannelID, direction: Direction, frameIndex: UInt64?,
-                handedOver: [[UInt8]]) -> Int32?
+                handedOver: [[UInt8]]) -> OwnedFD?
     /// A program's end of a relayed channel (`inode`) travelled in frame `frameIndex` of `channel`.
     func noteCarried(inode: UInt64, by channel: ChannelID, direction: Direction, frameIndex: UInt64)
 }

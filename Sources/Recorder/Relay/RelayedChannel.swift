@@ -11,8 +11,10 @@ import TraceFormat
 /// the closed program notices it, also while it is blocked writing.
 public final class RelayedChannel: Sendable {
     public let id: ChannelID
-    private let endA: Int32
-    private let endB: Int32
+    /// The proxy's ends: closed once, when both directions have ended (or when the channel goes away
+    /// without having started). The relay threads borrow their numbers, which stay valid until then.
+    private let endA: SharedFD
+    private let endB: SharedFD
     private let shared: ChannelShared
     private let threads = Mutex<[OSThread]>([])
     private let finishedDirections = Atomic<Int>(0)
@@ -52,12 +54,14 @@ public final class RelayedChannel: Sendable {
     public static let deepSendQueue: Int32 = 1 << 20
 
     public init(
-        id: ChannelID, endA: Int32, endB: Int32, options: Options, sink: any RelayEventSink,
-        onClosed: @escaping @Sendable (ChannelID, ChannelTraffic) -> Void = { _, _ in }
+        id: ChannelID, endA ownedA: consuming OwnedFD, endB ownedB: consuming OwnedFD, options: Options,
+        sink: any RelayEventSink, onClosed: @escaping @Sendable (ChannelID, ChannelTraffic) -> Void = { _, _ in }
     ) throws(SystemError) {
+        let endA = ownedA.rawValue
+        let endB = ownedB.rawValue
         self.id = id
-        self.endA = endA
-        self.endB = endB
+        self.endA = SharedFD(ownedA)
+        self.endB = SharedFD(ownedB)
         self.onClosed = onClosed
         shared = ChannelShared(
             id: id, inspector: options.inspector, follower: options.follower,
@@ -105,8 +109,9 @@ public final class RelayedChannel: Sendable {
     private func directionFinished() {
         if finishedDirections.add(1, ordering: .acquiringAndReleasing).newValue == 2 {
             shared.decideAtClose(time: TraceClock.monotonicNanoseconds())
-            Descriptor.close(endA)
-            Descriptor.close(endB)
+            // A socket's close has nothing to report; `stop()` can no longer reach these numbers.
+            endA.drop()
+            endB.drop()
             onClosed(id, shared.relayedTraffic.totals)
         }
     }
@@ -128,10 +133,9 @@ public final class RelayedChannel: Sendable {
     /// Ends both directions now (recording stops): their EOFs are recorded as `ipcscopeStopped`.
     public func stop() {
         shared.stopping.store(true, ordering: .relaxed)
-        if finishedDirections.load(ordering: .acquiring) < 2 {
-            shutdown(endA, Int32(SHUT_RDWR))
-            shutdown(endB, Int32(SHUT_RDWR))
-        }
+        // Under the ends' locks: a channel that has just closed them is left alone, never a reused number.
+        _ = endA.withOpenFD { shutdown($0, Int32(SHUT_RDWR)) }
+        _ = endB.withOpenFD { shutdown($0, Int32(SHUT_RDWR)) }
     }
 
     /// Waits for both relay threads.

@@ -83,16 +83,20 @@ enum ProcessLookup {
 
     /// Reads at most `limit` bytes (4 KiB by default): enough for a command line, and never unbounded.
     private static func readSmallFile(_ path: String, limit: Int = 4096) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
+        let opened = open(path, O_RDONLY | O_CLOEXEC)
+        guard opened >= 0 else { return nil }
+        let file = OwnedFD(adopting: opened)  // read only: closed when it goes out of scope
         var buffer = [UInt8](repeating: 0, count: limit)
         var filled = 0
         while filled < limit {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, limit - filled) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            filled += count
+            let count = buffer.withUnsafeMutableBytes { bytes in
+                Result { () throws(SystemError) in
+                    try retryingOnInterrupt("read \(path)") { read(file.rawValue, bytes.baseAddress! + filled, limit - filled) }
+                }
+            }
+            // A process that exits meanwhile makes the read fail: what was read so far is all there is.
+            guard case .success(let got) = count, got > 0 else { break }
+            filled += got
         }
         return filled > 0 ? Array(buffer[0..<filled]) : nil
     }

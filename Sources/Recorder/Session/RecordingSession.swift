@@ -50,16 +50,15 @@ public final class RecordingSession: Sendable {
     }
 
     /// Starts relaying between `endA` (facing endpoint A) and `endB` (facing B); both fds are owned by the
-    /// session from now on, also when this throws.
+    /// session from now on, also when this throws (they are closed then).
     @discardableResult
     public func openChannel(
-        endA: Int32, endB: Int32, endpointA: ChannelEndpoint, endpointB: ChannelEndpoint,
+        endA: consuming OwnedFD, endB: consuming OwnedFD, endpointA: ChannelEndpoint, endpointB: ChannelEndpoint,
         discovery: ChannelDiscovery, transferredBy: TransferOrigin? = nil, programSideInodes inodes: [UInt64] = [],
         programSideInodesBySide: [ChannelSide: UInt64] = [:], handedOver: [[UInt8]] = []
     ) throws(SystemError) -> ChannelID {
         guard !stopped.load(ordering: .acquiring) else {
-            Descriptor.close(endA)
-            Descriptor.close(endB)
+            // `endA` and `endB` are dropped, so closed.
             throw SystemError(errno: ESHUTDOWN, operation: "open channel after the recording stopped")
         }
         let id = nextChannel.add(1, ordering: .relaxed).oldValue
@@ -82,7 +81,7 @@ public final class RecordingSession: Sendable {
         // The programs' ends: as given, else the peers of ours (so every side's holder can be looked up, and
         // such an end travelling in a frame is known as relayed).
         var bySide = programSideInodesBySide
-        for (side, end) in [(ChannelSide.a, endA), (.b, endB)] where bySide[side] == nil {
+        for (side, end) in [(ChannelSide.a, endA.rawValue), (.b, endB.rawValue)] where bySide[side] == nil {
             if let inode = SocketHolders.peerInode(of: end) { bySide[side] = inode }
         }
         programSideInodes.withLock { known in
@@ -96,17 +95,12 @@ public final class RecordingSession: Sendable {
         if recovered.frames > 0 { relayOptions.recordedBefore = [.aToB: recovered] }
         relayOptions.inspector = options.schemas.map { SchemaInspector(schemas: $0) }
         relayOptions.classification = classificationMode(discovery)
-        do {
-            let channel = try RelayedChannel(
-                id: id, endA: endA, endB: endB, options: relayOptions, sink: sink,
-                onClosed: { [weak self] id, traffic in self?.channelClosed(id, traffic: traffic) })
-            endedBeforeRegistration.withLock { ended in
-                if ended.remove(id) == nil { channels.withLock { $0[id] = channel } }
-            }
-        } catch {
-            Descriptor.close(endA)
-            Descriptor.close(endB)
-            throw error
+        // The channel owns both ends from here, and closes them if it cannot start.
+        let channel = try RelayedChannel(
+            id: id, endA: endA, endB: endB, options: relayOptions, sink: sink,
+            onClosed: { [weak self] id, traffic in self?.channelClosed(id, traffic: traffic) })
+        endedBeforeRegistration.withLock { ended in
+            if ended.remove(id) == nil { channels.withLock { $0[id] = channel } }
         }
         return id
     }
@@ -182,29 +176,31 @@ public final class RecordingSession: Sendable {
         }
     }
 
-    /// Relays a transport that travelled in frame `frameIndex` of `parent`: `socket` (our copy of it) keeps
-    /// facing its peer, and the returned end is forwarded in its place.
+    /// Relays a transport that travelled in frame `frameIndex` of `parent`: a copy of `socket` (borrowed:
+    /// the relay that received it still closes it) keeps facing its peer, and the returned end is forwarded
+    /// in its place. Nil when it cannot be relayed: then `socket` is forwarded as it came, untouched.
     func followTransfer(
         socket: Int32, parent: ChannelID, direction: Direction, frameIndex: UInt64?, handedOver: [[UInt8]] = []
-    ) -> Int32? {
-        guard let pair = try? SocketPair.make() else { return nil }
-        guard let programSide = try? Descriptor.info(pair.first).inode else {
-            Descriptor.closeAll([pair.first, pair.second])
-            return nil
-        }
+    ) -> OwnedFD? {
+        // Failures here cost only the recording of this transport, never its delivery: not reported.
+        let pair: SocketPair
+        do { pair = try SocketPair.make() } catch { return nil }
+        guard let programSide = try? Descriptor.info(pair.first.rawValue).inode else { return nil }
+        let ours: OwnedFD
+        do { ours = try Descriptor.duplicate(socket) } catch { return nil }
         let origin = frameIndex.map { TransferOrigin(parentChannel: parent, direction: direction, frameIndex: $0) }
+        let programEnd = pair.first
         do {
             try openChannel(
-                endA: socket, endB: pair.second,
+                endA: ours, endB: pair.second,
                 endpointA: ChannelEndpoint(name: "peer of a transport sent on channel \(parent)"),
                 endpointB: ChannelEndpoint(name: "receiver of channel \(parent)'s transport"),
                 discovery: .transfer, transferredBy: origin, programSideInodes: [programSide],
                 programSideInodesBySide: [.b: programSide], handedOver: frameIndex == nil ? [] : handedOver)
         } catch {
-            Descriptor.close(pair.first)
-            return nil
+            return nil  // `programEnd` is dropped, so closed; `ours` and the pair's other end went with the call
         }
-        return pair.first
+        return programEnd
     }
 
     /// Channels still relaying.
@@ -304,7 +300,7 @@ struct SessionTransferFollower: TransferFollower {
     }
 
     func follow(socket: Int32, from channel: ChannelID, direction: Direction, frameIndex: UInt64?,
-                handedOver: [[UInt8]]) -> Int32? {
+                handedOver: [[UInt8]]) -> OwnedFD? {
         session?.followTransfer(socket: socket, parent: channel, direction: direction, frameIndex: frameIndex,
                                 handedOver: handedOver)
     }

@@ -10,7 +10,8 @@ import TraceFormat
 public final class SocketPathProxy: Sendable {
     public let listenPath: String
     public let upstreamPath: String
-    private let listener: Int32
+    /// Shut down and closed by `stop()`; closed when the proxy goes if it was never stopped.
+    private let listener: SharedFD
     private let session: RecordingSession
     private let acceptThread = Mutex<OSThread?>(nil)
     private let stopping = Atomic<Bool>(false)
@@ -21,8 +22,8 @@ public final class SocketPathProxy: Sendable {
         self.listenPath = listenPath
         self.upstreamPath = upstreamPath
         self.session = session
-        listener = try StreamSocketPath.listen(at: listenPath)
-        let listener = listener
+        listener = SharedFD(try StreamSocketPath.listen(at: listenPath))
+        let listener = listener.rawValue  // borrowed by the accept loop: `stop()` closes it after joining
         let thread = try OSThread(name: "accept") { [self] in
             acceptLoop(listener)
         }
@@ -31,9 +32,11 @@ public final class SocketPathProxy: Sendable {
 
     private func acceptLoop(_ listener: Int32) {
         while !stopping.load(ordering: .relaxed) {
-            let client: Int32
+            let client: OwnedFD
             do throws(SystemError) {
-                client = try retryingOnInterrupt("accept") { ipcs_accept4(listener, Int32(SOCK_CLOEXEC.rawValue)) }
+                client = OwnedFD(adopting: try retryingOnInterrupt("accept") {
+                    ipcs_accept4(listener, Int32(SOCK_CLOEXEC.rawValue))
+                })
             } catch {
                 if error.errno == ECONNABORTED { continue }
                 if error.errno == EMFILE || error.errno == ENFILE {
@@ -44,18 +47,18 @@ public final class SocketPathProxy: Sendable {
                 }
                 return  // the listener was shut down
             }
-            let pid = ProcessLookup.peerPID(of: client)
-            let upstream: Int32
+            let pid = ProcessLookup.peerPID(of: client.rawValue)
+            let upstream: OwnedFD
             do {
                 upstream = try StreamSocketPath.connect(to: upstreamPath)
             } catch {
-                // The client would have failed to connect without the proxy too: hang up on it.
+                // The client would have failed to connect without the proxy too: hang up on it (dropping
+                // `client` closes it).
                 printError("ipcscope record: cannot connect to upstream \(upstreamPath): \(error); dropping client pid \(pid)")
-                Descriptor.close(client)
                 continue
             }
             let clientEndpoint = ChannelEndpoint(name: "client", pid: pid, command: ProcessLookup.command(of: pid))
-            let upstreamPID = ProcessLookup.peerPID(of: upstream)
+            let upstreamPID = ProcessLookup.peerPID(of: upstream.rawValue)
             let serverEndpoint = ChannelEndpoint(name: upstreamPath, pid: upstreamPID,
                                                  command: ProcessLookup.command(of: upstreamPID))
             do {
@@ -70,57 +73,51 @@ public final class SocketPathProxy: Sendable {
     /// Stops accepting and removes the socket file. Channels already open keep relaying until the session stops.
     public func stop() {
         guard !stopping.exchange(true, ordering: .relaxed) else { return }
-        shutdown(listener, Int32(SHUT_RDWR))
+        _ = listener.withOpenFD { shutdown($0, Int32(SHUT_RDWR)) }
         acceptThread.withLock { $0 }?.join()
-        Descriptor.close(listener)
+        listener.drop()  // a socket's close has nothing to report
         unlink(listenPath)
     }
 }
 
 /// Stream sockets by path, on top of the control server's `UnixSocketAddress` calls.
 public enum StreamSocketPath {
-    public static func connect(to path: String) throws(SystemError) -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SystemError.current("socket") }
-        do {
-            try UnixSocketAddress.connect(fd, to: path)
-        } catch {
-            Descriptor.close(fd)
-            throw error
-        }
+    /// A connected socket, owned by the caller. On failure the socket made for it is closed.
+    public static func connect(to path: String) throws(SystemError) -> OwnedFD {
+        let created = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard created >= 0 else { throw SystemError.current("socket") }
+        let fd = OwnedFD(adopting: created)
+        try UnixSocketAddress.connect(fd.rawValue, to: path)
         return fd
     }
 
     /// Binds and listens at `path` with mode 0600. The socket appears at `path` only once it listens: it is
     /// bound under a temporary name and then linked into place, so a client that waits for the path to
     /// exist never meets a socket that refuses it (ECONNREFUSED between bind and listen).
-    public static func listen(at path: String, backlog: Int32 = 64) throws(SystemError) -> Int32 {
+    public static func listen(at path: String, backlog: Int32 = 64) throws(SystemError) -> OwnedFD {
         try listen(at: path, backlog: backlog, whileNotListening: {})
     }
 
     /// `whileNotListening` runs between bind and listen: tests check that `path` does not exist yet.
     static func listen(
         at path: String, backlog: Int32, whileNotListening: () -> Void
-    ) throws(SystemError) -> Int32 {
+    ) throws(SystemError) -> OwnedFD {
         try removeStaleSocket(at: path)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SystemError.current("socket") }
+        let created = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard created >= 0 else { throw SystemError.current("socket") }
+        // Owned from here: every failure below drops, so closes, it.
+        let owned = OwnedFD(adopting: created)
+        let fd = owned.rawValue
         // The socket file takes its mode from the umask at bind time: never let it be wider than 0600.
         let previous = umask(0o177)
         defer { umask(previous) }
         let temporary = temporaryName(for: path)
         let bound = temporary ?? path
-        do {
-            try UnixSocketAddress.bind(fd, to: bound)
-        } catch {
-            Descriptor.close(fd)
-            throw error
-        }
+        try UnixSocketAddress.bind(fd, to: bound)
         chmod(bound, 0o600)
         whileNotListening()
         guard Glibc.listen(fd, backlog) == 0 else {
             let error = SystemError.current("listen \(path)")
-            Descriptor.close(fd)
             unlink(bound)
             throw error
         }
@@ -129,12 +126,9 @@ public enum StreamSocketPath {
             let linked = link(temporary, path) == 0
             let error = linked ? nil : SystemError.current("listen at \(path)")
             unlink(temporary)
-            if let error {
-                Descriptor.close(fd)
-                throw error
-            }
+            if let error { throw error }
         }
-        return fd
+        return owned
     }
 
     /// A name next to `path` to bind under first, or nil when it would not fit in a socket address.
@@ -152,20 +146,26 @@ public enum StreamSocketPath {
         guard info.st_mode & S_IFMT == S_IFSOCK else {
             throw SystemError(errno: EEXIST, operation: "listen at \(path): a file that is not a socket is there")
         }
-        let probe: Int32
         do {
-            probe = try connect(to: path)
+            _ = try connect(to: path)  // dropped at once, so closed: it only asked whether anyone listens
         } catch {
             guard error.errno == ECONNREFUSED else { throw error }
             unlink(path)
             return
         }
-        Descriptor.close(probe)
         throw SystemError(errno: EADDRINUSE, operation: "listen at \(path): another process is listening there")
     }
 }
 
+/// Writes `message` and a newline to stderr, all of it (short writes and EINTR retried). A failure to
+/// write there cannot be reported anywhere else, so it is dropped; the count of such lines is kept.
 func printError(_ message: String) {
-    let line = message + "\n"
-    _ = line.withCString { write(2, $0, strlen($0)) }
+    do {
+        try Descriptor.writeAll(2, Array((message + "\n").utf8))
+    } catch {
+        unwrittenErrorLines.add(1, ordering: .relaxed)
+    }
 }
+
+/// Lines ``printError(_:)`` could not write to stderr (closed, or a full disk behind a redirect).
+let unwrittenErrorLines = Atomic<UInt64>(0)

@@ -38,20 +38,21 @@ public struct CommandRecorder {
             environment[ControlEnvironment.controlVariable] = outerControlPath
         }
         var passing: [(childFD: Int32, parentFD: Int32)] = []
-        var programEnds: [Int32] = []
-        defer { Descriptor.closeAll(programEnds) }
+        // The command's ends of the takeover pairs: the child gets copies; ours close when this returns.
+        var programEnds = OwnedFDs()
 
         for entry in try takeoverEntries() {
             let pair = try SocketPair.make()
+            let programSide = pair.first
             do {
                 try relayTakeover(name: entry.name, realSocket: entry.fd, proxyEnd: pair.second,
-                                  programSide: pair.first, session: session, outerControlPath: outerControlPath)
-                programEnds.append(pair.first)
-                passing.append((childFD: entry.fd, parentFD: pair.first))
+                                  programSide: programSide.rawValue, session: session, outerControlPath: outerControlPath)
+                passing.append((childFD: entry.fd, parentFD: programSide.rawValue))
+                programEnds.append(programSide)
             } catch {
-                // Never break the program: it gets its real socket, unrecorded.
+                // Never break the program: it gets its real socket, unrecorded. (`programSide` is dropped,
+                // so closed; relayTakeover has closed the proxy end.)
                 printError("ipcscope record: not recording the \(entry.name) socket: \(error)")
-                Descriptor.close(pair.first)  // relayTakeover has closed pair.second already
                 passing.append((childFD: entry.fd, parentFD: entry.fd))
             }
         }
@@ -100,14 +101,15 @@ public struct CommandRecorder {
 
     /// Relays the parent's socket `realSocket` and our `proxyEnd` (whose peer the command gets). On success
     /// both are handed over (closed here or owned by the session); on failure `proxyEnd` is closed and
-    /// `realSocket` left as it was.
+    /// `realSocket` left as it was. (`realSocket` is an inherited number named by SOCKET_TAKEOVER: it stays
+    /// raw, and is closed here only once something else relays it.)
     private func relayTakeover(
-        name: String, realSocket: Int32, proxyEnd: Int32, programSide: Int32, session: RecordingSession?,
+        name: String, realSocket: Int32, proxyEnd: consuming OwnedFD, programSide: Int32, session: RecordingSession?,
         outerControlPath: String?
     ) throws(SystemError) {
         guard let session else {
-            defer { Descriptor.close(proxyEnd) }
-            let reply = try ControlClient.hand(takeoverName: name, programSide: proxyEnd, realSocket: realSocket,
+            // The outer recorder gets its own copies; ours of `proxyEnd` is dropped, so closed, on return.
+            let reply = try ControlClient.hand(takeoverName: name, programSide: proxyEnd.rawValue, realSocket: realSocket,
                                                controlPath: outerControlPath)
             guard reply == .accepted else {
                 throw SystemError(errno: reply.status, operation: "the outer recorder refused the \(name) socket")
@@ -115,15 +117,9 @@ public struct CommandRecorder {
             Descriptor.close(realSocket)  // the outer recorder holds its own copy now
             return
         }
-        let programInode: UInt64
-        let realCopy: Int32
-        do {
-            programInode = try Descriptor.info(programSide).inode
-            realCopy = try Descriptor.duplicate(realSocket, minimum: 3)
-        } catch {
-            Descriptor.close(proxyEnd)
-            throw error
-        }
+        // A failure here drops `proxyEnd`, so closes it.
+        let programInode = try Descriptor.info(programSide).inode
+        let realCopy = try Descriptor.duplicate(realSocket, minimum: 3)
         let parent = getppid()
         // openChannel owns (and on failure closes) the copy; the original is closed only once it relays.
         try session.openChannel(
@@ -175,28 +171,33 @@ struct ChannelRequestHandler: Sendable {
         let process = ChannelEndpoint(name: "pid \(pid)", pid: pid, command: ProcessLookup.command(of: pid))
         do {
             switch request {
-            case .socketPair(_, _, let fdA, let fdB, let programSideInodes):
+            case .socketPair(_, _, let rawA, let rawB, let programSideInodes):
+                // The request's fds are ours (ControlRequest): owned from here, so any failure closes them.
+                let fdA = OwnedFD(adopting: rawA)
+                let fdB = OwnedFD(adopting: rawB)
                 // The interposer gave the program x0 and y0; our fdA/fdB are their peers x1 and y1.
                 let bySide = programSideInodes.count == 2
                     ? [ChannelSide.a: programSideInodes[0], ChannelSide.b: programSideInodes[1]] : [:]
                 try session.openChannel(endA: fdA, endB: fdB, endpointA: process, endpointB: process, discovery: .preload,
                                         programSideInodes: programSideInodes, programSideInodesBySide: bySide)
-            case .connect(_, let path, let fd):
-                let upstream: Int32
+            case .connect(_, let path, let raw):
+                let fd = OwnedFD(adopting: raw)
+                let upstream: OwnedFD
                 do {
                     upstream = try StreamSocketPath.connect(to: path)
                 } catch {
-                    Descriptor.close(fd)
-                    // A path too long for sun_path once made absolute: let the program connect by itself.
+                    // `fd` is dropped, so closed. A path too long for sun_path once made absolute: let the program connect by itself.
                     // Any other failure is what the program would have got: pass its errno on.
                     return error.errno == ENAMETOOLONG ? .declined : .refused(error.errno)
                 }
-                let server = ProcessLookup.peerPID(of: upstream)
+                let server = ProcessLookup.peerPID(of: upstream.rawValue)
                 try session.openChannel(
                     endA: fd, endB: upstream, endpointA: process,
                     endpointB: ChannelEndpoint(name: path, pid: server, command: ProcessLookup.command(of: server)),
                     discovery: .preload)
-            case .takeover(_, let name, let programSide, let realSocket):
+            case .takeover(_, let name, let rawProgramSide, let rawRealSocket):
+                let programSide = OwnedFD(adopting: rawProgramSide)
+                let realSocket = OwnedFD(adopting: rawRealSocket)
                 try session.openChannel(
                     endA: realSocket, endB: programSide,
                     endpointA: ChannelEndpoint(name: "parent of \(name)", pid: -1),

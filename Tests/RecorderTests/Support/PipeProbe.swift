@@ -11,7 +11,7 @@ final class PipeProbe {
     private var writeEndOpen = true
 
     init() throws {
-        let pipe = try Pipe.make()
+        let pipe = try Pipe.makeRaw()
         readEnd = pipe.readEnd
         writeEnd = pipe.writeEnd
         inode = try Descriptor.info(pipe.readEnd).inode

@@ -41,20 +41,21 @@ final class RequestServerPeer {
     // MARK: Clients
 
     private func connectNewClient(_ incoming: DemoIncoming) throws(DemoFailure) {
-        let (transport, handleFD): (IPCTransport, Int32)
+        let pair: TransportPair
         do {
-            (transport, handleFD) = try IPCTransport.makePair()
+            pair = try IPCTransport.makePair()
         } catch {
             throw DemoFailure(step: incoming.step, "socketpair: \(error)")
         }
+        let handleEnd = pair.peer  // closed if attaching fails; the response's from then on
         let number = nextClientNumber
         nextClientNumber += 1
         try runtime.attach(
-            transport, name: "client \(number)",
+            pair.transport, name: "client \(number)",
             onMessage: { [unowned self] incoming throws(DemoFailure) in try handle(incoming, fromUI: false) },
             onEnd: { [unowned self] _, end throws(DemoFailure) in try clientEnded(number, end) })
         runtime.countTransfer(out: 1)
-        try runtime.respond(to: incoming, RequestServerMessage.connectNewClient, [.transportHandle(handleFD)])
+        try runtime.respond(to: incoming, RequestServerMessage.connectNewClient, [.transportHandle(handleEnd.release())])
     }
 
     /// A client that hung up is normal; one we dropped for breaking a rule is reported to the UI,
@@ -163,15 +164,16 @@ final class RequestServerPeer {
             guard try answer.string("certificate").isEmpty else { throw DemoFailure(step: "certificate_requested", "unexpected certificate") }
         }
         let body = DemoContent.body(request: request, seed: seed)
-        let pipe: (readEnd: Int32, writeEnd: Int32)
+        let pipe: Pipe
         do {
             pipe = try Pipe.make()
         } catch {
             throw DemoFailure(step: incoming.step, "pipe: \(error)")
         }
-        try runtime.post(client, RequestClientMessage.requestStarted, [.s(request), .file(pipe.readEnd)])
+        let writeEnd = pipe.writeEnd  // closed if the post fails; the writer's from then on
+        try runtime.post(client, RequestClientMessage.requestStarted, [.s(request), .file(pipe.readEnd.release())])
         do {
-            bodyWriters.append(try PipeWriter(fd: pipe.writeEnd, bytes: body, name: "demo body \(request)"))
+            bodyWriters.append(try PipeWriter(fd: writeEnd.release(), bytes: body, name: "demo body \(request)"))
         } catch {
             throw DemoFailure(step: incoming.step, "body writer: \(error)")
         }

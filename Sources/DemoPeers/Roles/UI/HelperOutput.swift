@@ -24,8 +24,7 @@ final class HelperOutput: Sendable {
             if let parsed = ProcessStatistics.parse(line: line) {
                 report.withLock { $0 = Report(pid: parsed.pid, ok: parsed.ok, statistics: parsed.statistics) }
             } else {
-                let bytes = Array("[\(name)] \(line)\n".utf8)
-                _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+                StandardError.write("[\(name)] \(line)\n")
             }
         }
     }

@@ -11,9 +11,9 @@ extension UIPeer {
         let portA: IPCTransport
         let portB: IPCTransport
         do {
-            let (transport, rawB) = try IPCTransport.makePair()
-            portA = transport
-            portB = try IPCTransport(adopting: rawB)
+            let pair = try IPCTransport.makePair()
+            portA = pair.transport
+            portB = try IPCTransport(adopting: pair.peer)
         } catch {
             throw DemoFailure(step: step, "socketpair: \(error)")
         }

@@ -84,14 +84,15 @@ extension UIPeer {
 
     /// set_log_sink: the write end of a pipe travels as an `IPC::File`; WebContent logs into it.
     func attachLogSink() throws(DemoFailure) {
-        let pipe: (readEnd: Int32, writeEnd: Int32)
+        let pipe: Pipe
+        do { pipe = try Pipe.make() } catch { throw DemoFailure(step: "set up the log sink", error.description) }
+        let writeEnd = pipe.writeEnd  // closed on any failure below; the post's from then on
         do {
-            pipe = try Pipe.make()
-            logCollector = try TextCollector(fd: pipe.readEnd, name: "demo log sink")
+            logCollector = try TextCollector(fd: pipe.readEnd.release(), name: "demo log sink")
         } catch {
             throw DemoFailure(step: "set up the log sink", error.description)
         }
-        try runtime.post(try connection(.webContent), WebContentServerMessage.setLogSink, [.file(pipe.writeEnd)])
+        try runtime.post(try connection(.webContent), WebContentServerMessage.setLogSink, [.file(writeEnd.release())])
     }
 
     func setUpPage() throws(DemoFailure) {
