@@ -74,4 +74,33 @@ import TraceFormat
         #expect(kinds == ["process 1000 program-1000", "endpoint 4242@1000",
                           "process 2000 program-2000", "endpoint 4242@2000 after transfer"], "\(kinds)")
     }
+
+    /// A side whose socket travelled is named as the carrying frame's receiver; a plain holder look-up that
+    /// still finds the previous owner (the socket in flight, or not yet closed there) does not undo that, and
+    /// the side's own first send does override it.
+    @Test func aTravelledSideKeepsItsNewHolderUntilItSends() throws {
+        let path = makeScratchDirectory() + "/travelled.ipctrace"
+        let writer = try Self.writer(path)
+        let fake: @Sendable (Int32) -> ProcessSnapshot? = { pid in
+            var snapshot = ProcessSnapshot(pid: pid, parentPID: 1, startTime: UInt64(pid) * 10, bootClock: 9_000)
+            snapshot.arguments = ["program-\(pid)"]
+            return snapshot
+        }
+        let identities = IdentityRecords(writer: writer, started: fake, snapshot: fake)
+        let (ui, webContent) = (Int32(100), Int32(200))
+        let starts = [ui, webContent].map { identities.see(pid: $0) }
+        // Channel 1: UI (A) → WebContent (B) carries channel 2's side B, which the UI made with both ends.
+        identities.channelOpened(1, pids: [ui, webContent], starts: starts, time: 1)
+        identities.channelOpened(2, pids: [ui, ui], starts: [starts[0], starts[0]], time: 2)
+        identities.sideTravelled(2, .b, carrier: 1, direction: .aToB, time: 3)
+        identities.learnt(EndpointIdentity(side: .b, pid: ui), channel: 2, time: 4)
+        identities.learnt(EndpointIdentity(side: .b, pid: webContent, bySending: true, afterTransfer: true), channel: 2, time: 5)
+        try writer.close()
+        let sideB = try Self.records(path).compactMap { record -> EndpointRecord? in
+            if case .endpoint(let r) = record, r.channel == 2, r.side == .b { r } else { nil }
+        }
+        #expect(sideB.map(\.pid) == [ui, webContent, webContent], "\(sideB)")
+        #expect(sideB.map(\.afterTransfer) == [false, true, true])
+        #expect(sideB.last?.basis == .sender)
+    }
 }

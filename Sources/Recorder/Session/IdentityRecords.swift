@@ -20,6 +20,9 @@ final class IdentityRecords: Sendable {
         var startTime: UInt64 = 0
         var basis = EndpointRecord.Basis.unknown
         var name = ""
+        /// Named as the receiver of the frame its socket travelled in, and not heard from since: a holder
+        /// found by a plain look-up (which may still see the previous owner) does not override that.
+        var namedByTransfer = false
     }
 
     init(
@@ -81,6 +84,7 @@ final class IdentityRecords: Sendable {
             state.pid = receiver.pid
             state.startTime = receiver.startTime
             state.basis = .holder
+            state.namedByTransfer = true
         }
     }
 
@@ -103,6 +107,8 @@ final class IdentityRecords: Sendable {
                 // A side's sender outranks a holder found before it sent, unless its socket has moved since.
                 let basis: EndpointRecord.Basis = identity.bySending ? .sender : .holder
                 guard identity.afterTransfer || basis.rawValue >= state.basis.rawValue else { return }
+                guard !state.namedByTransfer || identity.bySending || identity.afterTransfer else { return }
+                state.namedByTransfer = false
                 state.pid = pid
                 state.startTime = start
                 state.basis = basis
