@@ -45,14 +45,14 @@ public final class RelayedChannel: Sendable {
         }
     }
 
-    /// Starts relaying between `endA` and `endB` (both owned from now on). `onClosed` runs on a relay
-    /// thread once both directions have ended and the fds are closed, with what the channel relayed.
     /// The send queue a recording gives a proxy end whose direction carries large frames: deep enough that
     /// the relay writes a whole 256 KiB read without sleeping halfway, which halves its wake-ups on large
     /// payloads. Streams of small frames keep the default, which relays them faster (docs/benchmarks.md).
     /// Bytes and order are unchanged; what waits there is measured (queue-sample receiver unread bytes).
     public static let deepSendQueue: Int32 = 1 << 20
 
+    /// Starts relaying between `endA` and `endB` (both owned from now on). `onClosed` runs on a relay
+    /// thread once both directions have ended and the fds are closed, with what the channel relayed.
     public init(
         id: ChannelID, endA ownedA: consuming OwnedFD, endB ownedB: consuming OwnedFD, options: Options,
         sink: any RelayEventSink, onClosed: @escaping @Sendable (ChannelID, ChannelTraffic) -> Void = { _, _ in }
