@@ -1,11 +1,15 @@
 // Filter evaluation throughput: compiles typical filters and evaluates each over 1 M synthetic events
 // (FilterSubject values held in an array), next to the same predicate written by hand in Swift.
 // Build in release: `swift build -c release --product FilterBench && .build/release/FilterBench [events]`.
+// `FilterBench TRACE.ipctrace [events]` also evaluates filters over that trace's decoded records
+// (TraceRecordSubject: side identities, message names and latencies from TraceFilterContext), repeated
+// until `events` evaluations.
 // docs/filters.md ("Speed") quotes its output.
 #if canImport(Glibc)
 import Glibc
 #endif
 import TraceAnalysis
+import TraceFormat
 
 struct SyntheticEvent: FilterSubject {
     var kind: UInt8
@@ -56,7 +60,9 @@ func now() -> Double {
     return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
 
-let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 1_000_000 : 1_000_000
+var arguments = Array(CommandLine.arguments.dropFirst())
+let tracePath = arguments.first?.hasSuffix(".ipctrace") == true ? arguments.removeFirst() : nil
+let count = arguments.first.flatMap { Int($0) } ?? 1_000_000
 let names = SyntheticEvent.Names()
 /// A fixed-seed LCG: the same events every run.
 struct Generator {
@@ -116,4 +122,30 @@ for (text, byHand) in filters {
 func rounded(_ value: Double) -> String {
     let scaled = (value * 100).rounded() / 100
     return "\(scaled)"
+}
+
+if let tracePath {
+    let reader: TraceReader
+    do { reader = try TraceReader(path: tracePath) } catch {
+        print("error: \(error)")
+        exit(1)
+    }
+    let records = reader.records().map { (offset: $0.offset, record: $0.record) }
+    let contextStart = now()
+    let context = TraceFilterContext(records: records)
+    print("\(tracePath): \(records.count) records, context built in \(rounded((now() - contextStart) * 1e3)) ms")
+    let subjects = records.map { TraceRecordSubject(record: $0.record, offset: $0.offset, context: context) }
+    let rounds = max(1, count / max(1, subjects.count))
+    for text in ["kind == frame and dir == a>b", "endpoint == \"*RequestServer\" and latency > 1ms",
+                 "message == \"*WebContent*::load_url\" or message ~ \"did_\"", "param.url ~ \"example\""] {
+        guard let filter = try? CompiledFilter(text) else { exit(1) }
+        var matched = 0
+        let start = now()
+        for _ in 0..<rounds {
+            for subject in subjects where filter.matches(subject) { matched += 1 }
+        }
+        let elapsed = now() - start
+        print("\(text)")
+        print("  \(matched / rounds) matched per pass, \(rounded(Double(rounds * subjects.count) / elapsed / 1e6)) M records/s over \(rounds) passes")
+    }
 }

@@ -27,7 +27,9 @@ struct FilterToken: Equatable {
     var description: String {
         switch kind {
         case .end: "end of input"
-        case .word, .number: "'\(String(decoding: text, as: UTF8.self))'"
+        case .word, .number:
+            // Long words are cut: an error message stays one line whatever was typed.
+            text.count > 40 ? "'\(String(decoding: text.prefix(37), as: UTF8.self))...'" : "'\(String(decoding: text, as: UTF8.self))'"
         case .string: "a string"
         default: "'\(FilterToken.spelling(kind))'"
         }

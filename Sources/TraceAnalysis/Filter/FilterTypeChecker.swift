@@ -93,7 +93,9 @@ enum FilterTypeChecker {
         func check(_ test: FilterTest) throws(FilterError) -> CheckedFilter {
             guard let shape = FilterField.shape(named: test.field) else {
                 var message = "unknown field '\(test.field)'"
-                if test.field.hasPrefix("param.") {
+                if let prefix = ["sender", "receiver"].first(where: { test.field == $0 || test.field.hasPrefix($0 + ".") }) {
+                    message += ": expected \(prefix).endpoint, \(prefix).process or \(prefix).pid"
+                } else if test.field == "param" || test.field.hasPrefix("param.") {
                     message += ": expected param.NAME, param.NAME.FIELD or param.NAME.INDEX"
                 } else if let near = FilterField.suggestion(for: test.field, among: FilterField.table.map(\.name) + ["param"]) {
                     message += ": did you mean '\(near)'?"
