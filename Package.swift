@@ -50,7 +50,9 @@ let package = Package(
         // libFuzzer harness; see docs/fuzzing.md. Built normally it replays inputs given as files.
         .executableTarget(name: "IPCScopeFuzz", dependencies: ["IPCWire", "TraceFormat", "TraceAnalysis", "CSystemShims"]),
         // Filter evaluation throughput over synthetic events (docs/filters.md, "Speed").
-        .executableTarget(name: "FilterBench", dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire"]),
+        // Counts mallocs for FilterBench only (it replaces the process's allocation functions).
+        .target(name: "CAllocationCounter"),
+        .executableTarget(name: "FilterBench", dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire", "CAllocationCounter"]),
         // Peer process for IPCTransport's cross-process tests (echo, fd sink, hostile frames, transfer).
         .executableTarget(name: "IPCTestPeer", dependencies: ["IPCTransport", "IPCWire", "CSystemShims"]),
         // Writes trace records until killed; TraceFormatTests SIGKILLs it to test durability.
@@ -81,7 +83,8 @@ let package = Package(
         ),
         .testTarget(
             name: "TraceAnalysisTests",
-            dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire", "TestSupport", "ipcscope"], resources: [.copy("Fixtures")]
+            dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire", "TestSupport", "ipcscope", "FilterBench"],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "IPCWire", "TestSupport", "TraceWriterStress"]),
         .testTarget(name: "DemoTests", dependencies: ["DemoPeers", "IPCWire", "IPCTransport", "TraceFormat", "CSystemShims", "TestSupport", "ipcscope"]),

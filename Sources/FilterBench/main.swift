@@ -8,6 +8,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CAllocationCounter
 import TraceAnalysis
 import TraceFormat
 
@@ -97,6 +98,15 @@ let filters: [(text: String, byHand: (SyntheticEvent) -> Bool)] = [
      { ($0.kind == 3 || $0.kind == 4) && !($0.fds == 0 || $0.time < 10_000_000) && ($0.channel == 1 || $0.channel == 2) }),
 ]
 
+// The counter sees allocations: one array costs at least one malloc. (If it did not, "0 mallocs" below
+// would mean nothing.)
+let before = ipcs_allocation_count()
+let probe = [Int](repeating: 7, count: Int(CommandLine.argc) + 1000)
+let probeCost = ipcs_allocation_count() - before
+guard probeCost >= 1, probe.count > 1000 else {
+    print("error: the allocation counter does not see allocations")
+    exit(1)
+}
 print("events: \(count)")
 for (text, byHand) in filters {
     let filter: CompiledFilter
@@ -105,16 +115,27 @@ for (text, byHand) in filters {
         exit(1)
     }
     var matched = 0
+    // A warm-up pass: the runtime allocates once for metadata and caches the first time a type is used;
+    // what is counted below is what evaluation costs per event.
+    events.withUnsafeBufferPointer { events in
+        for index in 0..<min(events.count, 1000) where filter.matches(events[index]) { matched += 1 }
+    }
+    matched = 0
+    let allocationsBefore = ipcs_allocation_count()
     let start = now()
-    for event in events where filter.matches(event) { matched += 1 }
+    // Through a buffer pointer: an Array iterator in a debug build allocates its read coroutine's frame.
+    events.withUnsafeBufferPointer { events in
+        for index in 0..<events.count where filter.matches(events[index]) { matched += 1 }
+    }
     let elapsed = now() - start
+    let allocations = ipcs_allocation_count() - allocationsBefore
     var handMatched = 0
     let handStart = now()
     for event in events where byHand(event) { handMatched += 1 }
     let handElapsed = now() - handStart
     let rate = Double(count) / elapsed
     print("\(text)")
-    print("  filter: \(matched) matched, \(rounded(elapsed * 1e3)) ms, \(rounded(rate / 1e6)) M events/s (\(filter.instructionCount) instructions)")
+    print("  filter: \(matched) matched, \(rounded(elapsed * 1e3)) ms, \(rounded(rate / 1e6)) M events/s (\(filter.instructionCount) instructions), \(allocations) mallocs")
     print("  by hand (Swift closure, String ops where text is compared): \(handMatched) matched, \(rounded(handElapsed * 1e3)) ms")
     if matched != handMatched { print("  MISMATCH"); exit(1) }
 }
@@ -140,12 +161,20 @@ if let tracePath {
                  "message == \"*WebContent*::load_url\" or message ~ \"did_\"", "param.url ~ \"example\""] {
         guard let filter = try? CompiledFilter(text) else { exit(1) }
         var matched = 0
+        subjects.withUnsafeBufferPointer { subjects in
+            for index in 0..<subjects.count where filter.matches(subjects[index]) { matched += 1 } // warm-up
+        }
+        matched = 0
+        let allocationsBefore = ipcs_allocation_count()
         let start = now()
-        for _ in 0..<rounds {
-            for subject in subjects where filter.matches(subject) { matched += 1 }
+        subjects.withUnsafeBufferPointer { subjects in
+            for _ in 0..<rounds {
+                for index in 0..<subjects.count where filter.matches(subjects[index]) { matched += 1 }
+            }
         }
         let elapsed = now() - start
+        let allocations = ipcs_allocation_count() - allocationsBefore
         print("\(text)")
-        print("  \(matched / rounds) matched per pass, \(rounded(Double(rounds * subjects.count) / elapsed / 1e6)) M records/s over \(rounds) passes")
+        print("  \(matched / rounds) matched per pass, \(rounded(Double(rounds * subjects.count) / elapsed / 1e6)) M records/s over \(rounds) passes, \(allocations) mallocs")
     }
 }
