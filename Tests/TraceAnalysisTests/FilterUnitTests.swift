@@ -8,7 +8,7 @@ import Testing
         ("4k", 4000, .plain), ("4K", 4000, .plain), ("2M", 2_000_000, .plain), ("1G", 1_000_000_000, .plain),
         ("64KiB", 65_536, .bytes), ("1MiB", 1_048_576, .bytes), ("1GiB", 1 << 30, .bytes), ("1.5MB", 1_500_000, .bytes),
         ("0.5KiB", 512, .bytes), ("3kB", 3000, .bytes), ("7B", 7, .bytes),
-        ("250us", 250_000, .duration), ("250µs", 250_000, .duration), ("10ms", 10_000_000, .duration),
+        ("250us", 250_000, .duration), ("250µs", 250_000, .duration), ("250μs", 250_000, .duration), ("10ms", 10_000_000, .duration),
         ("1.5s", 1_500_000_000, .duration), ("0.000000001s", 1, .duration), ("2min", 120_000_000_000, .duration),
         ("3ns", 3, .duration), ("9223372036854775807", Int64.max, .plain),
     ]

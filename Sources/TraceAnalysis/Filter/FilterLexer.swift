@@ -80,12 +80,9 @@ struct FilterLexer {
     private mutating func number() -> FilterToken {
         let start = position
         position += 1 // a digit or the sign
+        // The unit is part of the number (`10ms`, `250µs`); FilterNumber says which units exist.
         while let b = byte(at: position), Self.isDigit(b) || Self.isWordStart(b) || b == UInt8(ascii: ".") || b == UInt8(ascii: "_"),
-              b < 0x80 || b == 0xC2 { // µ (C2 B5) may start a unit
-            if b == 0xC2 {
-                guard byte(at: position + 1) == 0xB5 else { break }
-                position += 1
-            }
+              !isUnicodeArrow(at: position) {
             position += 1
         }
         return FilterToken(kind: .number, start: start, end: position, text: Array(bytes[start..<position]))

@@ -17,7 +17,7 @@ struct FilterNumber: Equatable {
         ("k", 1000, .plain), ("K", 1000, .plain), ("M", 1_000_000, .plain), ("G", 1_000_000_000, .plain),
         ("B", 1, .bytes), ("kB", 1000, .bytes), ("KB", 1000, .bytes), ("KiB", 1024, .bytes),
         ("MB", 1_000_000, .bytes), ("MiB", 1 << 20, .bytes), ("GB", 1_000_000_000, .bytes), ("GiB", 1 << 30, .bytes),
-        ("ns", 1, .duration), ("us", 1000, .duration), ("µs", 1000, .duration), ("ms", 1_000_000, .duration),
+        ("ns", 1, .duration), ("us", 1000, .duration), ("µs", 1000, .duration), ("μs", 1000, .duration), ("ms", 1_000_000, .duration),
         ("s", 1_000_000_000, .duration), ("min", 60_000_000_000, .duration),
     ]
 

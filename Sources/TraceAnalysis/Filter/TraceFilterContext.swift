@@ -118,6 +118,8 @@ struct SideTimeline: Sendable {
             if entries[index].pid < 0 {
                 entries[index].pid = next.pid
                 if entries[index].process.isEmpty { entries[index].process = next.process }
+            } else if entries[index].process.isEmpty, entries[index].pid == next.pid {
+                entries[index].process = next.process
             }
             if entries[index].endpoint.isEmpty { entries[index].endpoint = next.endpoint }
         }
@@ -172,14 +174,26 @@ extension TraceFilterContext {
 
         /// The executable's base name (`/usr/bin/WebContent` → `WebContent`), else the first argument's.
         static func processName(of process: ProcessRecord) -> [UInt8] {
-            if !process.executable.isEmpty { return baseName(of: process.executable) }
-            return process.arguments.first.map { baseName(of: $0) } ?? []
+            withProcessName(of: process) { Array($0) }
         }
 
-        /// The last path component of the first word.
+        /// Lends the process name's bytes in place (no copy: a filter over process records stays allocation-free).
+        static func withProcessName<R>(of process: ProcessRecord, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+            let source = process.executable.isEmpty ? process.arguments.first ?? "" : process.executable
+            return TraceRecordSubject.withUTF8(source) { body(baseName(of: $0, firstWord: false)) }
+        }
+
+        /// A 1.0 command is a process name or a whole command line: its first word's base name.
         static func baseName(of command: String) -> [UInt8] {
-            let firstWord = command.split(separator: " ", maxSplits: 1).first ?? Substring(command)
-            return Array((firstWord.split(separator: "/").last ?? firstWord).utf8)
+            TraceRecordSubject.withUTF8(command) { Array(baseName(of: $0, firstWord: true)) }
+        }
+
+        /// The last path component (of the first word when `firstWord`): `/usr/bin/WebContent` → `WebContent`.
+        static func baseName(of command: UnsafeBufferPointer<UInt8>, firstWord: Bool) -> UnsafeBufferPointer<UInt8> {
+            let end = firstWord ? command.firstIndex(of: UInt8(ascii: " ")) ?? command.count : command.count
+            var start = end
+            while start > 0, command[start - 1] != UInt8(ascii: "/") { start -= 1 }
+            return UnsafeBufferPointer(rebasing: command[start..<end])
         }
 
         func finish() -> [UInt32: ChannelSides] {

@@ -80,7 +80,7 @@ public struct TraceRecordSubject: FilterSubject {
         case .processA, .processB:
             if case .process(let process) = record {
                 guard field == .processA else { return nil }
-                return TraceFilterContext.Builder.processName(of: process).withUnsafeBufferPointer(body)
+                return TraceFilterContext.Builder.withProcessName(of: process, body)
             }
             guard let identity = side(field == .processA ? 0 : 1), !identity.process.isEmpty else { return nil }
             return identity.process.withUnsafeBufferPointer(body)
