@@ -145,6 +145,21 @@ func rounded(_ value: Double) -> String {
     return "\(scaled)"
 }
 
+// Compiling, as the viewer does on every keystroke: a typical filter, and one at the 16 KiB length limit.
+var longest = "size"
+while longest.utf8.count + 8 <= 16 * 1024 { longest += " or size" }
+for text in ["kind == frame and message == \"WebContent*::load_url\" and (latency > 10ms or size >= 64KiB)", longest] {
+    let compiles = text.count > 1000 ? 200 : 20_000
+    var instructions = 0
+    let start = now()
+    for _ in 0..<compiles {
+        guard let filter = try? CompiledFilter(text) else { exit(1) }
+        instructions &+= filter.instructionCount
+    }
+    let perCompile = (now() - start) / Double(compiles)
+    print("compile \(text.utf8.count) bytes (\(instructions / compiles) instructions): \(rounded(perCompile * 1e6)) µs")
+}
+
 if let tracePath {
     let reader: TraceReader
     do { reader = try TraceReader(path: tracePath) } catch {
