@@ -121,6 +121,16 @@ final class TableSubject: FilterSubject {
         #expect(compiled.matches(Self.sample()) == sample, "sample")
     }
 
+    /// Backslash escapes mean the character itself for `==` (globs) and `~` (substrings) alike.
+    @Test func escapedCharactersMatchThemselves() throws {
+        let subject = TableSubject(texts: [.message: #"A::x*y\z?"#])
+        #expect(try CompiledFilter(#"message ~ "\*y\\z\?""#).matches(subject))
+        #expect(try CompiledFilter(#"message == "A::x\*y\\z\?""#).matches(subject))
+        #expect(try CompiledFilter(#"message == "*\\*""#).matches(subject))
+        #expect(try !CompiledFilter(#"message == "A::x\*y""#).matches(subject))
+        #expect(try !CompiledFilter(#"message ~ "x\\*""#).matches(subject))
+    }
+
     /// `and` stops at the first false operand and `or` at the first true one: a param test after them
     /// (which would decode a payload) is not reached.
     @Test func andAndOrShortCircuit() throws {

@@ -239,8 +239,13 @@ enum FilterTypeChecker {
             if op.isOrdering {
                 throw error(field.fieldPosition, "'\(op.rawValue)' compares numbers, but '\(field.field)' is text: use == (glob) or ~ (contains)")
             }
-            if op == .contains { return .contains(FilterGlob.lowercased(Array(literals[0].text.utf8))) }
+            if op == .contains { return .contains(Self.needle(literals[0])) }
             return .matches(literals.map { TextPattern(Array($0.text.utf8)) })
+        }
+
+        /// A `~` needle: the text as typed, the lexer's kept escapes (`\\`, `\*`, `\?`) undone, lowercased.
+        static func needle(_ literal: FilterLiteral) -> [UInt8] {
+            FilterGlob.lowercased(FilterGlob.unescaped(Array(literal.text.utf8)))
         }
 
         func kindMask(_ literal: FilterLiteral) throws(FilterError) -> UInt32 {
@@ -284,7 +289,7 @@ enum FilterTypeChecker {
                 guard literals[0].form != .number else {
                     throw error(literals[0].position, "'~' searches text: quote the number (\"\(literals[0].text)\") to search for its digits")
                 }
-                return .contains(FilterGlob.lowercased(Array(literals[0].text.utf8)))
+                return .contains(Self.needle(literals[0]))
             }
             if numbers {
                 var values: [Int64] = []
