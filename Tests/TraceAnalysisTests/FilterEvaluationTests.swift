@@ -152,6 +152,18 @@ final class TableSubject: FilterSubject {
         #expect(try CompiledFilter("").instructionCount == 0)
     }
 
+    /// A reader learns what a filter needs: index fields only, side identities, or decoded payloads.
+    @Test func filtersSayWhichFieldsTheyRead() throws {
+        let indexOnly = try CompiledFilter("kind in {frame, ack} and dir == a>b and time > 1s and not channel == 2")
+        #expect(indexOnly.integerFields == [.kind, .direction, .time, .channel])
+        #expect(indexOnly.textFields.isEmpty && !indexOnly.usesParameters)
+        let names = try CompiledFilter("dir == UI>WebContent or message ~ load")
+        #expect(names.integerFields == [.direction])
+        #expect(names.textFields == [.endpointA, .endpointB, .processA, .processB, .message])
+        #expect(try CompiledFilter("sender.pid == 3").integerFields == [.direction, .pidA, .pidB])
+        #expect(try CompiledFilter("size or param.url").usesParameters)
+    }
+
     @Test func canonicalTextOfACompiledFilter() throws {
         #expect(try CompiledFilter("kind==frame&&(dir==a>b||size>4KiB)").canonicalText == "kind == frame and (dir == a>b or size > 4KiB)")
     }

@@ -32,6 +32,34 @@ public struct CompiledFilter: Sendable {
     /// Whether the filter has `param.…` tests (whose evaluation decodes payloads).
     public var usesParameters: Bool { !parameters.isEmpty }
 
+    /// The integer fields the filter reads: a reader whose index holds them (kind, time, channel, direction,
+    /// id, magic) can evaluate the filter without decoding record bodies when ``textFields`` is empty too.
+    public var integerFields: Set<FilterIntegerField> {
+        var fields: Set<FilterIntegerField> = []
+        for instruction in code {
+            switch instruction {
+            case .integerCompare(let field, _, _), .integerOneOf(let field, _, _), .integerPresent(let field),
+                 .integerNonZero(let field):
+                fields.insert(field)
+            case .kinds: fields.insert(.kind)
+            default: break
+            }
+        }
+        return fields
+    }
+
+    /// The text fields the filter reads.
+    public var textFields: Set<FilterTextField> {
+        var fields: Set<FilterTextField> = []
+        for instruction in code {
+            switch instruction {
+            case .textMatches(let field, _, _), .textContains(let field, _), .textNonEmpty(let field): fields.insert(field)
+            default: break
+            }
+        }
+        return fields
+    }
+
     /// Instructions in the compiled program (for tests and the benchmark).
     public var instructionCount: Int { code.count }
 
