@@ -160,7 +160,7 @@ public struct FilterParser {
     /// One value; for `dir` also `SENDER > RECEIVER` (`>`, `->` or `→`), kept as one literal `SENDER>RECEIVER`.
     private mutating func parseValue(after what: String, field: String) throws(FilterError) -> FilterLiteral {
         var literal = try parseAtom(after: what)
-        if field == "dir" || field.hasSuffix(".dir"), current.kind == .greater || current.kind == .arrow {
+        if field == "dir", current.kind == .greater || current.kind == .arrow {
             try advance()
             let receiver = try parseAtom(after: "'>' in a direction")
             literal.text += ">" + receiver.text
