@@ -5,7 +5,7 @@ import Testing
 import TraceAnalysis
 import TraceFormat
 
-/// Filters over real traces, end to end: the shipped demo traces (format 1.0) and a demo recorded now by
+/// Filters over real traces, end to end: the demo traces shipped in Traces/ and a demo recorded now by
 /// the real `ipcscope` binary (format 1.1). Every count is checked against a count made by hand over the
 /// decoded records.
 @Suite struct TraceFilterTests {
@@ -156,10 +156,14 @@ import TraceFormat
         try checkEndpoints(trace, name: "DemoRequestServer")
         // Frames from the side the endpoint records call DemoWebContentClient to the side they call
         // DemoWebContentServer (UI to WebContent: its requests and async messages, and its responses).
+        // (Endpoint names are fixed per side in the demo: the last one a side gets is the one it had.)
         var names: [UInt32: [String]] = [:]
         for (_, record) in trace.records {
             if case .endpointResolved(let r) = record, !r.endpoint.name.isEmpty, !r.endpoint.name.contains(" ") {
                 names[r.channel, default: ["", ""]][Int(r.side.rawValue)] = r.endpoint.name
+            }
+            if case .endpoint(let r) = record, !r.endpointName.isEmpty {
+                names[r.channel, default: ["", ""]][Int(r.side.rawValue)] = r.endpointName
             }
         }
         let client = "DemoWebContentClient", server = "DemoWebContentServer"
