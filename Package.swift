@@ -24,6 +24,8 @@ let package = Package(
         .target(name: "IPCTransport", dependencies: ["IPCWire", "SystemSupport", "CSystemShims"]),
         // The trace file: record model, writer (append-only, checksummed records), reader (mmap, index).
         .target(name: "TraceFormat", dependencies: ["IPCWire", "SystemSupport", "CSystemShims"]),
+        // Reading traces: the filter language (Filter/); analysis comes next. Pure: no I/O, no terminal.
+        .target(name: "TraceAnalysis", dependencies: ["TraceFormat", "IPCWire"]),
         // The built-in demo: UI, WebContent and RequestServer peers that talk LibIPC like Ladybird (docs/demo.md).
         .target(
             name: "DemoPeers", dependencies: ["IPCTransport", "IPCWire", "SystemSupport", "CSystemShims"], resources: [.copy("Schemas")]
@@ -46,7 +48,11 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-nostartfiles", "-static-stdlib"], .when(platforms: [.linux]))]
         ),
         // libFuzzer harness; see docs/fuzzing.md. Built normally it replays inputs given as files.
-        .executableTarget(name: "IPCScopeFuzz", dependencies: ["IPCWire", "TraceFormat", "CSystemShims"]),
+        .executableTarget(name: "IPCScopeFuzz", dependencies: ["IPCWire", "TraceFormat", "TraceAnalysis", "CSystemShims"]),
+        // Filter evaluation throughput over synthetic events (docs/filters.md, "Speed").
+        // Counts mallocs for FilterBench only (it replaces the process's allocation functions).
+        .target(name: "CAllocationCounter"),
+        .executableTarget(name: "FilterBench", dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire", "CAllocationCounter"]),
         // Peer process for IPCTransport's cross-process tests (echo, fd sink, hostile frames, transfer).
         .executableTarget(name: "IPCTestPeer", dependencies: ["IPCTransport", "IPCWire", "CSystemShims"]),
         // Writes trace records until killed; TraceFormatTests SIGKILLs it to test durability.
@@ -74,6 +80,11 @@ let package = Package(
             name: "RecorderTests",
             dependencies: ["Recorder", "IPCTransport", "IPCWire", "TraceFormat", "CSystemShims", "TestSupport", "PreloadFixture", "ipcscope",
                            "LibIPCForkFixture", "LibIPCHandoffFixture", "IPCTestPeer"]
+        ),
+        .testTarget(
+            name: "TraceAnalysisTests",
+            dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire", "TestSupport", "ipcscope", "FilterBench"],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "TraceFormatTests", dependencies: ["TraceFormat", "IPCWire", "TestSupport", "TraceWriterStress"],
