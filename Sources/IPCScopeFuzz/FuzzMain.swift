@@ -2,7 +2,7 @@
 //
 // Built with `-sanitize=fuzzer,address -DFUZZING` it hands control to libFuzzer; built normally it replays
 // the files named on its command line, so a saved crash input can be rerun in a plain debug build.
-// The target is chosen with IPCSCOPE_FUZZ_TARGET: `frames` (default), `schema` or `trace`. See docs/fuzzing.md.
+// The target is chosen with IPCSCOPE_FUZZ_TARGET: `frames` (default), `schema`, `trace` or `index`. See docs/fuzzing.md.
 import CSystemShims
 import IPCWire
 
@@ -14,6 +14,7 @@ enum FuzzTarget: String {
     case frames
     case schema
     case trace
+    case index
 
     static var selected: FuzzTarget {
         guard let name = getenv("IPCSCOPE_FUZZ_TARGET") else { return .frames }
@@ -25,6 +26,7 @@ enum FuzzTarget: String {
         case .frames: FrameFuzzing.run(data)
         case .schema: SchemaFuzzing.run(data)
         case .trace: TraceFuzzing.run(data)
+        case .index: IndexFuzzing.run(data)
         }
     }
 }
