@@ -60,6 +60,18 @@ final class MappedFile: @unchecked Sendable {
     var shrankWhileMapped: Bool { !isCopy && ipcs_guarded_faults(guardSlot) > 0 }
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Asks the kernel to map `range` of the file now, in one call, rather than page by page as it is read
+    /// (a sequential scan then takes far fewer page faults). Only a hint: failures are ignored, as an
+    /// older kernel refuses the advice and reading faults the pages in anyway.
+    func prefault(_ range: Range<Int>) {
+        guard !isCopy, let base, !range.isEmpty else { return }
+        let pageSize = 4096
+        let start = range.lowerBound / pageSize * pageSize
+        let end = Swift.min(count, range.upperBound)
+        guard start < end else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, 22 /* MADV_POPULATE_READ */)
+    }
 }
 
 /// An fd closed when the last reader copy lets go of it.

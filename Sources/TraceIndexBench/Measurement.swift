@@ -7,22 +7,36 @@ enum Measurement {
         let store = IndexStore(directory: storeDirectory, minimumEvents: 0)
         switch what {
         case "first":
-            let start = now()
+            let start = now(), startCPU = cpu()
             var opened = try IndexedTrace(path: trace, store: .disabled)
             opened.indexMore(untilEvents: 1000)
             let rows = opened.events(inTimeOrder: 0..<1000)
             let seconds = now() - start
             emit("seconds", seconds)
+            emit("cpu", cpu() - startCPU)
             emit("events", rows.count)
             emit("indexedBytes", opened.progress.indexedBytes)
         case "full":
-            let start = now()
+            let start = now(), startCPU = cpu()
             var opened = try IndexedTrace(path: trace, store: .disabled)
             opened.indexToEnd()
             emit("seconds", now() - start)
+            emit("cpu", cpu() - startCPU)
             emit("events", opened.eventCount)
             emit("indexBytes", opened.index.memoryBytes)
             emit("corruptions", opened.index.corruptionCount)
+            // How often a frame follows a record with a later time (file order is not time order).
+            var latest: UInt64 = 0
+            var frames = 0, behind = 0
+            for number in 0..<opened.index.count {
+                let time = opened.index.time(of: number)
+                if opened.index.rawKind(of: number) == TraceRecordKind.payloadFrame.rawValue {
+                    frames += 1
+                    if time < latest { behind += 1 }
+                }
+                latest = max(latest, time)
+            }
+            emit("framesBehind", Double(behind) / Double(max(frames, 1)))
             emitMemory()
             // Store it where `reopen` will look (timed apart: it is paid once).
             var storing = try IndexedTrace(path: trace, store: store)
@@ -31,10 +45,11 @@ enum Measurement {
             try storing.storeIndex()
             emit("storeSeconds", now() - storeStart)
         case "reopen":
-            let start = now()
+            let start = now(), startCPU = cpu()
             var opened = try IndexedTrace(path: trace, store: store)
             opened.indexToEnd()
             emit("seconds", now() - start)
+            emit("cpu", cpu() - startCPU)
             guard case .stored = opened.source else {
                 throw BenchError("reopen did not use the stored index: \(opened.storedIndexRejection?.description ?? "none found")")
             }
@@ -61,6 +76,13 @@ enum Measurement {
         default:
             throw BenchError("unknown measurement \(what)")
         }
+    }
+
+    /// CPU time of this process (user + system), steadier than wall time on a shared machine.
+    static func cpu() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     static func now() -> Double {

@@ -31,13 +31,21 @@ struct Column<Element: FixedWidthInteger>: @unchecked Sendable {
         withUnsafeBufferPointer { Array($0[positions]) }
     }
 
-    func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {
-        if let keeper { return try withExtendedLifetime(keeper) { try body(stored) } }
-        return try array.withUnsafeBufferPointer(body)
+    func withUnsafeBufferPointer<R, E: Error>(_ body: (UnsafeBufferPointer<Element>) throws(E) -> R) throws(E) -> R {
+        if let keeper {
+            defer { withExtendedLifetime(keeper) {} }
+            return try body(stored)
+        }
+        // Array's own method does not pass a typed throw through.
+        var result: Result<R, E>?
+        array.withUnsafeBufferPointer { buffer in
+            do throws(E) { result = .success(try body(buffer)) } catch { result = .failure(error) }
+        }
+        return try result!.get()
     }
 
-    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try withUnsafeBufferPointer { try body(UnsafeRawBufferPointer($0)) }
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        withUnsafeBufferPointer { body(UnsafeRawBufferPointer($0)) }
     }
 
     mutating func append(_ value: Element) {

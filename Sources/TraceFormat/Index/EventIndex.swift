@@ -232,6 +232,7 @@ public struct EventIndex: @unchecked Sendable {
         while !isFull {
             reserveForRemainder(of: mapping.count)
             let stepLimit = Swift.min(limit, indexedBytes > Int.max - step ? Int.max : indexedBytes + step)
+            mapping.prefault(indexedBytes..<(stepLimit > Int.max - step ? Int.max : stepLimit + (64 << 10)))
             if extendOnce(with: mapping, limit: stepLimit) { return true }
             if stepLimit >= limit { return false }
         }
@@ -288,9 +289,12 @@ public struct EventIndex: @unchecked Sendable {
     }
 
     private mutating func slot(forChannel channel: UInt32) -> UInt16 {
-        // Consecutive records are mostly of the same few channels: try the latest ones before hashing.
-        if let last = channelTable.last, last == channel { return UInt16(channelTable.count - 1) }
-        if let slot = channelSlotByID[channel] { return slot }
+        // Most traces have a few channels: a look along the table is cheaper than hashing.
+        if channelTable.count <= 16 {
+            for slot in channelTable.indices where channelTable[slot] == channel { return UInt16(slot) }
+        } else if let slot = channelSlotByID[channel] {
+            return slot
+        }
         guard channelTable.count < Int(Self.noSlot) else { return Self.noSlot }
         let slot = UInt16(channelTable.count)
         channelTable.append(channel)
@@ -299,42 +303,52 @@ public struct EventIndex: @unchecked Sendable {
         return slot
     }
 
-    private var lastMagic: (value: UInt32, slot: UInt16)?
-
     private mutating func slot(forMagic magic: UInt32) -> UInt16 {
-        if let lastMagic, lastMagic.value == magic { return lastMagic.slot }
-        let slot: UInt16
-        if let known = magicSlotByValue[magic] {
-            slot = known
-        } else if magicTable.count < Int(Self.noSlot) {
-            slot = UInt16(magicTable.count)
-            magicTable.append(magic)
-            magicSlotByValue[magic] = slot
-        } else {
-            return Self.noSlot
+        // A magic per endpoint: few, so a look along the table is cheaper than hashing.
+        if magicTable.count <= 16 {
+            for slot in magicTable.indices where magicTable[slot] == magic { return UInt16(slot) }
+        } else if let known = magicSlotByValue[magic] {
+            return known
         }
-        lastMagic = (magic, slot)
+        guard magicTable.count < Int(Self.noSlot) else { return Self.noSlot }
+        let slot = UInt16(magicTable.count)
+        magicTable.append(magic)
+        magicSlotByValue[magic] = slot
         return slot
     }
 
     private mutating func placeInTimeOrder(_ event: UInt32, time: UInt64) {
-        guard !timeOrderNeedsSort else {
+        let count = timeOrder.count
+        // The common case: not earlier than anything placed so far.
+        guard !timeOrderNeedsSort, count > 0, times[Int(timeOrder[count - 1])] > time else {
             timeOrder.append(event)
             return
         }
-        // The new event has the largest number: it goes after every event with a time ≤ its own.
-        var position = timeOrder.count
-        let budget = 64 * timeOrder.count + (1 << 20)
-        while position > 0, times[Int(timeOrder[position - 1])] > time {
-            position -= 1
-            insertionWork += 1
-            if insertionWork > budget {
-                timeOrderNeedsSort = true
-                timeOrder.append(event)
-                return
+        // The new event has the largest number: it goes before the first entry with a later time. Gallop
+        // back from the end (entries out of order are mostly close to it), then search between.
+        var later = count - 1  // times[timeOrder[later]] > time
+        var notLater = -1  // -1, or times[timeOrder[notLater]] <= time
+        var step = 1
+        while later - step >= 0 {
+            let probe = later - step
+            if times[Int(timeOrder[probe])] <= time {
+                notLater = probe
+                break
             }
+            later = probe
+            step *= 2
         }
-        if position == timeOrder.count { timeOrder.append(event) } else { timeOrder.insert(event, at: position) }
+        while later - notLater > 1 {
+            let middle = (later + notLater) / 2
+            if times[Int(timeOrder[middle])] > time { later = middle } else { notLater = middle }
+        }
+        insertionWork += count - later
+        if insertionWork > 64 * count + (1 << 20) {
+            timeOrderNeedsSort = true
+            timeOrder.append(event)
+            return
+        }
+        timeOrder.insert(event, at: later)
     }
 
     private mutating func restoreTimeOrderIfNeeded() {

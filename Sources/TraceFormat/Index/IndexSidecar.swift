@@ -244,9 +244,6 @@ enum IndexSidecar {
         let fixedPart = tablesEnd + padding + (bytesPerEvent + 4) * count + 4
         guard bytes.count >= fixedPart else { throw StoredIndexRejection("size \(bytes.count) is less than its counts need (\(fixedPart))") }
         let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self))
-        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[..<(bytes.count - 4)])) == stored else {
-            throw StoredIndexRejection("checksum mismatch")
-        }
 
         var index = EventIndex()
         index.scan = scan
@@ -293,27 +290,42 @@ enum IndexSidecar {
         index.kinds = r.column(count, keeper: sidecar)
         index.directions = r.column(count, keeper: sidecar)
         index.mapping = mapping
+        // The checksum and the time order of a large stored index are checked on a second thread while this
+        // one checks the rest; everything must pass. The thread is joined before returning, whatever happens.
+        let shared = SharedBuffers(
+            body: UnsafeRawBufferPointer(rebasing: bytes[..<(bytes.count - 4)]),
+            order: index.timeOrder.withUnsafeBufferPointer { $0 }, times: index.times.withUnsafeBufferPointer { $0 })
+        let background = BackgroundCheck(inBackground: bytes.count >= 8 << 20) {
+            if CRC32C.checksum(shared.body) != stored { return "checksum mismatch" }
+            return timeOrderProblem(order: shared.order, times: shared.times, count: count)
+        }
+        defer { _ = background.finish() }
         let channelEvents = try check(index, covered: coveredSize, trace: trace)
-        try checkTimeOrder(index)
         r = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[..<(bytes.count - 4)]), position: r.position)
         var kindTotal = 0
-        for kind in 0..<256 {
-            index.byKind[kind] = try postingList(&r, eventCount: count) { index.kinds[$0] == UInt8(kind) }
-            kindTotal += index.byKind[kind].count
-        }
         var channelTotal = 0
-        index.byChannelSlot = []
-        for slot in 0..<channels {
-            let list = try postingList(&r, eventCount: count) { index.channelSlots[$0] == UInt16(slot) && RecordFields.hasChannel(index.kinds[$0]) }
-            index.byChannelSlot.append(list)
-            channelTotal += list.count
+        let kinds = index.kinds, channelSlots = index.channelSlots  // in place: the buffers below stay valid
+        try kinds.withUnsafeBufferPointer { (kinds) throws(StoredIndexRejection) in
+            try channelSlots.withUnsafeBufferPointer { (slots) throws(StoredIndexRejection) in
+                for kind in 0..<256 {
+                    index.byKind[kind] = try postingList(&r, eventCount: count) { kinds[$0] == UInt8(kind) }
+                    kindTotal += index.byKind[kind].count
+                }
+                index.byChannelSlot = []
+                for slot in 0..<channels {
+                    let list = try postingList(&r, eventCount: count) { slots[$0] == UInt16(slot) && RecordFields.hasChannel(kinds[$0]) }
+                    index.byChannelSlot.append(list)
+                    channelTotal += list.count
+                }
+                index.channelOverflow = try postingList(&r, eventCount: count) {
+                    slots[$0] == EventIndex.noSlot && RecordFields.hasChannel(kinds[$0])
+                }
+                channelTotal += index.channelOverflow.count
+            }
         }
-        index.channelOverflow = try postingList(&r, eventCount: count) {
-            index.channelSlots[$0] == EventIndex.noSlot && RecordFields.hasChannel(index.kinds[$0])
-        }
-        channelTotal += index.channelOverflow.count
         guard kindTotal == count, channelTotal == channelEvents else { throw StoredIndexRejection("posting lists miss events") }
         guard r.position == r.data.count else { throw StoredIndexRejection("bytes after the posting lists") }
+        if let problem = background.finish() { throw StoredIndexRejection(problem) }
         return index
     }
 
@@ -323,21 +335,40 @@ enum IndexSidecar {
     /// Returns how many events name a channel.
     private static func check(_ index: EventIndex, covered: Int, trace: UnsafeRawBufferPointer) throws(StoredIndexRejection) -> Int {
         let count = index.count
+        let channels = index.channelTable.count, magics = index.magicTable.count
         var previous = -1
         var channelEvents = 0
-        let channels = index.channelTable.count, magics = index.magicTable.count
-        for event in 0..<count {
-            let offset = index.offset(of: event)
-            guard offset > previous, offset >= TraceFileLayout.firstRecordOffset else { throw StoredIndexRejection("offsets out of order") }
-            previous = offset
-            let direction = index.directions[event]
-            guard direction <= 1 || direction == EventIndex.noDirection else { throw StoredIndexRejection("bad direction") }
-            let channelSlot = index.channelSlots[event], magicSlot = index.magicSlots[event]
-            guard channelSlot == EventIndex.noSlot || Int(channelSlot) < channels,
-                  magicSlot == EventIndex.noSlot || Int(magicSlot) < magics
-            else { throw StoredIndexRejection("slot out of range") }
-            if RecordFields.hasChannel(index.kinds[event]) { channelEvents += 1 }
+        // One pass over raw buffers (this runs on every reopen: per-element checks add up at 10 M events).
+        let problem: String? = index.offsetLow.withUnsafeBufferPointer { low in
+            index.directions.withUnsafeBufferPointer { directions in
+                index.channelSlots.withUnsafeBufferPointer { channelSlots in
+                    index.magicSlots.withUnsafeBufferPointer { magicSlots in
+                        index.kinds.withUnsafeBufferPointer { kinds in
+                            var highs = index.offsetHighs[...]
+                            var high = 0
+                            for event in 0..<count {
+                                if let next = highs.first, next.firstEvent == event {
+                                    high = Int(next.high) << 32
+                                    highs = highs.dropFirst()
+                                }
+                                let offset = high | Int(low[event])
+                                guard offset > previous, offset >= TraceFileLayout.firstRecordOffset else { return "offsets out of order" }
+                                previous = offset
+                                let direction = directions[event]
+                                guard direction <= 1 || direction == EventIndex.noDirection else { return "bad direction" }
+                                let channelSlot = channelSlots[event], magicSlot = magicSlots[event]
+                                guard channelSlot == EventIndex.noSlot || Int(channelSlot) < channels,
+                                      magicSlot == EventIndex.noSlot || Int(magicSlot) < magics
+                                else { return "slot out of range" }
+                                if RecordFields.hasChannel(kinds[event]) { channelEvents += 1 }
+                            }
+                            return nil
+                        }
+                    }
+                }
+            }
         }
+        if let problem { throw StoredIndexRejection(problem) }
         guard previous + TraceFileLayout.recordHeaderSize <= index.scan.resumeOffset || count == 0 else {
             throw StoredIndexRejection("last record past the covered bytes")
         }
@@ -357,31 +388,24 @@ enum IndexSidecar {
         return channelEvents
     }
 
-    /// The time order must hold every event once, sorted by (time, event number).
-    private static func checkTimeOrder(_ index: EventIndex) throws(StoredIndexRejection) {
-        let count = index.count
-        var seen = [UInt64](repeating: 0, count: (count + 63) / 64)
-        let sorted = index.timeOrder.withUnsafeBufferPointer { order in
-            index.times.withUnsafeBufferPointer { times in
-                seen.withUnsafeMutableBufferPointer { seen in
-                    var previousTime: UInt64 = 0
-                    var previousEvent = -1
-                    for position in 0..<order.count {
-                        let event = Int(order[position])
-                        guard event < count else { return false }
-                        let bit: UInt64 = 1 << UInt64(event & 63)
-                        guard seen[event >> 6] & bit == 0 else { return false }
-                        seen[event >> 6] |= bit
-                        let time = times[event]
-                        guard time > previousTime || (time == previousTime && event > previousEvent) || position == 0 else { return false }
-                        previousTime = time
-                        previousEvent = event
-                    }
-                    return true
-                }
+    /// The time order must hold every event once, sorted by (time, event number). A sequence of `count`
+    /// event numbers below `count` whose (time, number) pairs strictly increase holds no number twice, so it
+    /// is a permutation: no bitmap needed.
+    static func timeOrderProblem(order: UnsafeBufferPointer<UInt32>, times: UnsafeBufferPointer<UInt64>, count: Int) -> String? {
+        guard order.count == count, times.count == count else { return "time order is not a sorted permutation" }
+        var previousTime: UInt64 = 0
+        var previousEvent = -1
+        for position in 0..<order.count {
+            let event = Int(order[position])
+            guard event < count else { return "time order is not a sorted permutation" }
+            let time = times[event]
+            guard position == 0 || time > previousTime || (time == previousTime && event > previousEvent) else {
+                return "time order is not a sorted permutation"
             }
+            previousTime = time
+            previousEvent = event
         }
-        guard sorted else { throw StoredIndexRejection("time order is not a sorted permutation") }
+        return nil
     }
 
     /// One stored posting list: `u32 count · u32 0 · u64 byte count · bytes · u32 first value per block`.
@@ -450,5 +474,42 @@ struct ByteReader {
             UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw)
             initialized = count
         }
+    }
+}
+
+/// Buffers of a stored index's mapping, read (never written) by a ``BackgroundCheck`` while the mapping
+/// is alive: `@unchecked Sendable`.
+struct SharedBuffers: @unchecked Sendable {
+    var body: UnsafeRawBufferPointer
+    var order: UnsafeBufferPointer<UInt32>
+    var times: UnsafeBufferPointer<UInt64>
+}
+
+/// A check run on a thread of its own (or inline, at ``finish()``, for small inputs or when no thread can
+/// be had). Its result is a problem, or nil.
+final class BackgroundCheck: @unchecked Sendable {
+    // @unchecked: `result` is written by the thread before join() returns and read only after it.
+    private let check: @Sendable () -> String?
+    private var result: String?
+    private var thread: OSThread?
+    private var finished = false
+
+    init(inBackground: Bool, _ check: @escaping @Sendable () -> String?) {
+        self.check = check
+        guard inBackground else { return }
+        do {
+            thread = try OSThread(name: "index-check") { [self] in result = self.check() }
+        } catch {
+            thread = nil  // no thread to be had: checked inline at finish()
+        }
+    }
+
+    /// Waits for the check (or runs it) and returns its problem, if any.
+    func finish() -> String? {
+        if !finished {
+            if let thread { thread.join() } else { result = check() }
+            finished = true
+        }
+        return result
     }
 }
