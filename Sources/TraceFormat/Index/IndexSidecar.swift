@@ -194,6 +194,7 @@ enum IndexSidecar {
     static func read(_ sidecar: MappedFile, mapping: MappedFile, key: TraceFileKey?, version: TraceFormatVersion) throws(StoredIndexRejection) -> EventIndex {
         let bytes = sidecar.bytes
         let trace = mapping.bytes
+        sidecar.prefault(0..<bytes.count)  // all of it is read: map it in one call, not page by page
         guard bytes.count >= headerSize + 4 else { throw StoredIndexRejection("shorter than its header") }
         var r = ByteReader(bytes)
         guard r.bytes(8).elementsEqual(magic) else { throw StoredIndexRejection("not a stored index (magic)") }
