@@ -62,8 +62,9 @@ enum IndexSidecar {
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw IndexStoreError(path: path, operation: "mkstemp", errno: errno) }
         let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var descriptor: OwnedFD? = OwnedFD(adopting: fd)
-        defer { if descriptor != nil { unlink(temporary) } }
+        var descriptor: OwnedFD? = OwnedFD(adopting: fd)  // closed when dropped on an error path
+        var renamed = false
+        defer { if !renamed { unlink(temporary) } }
         try encode(index, trace: trace, key: key, version: version) { (bytes) throws(IndexStoreError) in
             do throws(SystemError) {
                 try writeAll(bytes, "write") { rest in Glibc.write(fd, rest.baseAddress, rest.count) }
@@ -77,6 +78,7 @@ enum IndexSidecar {
             throw IndexStoreError(path: temporary, operation: "close", errno: error.errno)
         }
         guard rename(temporary, path) == 0 else { throw IndexStoreError(path: path, operation: "rename", errno: errno) }
+        renamed = true
     }
 
     /// The stored form of `index`, section by section, handed to `put`; the last 4 bytes are the CRC-32C

@@ -161,7 +161,8 @@ public struct IndexedTrace {
         do {
             status = try reader.fileStatus()
         } catch {
-            throw IndexStoreError(path: reader.path, operation: "fstat", errno: EIO)
+            if case .system(_, _, let number) = error { throw IndexStoreError(path: reader.path, operation: "fstat", errno: number) }
+            throw IndexStoreError(path: reader.path, operation: "fstat", errno: EINVAL)  // no longer a regular file
         }
         let key = TraceFileKey(status)
         guard let path = store.path(device: key.device, inode: key.inode) else { return }
