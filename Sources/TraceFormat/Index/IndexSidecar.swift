@@ -137,7 +137,7 @@ enum IndexSidecar {
         }
         var trailer = ByteWriter()
         trailer.u32(crc)
-        try write(UnsafeRawBufferPointer(start: trailer.bytes, count: 4))
+        try put(trailer.bytes)  // (updates crc too, which is no longer used)
     }
 
     private static func header(_ index: EventIndex, trace: UnsafeRawBufferPointer, key: TraceFileKey, version: TraceFormatVersion) -> [UInt8] {

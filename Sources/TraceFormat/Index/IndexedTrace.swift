@@ -22,7 +22,7 @@ public struct IndexingProgress: Sendable, Equatable {
 /// (``source``), then indexes only what was appended since. A stored index that does not validate is
 /// ignored (``storedIndexRejection``) and the trace scanned as if there were none. A trace without an
 /// end record (a crashed recorder) opens like any other: by scanning.
-public struct IndexedTrace {
+public struct IndexedTrace: Sendable {
     public enum Source: Sendable, Equatable {
         /// Built by scanning the trace.
         case scanned
