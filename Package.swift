@@ -57,6 +57,8 @@ let package = Package(
         .executableTarget(name: "IPCTestPeer", dependencies: ["IPCTransport", "IPCWire", "CSystemShims"]),
         // Writes trace records until killed; TraceFormatTests SIGKILLs it to test durability.
         .executableTarget(name: "TraceWriterStress", dependencies: ["TraceFormat", "IPCWire"]),
+        // Reader benchmark: generated 1 M / 10 M event traces, first events, full index, reopen (docs/benchmarks.md).
+        .executableTarget(name: "TraceIndexBench", dependencies: ["TraceFormat", "IPCWire"]),
         // Proxy benchmark: direct socketpair vs `ipcscope record` vs socat (docs/benchmarks.md).
         .executableTarget(
             name: "IPCBench",

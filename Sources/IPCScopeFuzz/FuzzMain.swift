@@ -2,7 +2,8 @@
 //
 // Built with `-sanitize=fuzzer,address -DFUZZING` it hands control to libFuzzer; built normally it replays
 // the files named on its command line, so a saved crash input can be rerun in a plain debug build.
-// The target is chosen with IPCSCOPE_FUZZ_TARGET: `frames` (default), `schema`, `trace` or `filter`. See docs/fuzzing.md.
+// The target is chosen with IPCSCOPE_FUZZ_TARGET: `frames` (default), `schema`, `trace`, `filter` or `index`.
+// See docs/fuzzing.md.
 import CSystemShims
 import IPCWire
 
@@ -15,6 +16,7 @@ enum FuzzTarget: String {
     case schema
     case trace
     case filter
+    case index
 
     static var selected: FuzzTarget {
         guard let name = getenv("IPCSCOPE_FUZZ_TARGET") else { return .frames }
@@ -27,6 +29,7 @@ enum FuzzTarget: String {
         case .schema: SchemaFuzzing.run(data)
         case .trace: TraceFuzzing.run(data)
         case .filter: FilterFuzzing.run(data)
+        case .index: IndexFuzzing.run(data)
         }
     }
 }

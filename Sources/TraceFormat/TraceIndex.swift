@@ -10,13 +10,12 @@ public struct TraceIndex: Sendable {
     /// Records per raw kind byte: an array, not a dictionary, so indexing does not hash per record.
     private var countsByRawKind = [Int](repeating: 0, count: 256)
     /// Damaged regions skipped (details: ``TraceReader/validate()``).
-    public private(set) var corruptionCount = 0
+    public var corruptionCount: Int { scan.corruptionCount }
     /// Length of an incomplete record at the end (0 when the last record is complete).
-    public private(set) var truncatedTailBytes = 0
+    public var truncatedTailBytes: Int { scan.truncatedTailBytes }
 
-    /// Where the next extension resumes, and whether it must first resync after damage.
-    private var resumeOffset = TraceFileLayout.firstRecordOffset
-    private var resyncFirst = false
+    /// Where the next extension resumes.
+    private var scan = ResumableScan()
 
     public init() {}
 
@@ -45,37 +44,13 @@ public struct TraceIndex: Sendable {
     }
 
     mutating func extend(with data: UnsafeRawBufferPointer) {
-        guard resumeOffset < data.count else { return }
-        if resyncFirst {
-            switch RecordScanner.findResync(in: data, after: resumeOffset) {
-            case .valid(let offset), .incomplete(let offset): resumeOffset = offset
-            case .none: return
-            }
-            resyncFirst = false
-        }
-        var scanner = RecordScanner(data: data, position: resumeOffset)
-        truncatedTailBytes = 0
-        while let event = scanner.next() {
-            switch event {
-            case .record(let frame):
-                offsets.append(frame.offset)
-                kinds.append(frame.kind)
-                times.append(RecordBodyDecoder.time(body: TraceReader.body(of: frame, in: data)) ?? 0)
-                countsByRawKind[Int(frame.kind)] += 1
-                resumeOffset = frame.endOffset
-            case .corruption(let offset, _, let resumeAt):
-                corruptionCount += 1
-                if let resumeAt {
-                    resumeOffset = resumeAt
-                } else {
-                    // Nothing good follows yet; once the file grows, look again after the damage.
-                    resumeOffset = offset
-                    resyncFirst = true
-                }
-            case .truncatedTail(let offset, let length):
-                resumeOffset = offset
-                truncatedTailBytes = length
-            }
+        var scan = self.scan  // a local: the closure appends to self's columns
+        defer { self.scan = scan }
+        scan.scan(data) { frame in
+            offsets.append(frame.offset)
+            kinds.append(frame.kind)
+            times.append(RecordBodyDecoder.time(body: TraceReader.body(of: frame, in: data)) ?? 0)
+            countsByRawKind[Int(frame.kind)] += 1
         }
     }
 }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Reads a trace file through a read-only mmap, also while it is still being written: ``refresh()``
 /// maps what was appended since. An incomplete record at the end is a tail in progress, never an error.
 public struct TraceReader: Sendable {
@@ -8,11 +10,15 @@ public struct TraceReader: Sendable {
 
     /// Opens and maps the file and checks its 12-byte file header.
     public init(path: String) throws(TraceFileError) {
+        try self.init(path: path, checkingHeader: true)
+    }
+
+    init(path: String, checkingHeader: Bool) throws(TraceFileError) {
         self.path = path
         file = try OpenFile(path: path)
         let size = try file.size()
         mapping = try MappedFile(fd: file.fd, count: size, path: path)
-        version = try Self.checkFileHeader(mapping.bytes, path: path)
+        version = checkingHeader ? try Self.checkFileHeader(mapping.bytes, path: path) : TraceFileLayout.currentVersion
     }
 
     /// Checks trace bytes held in memory as ``validate()`` checks a file (for fuzzing and for tools that
@@ -37,6 +43,12 @@ public struct TraceReader: Sendable {
         }
         return version
     }
+
+    /// The current mapping (for the indexes of this module; it stays valid while anyone holds it).
+    var mappedFile: MappedFile { mapping }
+
+    /// Device, inode, size and modification time of the open file (what a stored index is keyed by).
+    func fileStatus() throws(TraceFileError) -> stat { try file.status() }
 
     /// Bytes currently mapped (the file size at open or at the last refresh).
     public var size: Int { mapping.count }
