@@ -81,7 +81,9 @@ final class OpenFile: Sendable {
     var fd: Int32 { descriptor.rawValue }
 
     init(path: String) throws(TraceFileError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO (or a device) for reading must not wait for a writer; `status()` then
+        // refuses it. It changes nothing for a regular file, which is mapped, not read.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw .system(path: path, operation: "open", errno: errno) }
         descriptor = SharedFD(OwnedFD(adopting: fd))  // read only: closed when the last reader lets go
         self.path = path
