@@ -24,9 +24,18 @@ public final class ExportOutput {
         destination = nil
     }
 
-    /// A file at `path` (created when ``commit()`` succeeds).
+    /// A file at `path` (created when ``commit()`` succeeds). An existing `path` that is not a regular file
+    /// (`/dev/null`, a FIFO, a terminal) is written directly: it cannot be replaced by a rename.
     public init(path: String) throws(ExportError) {
         destination = path
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            guard info.st_mode & S_IFMT != S_IFDIR else { throw ExportError("\(path) is a directory") }
+            let descriptor = open(path, O_WRONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw .system("open", path, errno) }
+            fd = descriptor
+            return
+        }
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -66,7 +75,14 @@ public final class ExportOutput {
 
     /// Makes the file durable and renames it into place (for standard output: nothing).
     public func commit() throws(ExportError) {
-        guard let temporary = temporaryPath, let destination else { return }
+        guard let temporary = temporaryPath, let destination else {
+            if fd > STDERR_FILENO {  // a device or FIFO written directly
+                let closing = fd
+                fd = -1
+                guard close(closing) == 0 else { throw .system("close", self.destination ?? "output", errno) }
+            }
+            return
+        }
         guard fsync(fd) == 0 else { throw .system("fsync", temporary, errno) }
         let closing = fd
         fd = -1

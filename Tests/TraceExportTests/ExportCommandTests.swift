@@ -171,6 +171,11 @@ import TraceFormat
         let stdoutRun = try export(trace, ["--format", "jsonl", "-o", "-"])
         #expect(try String(contentsOfFile: out, encoding: .utf8) == stdoutRun.stdout)
 
+        // Not a regular file: written directly, not replaced.
+        let device = try export(trace, ["--format", "jsonl", "-o", "/dev/null"])
+        #expect(device.status == 0, "\(device.stderr)")
+        #expect(stat("/dev/null", &info) == 0 && info.st_mode & S_IFMT == S_IFCHR)
+
         // A failing export (bad filter) leaves an existing OUT as it was.
         try Data("keep me\n".utf8).write(to: URL(fileURLWithPath: out))
         let bad = try export(trace, ["--format", "json", "-o", out, "-f", "size >"])
