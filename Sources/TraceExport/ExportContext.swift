@@ -39,6 +39,9 @@ public final class ExportContext {
         self.deliveries = deliveries
     }
 
+    /// Damaged stretches the index skipped (a truncated tail, left by a killed recorder, is not damage).
+    public var corruptionCount: Int { trace.index.corruptionCount }
+
     static func key(_ channel: UInt32, _ direction: Direction) -> UInt64 { UInt64(channel) << 1 | UInt64(direction.rawValue) }
 
     /// When the receiver took frame `frameIndex` of `channel`'s `direction`, if a frames-delivered record says.

@@ -13,7 +13,7 @@ struct ExportCommand: ParsableCommand {
             Events in time order; the fields of each format are in docs/export.md. With -o the export is \
             written to a temporary file next to OUT and renamed over it only when complete: a failed export \
             leaves OUT as it was. Exit status 0 on success, 1 on any error (unreadable trace, bad filter, \
-            write error).
+            write error); a damaged trace is exported as far as it is readable and exits 1.
             """
     )
 
@@ -61,6 +61,10 @@ struct ExportCommand: ParsableCommand {
             try TraceExporter(context: context, filter: compiled, includePayload: payload).export(chosen, to: sink)
         } catch {
             throw ExportFailure(message: "\(error)")
+        }
+        // Everything readable was exported; the damage is still an error (`ipcscope check` says where).
+        if context.corruptionCount > 0 {
+            throw ExportFailure(message: "\(file): damaged: \(context.corruptionCount) corrupt stretches skipped; the export holds what was readable (ipcscope check \(file) says where)")
         }
     }
 }

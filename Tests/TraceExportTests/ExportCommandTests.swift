@@ -187,4 +187,30 @@ import TraceFormat
         #expect(unreadable.status != 0)
         #expect(try String(contentsOfFile: out, encoding: .utf8) == "keep me\n")
     }
+
+    /// A flipped byte mid-trace: what is readable is exported (every line still parses), the damage is
+    /// reported and the exit status is 1; garbage is refused without a crash.
+    @Test func damagedTraceIsReportedAndTheRestExported() throws {
+        let original = try Data(contentsOf: URL(fileURLWithPath: Self.traces[0]))
+        var damaged = original
+        damaged[damaged.count / 2] ^= 0xFF
+        let directory = NSTemporaryDirectory() + "ipcscope-export-damage-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        #expect(mkdir(directory, 0o700) == 0)
+        defer { _ = try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/damaged.ipctrace"
+        try damaged.write(to: URL(fileURLWithPath: path))
+        let run = try export(path, ["--format", "jsonl"])
+        #expect(run.status == 1)
+        #expect(run.stderr.hasPrefix("ipcscope export: ") && run.stderr.contains("damaged"), "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n")
+        let total = try handCount(Self.traces[0]).values.reduce(0, +)
+        #expect(lines.count > 0 && lines.count < total)
+        for line in lines { #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil) }
+
+        let garbage = directory + "/garbage.ipctrace"
+        try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }).write(to: URL(fileURLWithPath: garbage))
+        let refused = try export(garbage, ["--format", "chrome"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.hasPrefix("ipcscope export: "), "\(refused.stderr)")
+    }
 }
