@@ -22,7 +22,7 @@ struct ChromeTraceWriter {
         var tid: Int64
     }
 
-    func write(_ out: inout JSONBuffer, _ output: ExportOutput) throws(ExportError) {
+    func write(_ out: JSONBuffer, _ output: ExportOutput) throws(ExportError) {
         let context = exporter.context
         var named = Set<Track>()
         out.beginObject()
@@ -31,7 +31,7 @@ struct ChromeTraceWriter {
 
         /// A Chrome process per endpoint of an ipcscope process (pid and endpoint name), numbered as first seen.
         var processes: [ProcessKey: Int64] = [:]
-        func track(channel: UInt32, side: Int, offset: Int, into out: inout JSONBuffer) -> Track {
+        func track(channel: UInt32, side: Int, offset: Int, into out: JSONBuffer) -> Track {
             let identity = context.names.identity(channel: channel, side: side, at: offset)
             let pid = identity.map { $0.pid >= 0 ? $0.pid : nil } ?? nil
             let key = ProcessKey(pid: pid, endpoint: identity?.endpoint ?? [], unknownSide: pid == nil && (identity?.endpoint.isEmpty ?? true) ? channel << 1 | UInt32(side) : nil)
@@ -48,11 +48,11 @@ struct ChromeTraceWriter {
                     name += (name.isEmpty ? "" : " ") + "(pid \(pid))"
                 }
                 if name.isEmpty { name = "channel \(channel) side \(side == 0 ? "a" : "b")" }
-                metadata("process_name", pid: chromePID, tid: nil, name: name, into: &out)
+                metadata("process_name", pid: chromePID, tid: nil, name: name, into: out)
             }
             let result = Track(pid: chromePID, tid: Int64(channel))
             if named.insert(result).inserted {
-                metadata("thread_name", pid: chromePID, tid: Int64(channel), name: "channel \(channel)", into: &out)
+                metadata("thread_name", pid: chromePID, tid: Int64(channel), name: "channel \(channel)", into: out)
             }
             return result
         }
@@ -61,8 +61,8 @@ struct ChromeTraceWriter {
         try exporter.forEachSelectedEvent { (number, record, offset) throws(ExportError) in
             guard let channel = record.channel, let direction = EventJSON.direction(of: record) else { return }
             let senderSide = direction == .aToB ? 0 : 1
-            let sender = track(channel: channel, side: senderSide, offset: offset, into: &out)
-            let receiver = track(channel: channel, side: 1 - senderSide, offset: offset, into: &out)
+            let sender = track(channel: channel, side: senderSide, offset: offset, into: out)
+            let receiver = track(channel: channel, side: 1 - senderSide, offset: offset, into: out)
             let ts = Int64(bitPattern: record.time &- context.firstTime)
             switch record {
             case .payloadFrame(let frame):
@@ -78,7 +78,7 @@ struct ChromeTraceWriter {
                 }
                 let latency = context.names.latency(at: offset)
                 if kind == .request, let latency, latency >= 0 {
-                    event("X", name: name, category: "sync", track: sender, ts: ts, into: &out) { out in
+                    event("X", name: name, category: "sync", track: sender, ts: ts, into: out) { out in
                         out.key("dur"); out.microseconds(nanoseconds: latency)
                         out.key("args"); out.beginObject()
                         out.key("payload_size"); out.uint(UInt64(frame.header.payloadSize))
@@ -86,7 +86,7 @@ struct ChromeTraceWriter {
                         out.endObject()
                     }
                 } else {
-                    event("i", name: name, category: kind?.rawValue ?? "frame", track: sender, ts: ts, into: &out) { out in
+                    event("i", name: name, category: kind?.rawValue ?? "frame", track: sender, ts: ts, into: out) { out in
                         out.key("s"); out.string("t")
                         out.key("args"); out.beginObject()
                         out.key("payload_size"); out.uint(UInt64(frame.header.payloadSize))
@@ -99,15 +99,15 @@ struct ChromeTraceWriter {
                 flowID += 1
                 let delivered = context.deliveredTime(channel: channel, direction: direction, frameIndex: frame.frameIndex)
                 let arrival = delivered.map { Int64(bitPattern: $0 &- context.firstTime) } ?? ts
-                event("s", name: name, category: "flow", track: sender, ts: ts, into: &out) { out in
+                event("s", name: name, category: "flow", track: sender, ts: ts, into: out) { out in
                     out.key("id"); out.uint(flowID)
                 }
-                event("f", name: name, category: "flow", track: receiver, ts: max(arrival, ts), into: &out) { out in
+                event("f", name: name, category: "flow", track: receiver, ts: max(arrival, ts), into: out) { out in
                     out.key("id"); out.uint(flowID)
                     out.key("bp"); out.string("e")
                 }
             case .violation(let violation):
-                event("i", name: "violation: " + violation.kindName, category: "violation", track: sender, ts: ts, into: &out) { out in
+                event("i", name: "violation: " + violation.kindName, category: "violation", track: sender, ts: ts, into: out) { out in
                     out.key("s"); out.string("p")
                     out.key("args"); out.beginObject()
                     out.key("severity"); out.string(violation.severity.rawValue)
@@ -116,12 +116,12 @@ struct ChromeTraceWriter {
                     out.endObject()
                 }
             case .eof(let eof):
-                event("i", name: "eof: " + eof.kind.description, category: "eof", track: sender, ts: ts, into: &out) { out in
+                event("i", name: "eof: " + eof.kind.description, category: "eof", track: sender, ts: ts, into: out) { out in
                     out.key("s"); out.string("t")
                 }
             case .queueSample(let sample):
                 let name = "queue channel \(channel) " + (direction == .aToB ? "a>b" : "b>a")
-                event("C", name: name, category: "queue", track: receiver, ts: ts, into: &out) { out in
+                event("C", name: name, category: "queue", track: receiver, ts: ts, into: out) { out in
                     out.key("args"); out.beginObject()
                     if !sample.notMeasured.contains(.proxyBufferedBytes) { out.key("proxy_buffered_bytes"); out.uint(sample.proxyBufferedBytes) }
                     if !sample.notMeasured.contains(.receiverUnreadBytes) { out.key("receiver_unread_bytes"); out.uint(sample.receiverUnreadBytes) }
@@ -132,14 +132,14 @@ struct ChromeTraceWriter {
             default:
                 _ = number
             }
-            if out.bytes.count >= TraceExporter.flushThreshold { try output.flush(&out) }
+            if out.count >= TraceExporter.flushThreshold { try output.flush(out) }
         }
         out.endArray()
         out.endObject()
         out.newline()
     }
 
-    private func metadata(_ kind: StaticString, pid: Int64, tid: Int64?, name: String, into out: inout JSONBuffer) {
+    private func metadata(_ kind: StaticString, pid: Int64, tid: Int64?, name: String, into out: JSONBuffer) {
         out.newline()
         out.beginObject()
         out.key("ph"); out.string("M")
@@ -153,8 +153,8 @@ struct ChromeTraceWriter {
     }
 
     private func event(
-        _ phase: StaticString, name: String, category: String, track: Track, ts: Int64, into out: inout JSONBuffer,
-        _ extra: (inout JSONBuffer) -> Void
+        _ phase: StaticString, name: String, category: String, track: Track, ts: Int64, into out: JSONBuffer,
+        _ extra: (JSONBuffer) -> Void
     ) {
         out.newline()
         out.beginObject()
@@ -164,7 +164,7 @@ struct ChromeTraceWriter {
         out.key("pid"); out.int(track.pid)
         out.key("tid"); out.int(track.tid)
         out.key("ts"); out.microseconds(nanoseconds: ts)
-        extra(&out)
+        extra(out)
         out.endObject()
     }
 }

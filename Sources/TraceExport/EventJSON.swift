@@ -8,7 +8,7 @@ public struct EventJSON {
 
     public init(includePayload: Bool) { self.includePayload = includePayload }
 
-    public func write(_ record: TraceRecord, offset: Int, context: ExportContext, into out: inout JSONBuffer) {
+    public func write(_ record: TraceRecord, offset: Int, context: ExportContext, into out: JSONBuffer) {
         out.beginObject()
         out.key("kind"); out.string(record.kind.description)
         out.key("time_ns"); out.uint(record.time)
@@ -17,10 +17,10 @@ public struct EventJSON {
         if let direction = Self.direction(of: record), let channel = record.channel {
             out.key("dir"); out.string(direction == .aToB ? "a>b" : "b>a")
             let senderSide = direction == .aToB ? 0 : 1
-            side("sender", channel: channel, side: senderSide, offset: offset, context: context, into: &out)
-            side("receiver", channel: channel, side: 1 - senderSide, offset: offset, context: context, into: &out)
+            side("sender", channel: channel, side: senderSide, offset: offset, context: context, into: out)
+            side("receiver", channel: channel, side: 1 - senderSide, offset: offset, context: context, into: out)
         }
-        fields(of: record, offset: offset, context: context, into: &out)
+        fields(of: record, offset: offset, context: context, into: out)
         out.endObject()
     }
 
@@ -39,7 +39,7 @@ public struct EventJSON {
         }
     }
 
-    private func side(_ name: StaticString, channel: UInt32, side: Int, offset: Int, context: ExportContext, into out: inout JSONBuffer) {
+    private func side(_ name: StaticString, channel: UInt32, side: Int, offset: Int, context: ExportContext, into out: JSONBuffer) {
         guard let identity = context.names.identity(channel: channel, side: side, at: offset) else { return }
         guard identity.pid >= 0 || !identity.endpoint.isEmpty || !identity.process.isEmpty else { return }
         out.key(name)
@@ -50,7 +50,7 @@ public struct EventJSON {
         out.endObject()
     }
 
-    private func fds(_ fds: [AttachedFD], into out: inout JSONBuffer) {
+    private func fds(_ fds: [AttachedFD], into out: JSONBuffer) {
         out.key("fds")
         out.beginArray()
         for fd in fds {
@@ -64,7 +64,7 @@ public struct EventJSON {
         out.endArray()
     }
 
-    private func fields(of record: TraceRecord, offset: Int, context: ExportContext, into out: inout JSONBuffer) {
+    private func fields(of record: TraceRecord, offset: Int, context: ExportContext, into out: JSONBuffer) {
         switch record {
         case .header:
             break
@@ -74,7 +74,7 @@ public struct EventJSON {
             out.key("payload_size"); out.uint(UInt64(frame.header.payloadSize))
             out.key("captured_size"); out.uint(UInt64(frame.capturedPayload.count))
             out.key("fd_count"); out.uint(UInt64(frame.header.fdCount))
-            if !frame.fds.isEmpty { fds(frame.fds, into: &out) }
+            if !frame.fds.isEmpty { fds(frame.fds, into: out) }
             if let envelope = frame.capturedPayload.withUnsafeBytes({ MessageEnvelope(payload: $0) }) {
                 out.key("magic"); out.uint(UInt64(envelope.magic))
                 out.key("message_id"); out.int(Int64(envelope.messageID))
@@ -151,8 +151,8 @@ public struct EventJSON {
             out.endObject()
         case .channelOpened(let opened):
             out.key("discovery"); out.string(opened.discovery.description)
-            endpoints(opened.endpointA, opened.endpointB, into: &out)
-            if let origin = opened.transferredBy { transfer(origin, into: &out) }
+            endpoints(opened.endpointA, opened.endpointB, into: out)
+            if let origin = opened.transferredBy { transfer(origin, into: out) }
         case .channelClosed:
             break
         case .endpointResolved(let resolved):
@@ -170,10 +170,10 @@ public struct EventJSON {
             out.key("after_transfer"); out.bool(endpoint.afterTransfer)
             out.endObject()
         case .channelTransferred(let transferred):
-            transfer(transferred.carriedBy, into: &out)
+            transfer(transferred.carriedBy, into: out)
         case .lateFDs(let late):
             out.key("frame_index"); out.uint(late.frameIndex)
-            fds(late.fds, into: &out)
+            fds(late.fds, into: out)
         case .channelClassified(let classified):
             out.key("protocol"); out.string(classified.channelProtocol.description)
             out.key("reason"); out.string(classified.reason)
@@ -192,7 +192,7 @@ public struct EventJSON {
         }
     }
 
-    private func endpoints(_ a: ChannelEndpoint, _ b: ChannelEndpoint, into out: inout JSONBuffer) {
+    private func endpoints(_ a: ChannelEndpoint, _ b: ChannelEndpoint, into out: JSONBuffer) {
         for (name, endpoint) in [("a", a), ("b", b)] {
             if name == "a" { out.key("a") } else { out.key("b") }
             out.beginObject()
@@ -203,7 +203,7 @@ public struct EventJSON {
         }
     }
 
-    private func transfer(_ origin: TransferOrigin, into out: inout JSONBuffer) {
+    private func transfer(_ origin: TransferOrigin, into out: JSONBuffer) {
         out.key("transfer"); out.beginObject()
         out.key("parent_channel"); out.uint(UInt64(origin.parentChannel))
         out.key("dir"); out.string(origin.direction == .aToB ? "a>b" : "b>a")

@@ -55,10 +55,11 @@ public final class ExportOutput {
     deinit { discard() }
 
     /// Writes all of `bytes`.
-    public func write(_ bytes: [UInt8]) throws(ExportError) {
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(ExportError) {
+        guard let base = bytes.baseAddress else { return }
         var written = 0
         while written < bytes.count {
-            let result = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            let result = Glibc.write(fd, base + written, bytes.count - written)
             if result < 0 {
                 if errno == EINTR { continue }
                 throw .system("write", destination ?? "standard output", errno)
@@ -68,8 +69,8 @@ public final class ExportOutput {
     }
 
     /// Flushes `buffer` and empties it.
-    public func flush(_ buffer: inout JSONBuffer) throws(ExportError) {
-        try write(buffer.bytes)
+    public func flush(_ buffer: JSONBuffer) throws(ExportError) {
+        try buffer.withBytes { (bytes) throws(ExportError) in try write(bytes) }
         buffer.removeAll()
     }
 

@@ -5,29 +5,115 @@
 /// (`\n`, `\t`, `\u00XX`, …), passes valid UTF-8 through unchanged, and replaces each byte of an invalid
 /// UTF-8 sequence with U+FFFD (so every output is valid UTF-8 JSON; docs/export.md). Raw bytes that
 /// must survive exactly (payloads) are written as base64 instead.
-public struct JSONBuffer {
-    public private(set) var bytes: [UInt8] = []
-    /// Whether the current object or array already has a member (a comma goes before the next).
-    private var needsComma: [Bool] = []
+public final class JSONBuffer {
+    /// The mutable state lives behind a pointer: a class's stored `var`s would pay a dynamic exclusivity
+    /// check per access, which cost more than the JSON itself.
+    private struct State {
+        /// Raw storage, grown by doubling (an Array's append pays a uniqueness check per byte).
+        var storage: UnsafeMutablePointer<UInt8>
+        var capacity: Int
+        var count = 0
+        /// Bit n: the object or array at depth n already has a member (a comma goes before the next). The
+        /// exporters nest at most a few levels; deeper than 62 is a programming error.
+        var commaBits: UInt64 = 0
+        var depth = 0
+        var pendingValueAfterKey = false
+    }
 
-    public init(capacity: Int = 1 << 16) { bytes.reserveCapacity(capacity) }
+    private let state: UnsafeMutablePointer<State>
 
-    public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+    private var storage: UnsafeMutablePointer<UInt8> {
+        get { state.pointee.storage }
+        set { state.pointee.storage = newValue }
+    }
+    private var capacity: Int {
+        get { state.pointee.capacity }
+        set { state.pointee.capacity = newValue }
+    }
+    public private(set) var count: Int {
+        get { state.pointee.count }
+        set { state.pointee.count = newValue }
+    }
+    private var commaBits: UInt64 {
+        get { state.pointee.commaBits }
+        set { state.pointee.commaBits = newValue }
+    }
+    private var depth: Int {
+        get { state.pointee.depth }
+        set { state.pointee.depth = newValue }
+    }
+    private var pendingValueAfterKey: Bool {
+        get { state.pointee.pendingValueAfterKey }
+        set { state.pointee.pendingValueAfterKey = newValue }
+    }
 
-    @inline(__always) mutating func raw(_ byte: UInt8) { bytes.append(byte) }
-    mutating func raw(_ text: StaticString) {
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    public init(capacity: Int = 1 << 17) {
+        let size = max(capacity, 64)
+        state = .allocate(capacity: 1)
+        state.initialize(to: State(storage: .allocate(capacity: size), capacity: size))
+    }
+
+    deinit {
+        state.pointee.storage.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+
+    /// A copy of what was written (tests, small outputs).
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: storage, count: count)) }
+
+    public func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeRawBufferPointer(start: storage, count: count))
+    }
+
+    public func removeAll() { count = 0 }
+
+    @inline(__always) private func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(count + extra) }
+    }
+
+    private func grow(_ needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        bigger.update(from: storage, count: count)
+        storage.deallocate()
+        storage = bigger
+        capacity = newCapacity
+    }
+
+    @inline(__always) func raw(_ byte: UInt8) {
+        reserve(1)
+        storage[count] = byte
+        count += 1
+    }
+
+    @inline(__always) func raw(_ source: UnsafeRawBufferPointer) {
+        guard let base = source.baseAddress, source.count > 0 else { return }
+        reserve(source.count)
+        (storage + count).update(from: base.assumingMemoryBound(to: UInt8.self), count: source.count)
+        count += source.count
+    }
+
+    @inline(__always) func raw(_ text: StaticString) {
+        text.withUTF8Buffer { raw(UnsafeRawBufferPointer($0)) }
     }
 
     // MARK: structure
 
-    public mutating func beginObject() { separate(); raw(UInt8(ascii: "{")); needsComma.append(false) }
-    public mutating func endObject() { needsComma.removeLast(); raw(UInt8(ascii: "}")) }
-    public mutating func beginArray() { separate(); raw(UInt8(ascii: "[")); needsComma.append(false) }
-    public mutating func endArray() { needsComma.removeLast(); raw(UInt8(ascii: "]")) }
+    public func beginObject() { separate(); raw(UInt8(ascii: "{")); push() }
+    public func endObject() { depth -= 1; raw(UInt8(ascii: "}")) }
+    public func beginArray() { separate(); raw(UInt8(ascii: "[")); push() }
+    public func endArray() { depth -= 1; raw(UInt8(ascii: "]")) }
+
+    private func push() {
+        precondition(depth < 63, "JSONBuffer: nested too deeply")
+        depth += 1
+        commaBits &= ~(1 << UInt64(depth))
+    }
 
     /// A member name; the value written next is its value.
-    public mutating func key(_ name: StaticString) {
+    public func key(_ name: StaticString) {
         separate()
         raw(UInt8(ascii: "\""))
         raw(name)
@@ -37,30 +123,29 @@ public struct JSONBuffer {
     }
 
     /// A member name known only at run time (escaped like any string).
-    public mutating func key(text name: String) {
+    public func key(text name: String) {
         string(name)
         raw(UInt8(ascii: ":"))
         pendingValueAfterKey = true
     }
 
-    private var pendingValueAfterKey = false
-
-    private mutating func separate() {
+    @inline(__always) private func separate() {
         if pendingValueAfterKey {
             pendingValueAfterKey = false
             return
         }
-        guard !needsComma.isEmpty else { return }
-        if needsComma[needsComma.count - 1] { raw(UInt8(ascii: ",")) }
-        needsComma[needsComma.count - 1] = true
+        guard depth > 0 else { return }
+        let bit: UInt64 = 1 << UInt64(depth)
+        if commaBits & bit != 0 { raw(UInt8(ascii: ",")) }
+        commaBits |= bit
     }
 
     // MARK: values
 
-    public mutating func null() { separate(); raw("null") }
-    public mutating func bool(_ value: Bool) { separate(); raw(value ? "true" : "false") }
+    public func null() { separate(); raw("null") }
+    public func bool(_ value: Bool) { separate(); raw(value ? "true" : "false") }
 
-    public mutating func int(_ value: Int64) {
+    public func int(_ value: Int64) {
         separate()
         if value < 0 {
             raw(UInt8(ascii: "-"))
@@ -70,10 +155,10 @@ public struct JSONBuffer {
         }
     }
 
-    public mutating func uint(_ value: UInt64) { separate(); digits(value) }
+    public func uint(_ value: UInt64) { separate(); digits(value) }
 
     /// Seconds with nanosecond precision (`12.000345678`) from a signed nanosecond count, without Double.
-    public mutating func seconds(nanoseconds value: Int64) {
+    public func seconds(nanoseconds value: Int64) {
         separate()
         var magnitude = value.magnitude
         if value < 0 { raw(UInt8(ascii: "-")) }
@@ -89,7 +174,7 @@ public struct JSONBuffer {
     }
 
     /// Microseconds with three decimals (Chrome's `ts`/`dur` unit) from a signed nanosecond count.
-    public mutating func microseconds(nanoseconds value: Int64) {
+    public func microseconds(nanoseconds value: Int64) {
         separate()
         var magnitude = value.magnitude
         if value < 0 { raw(UInt8(ascii: "-")) }
@@ -101,65 +186,73 @@ public struct JSONBuffer {
         raw(UInt8(ascii: "0") &+ UInt8(magnitude % 10))
     }
 
-    private mutating func digits(_ value: UInt64) {
+    private func digits(_ value: UInt64) {
         if value < 10 { raw(UInt8(ascii: "0") &+ UInt8(value)); return }
-        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes ≥ 20 digits
-        let count = withUnsafeMutableBytes(of: &scratch) { buffer -> Int in
-            var v = value, i = buffer.count
-            while v > 0 { i -= 1; buffer[i] = UInt8(ascii: "0") &+ UInt8(v % 10); v /= 10 }
-            bytes.append(contentsOf: buffer[i...])
-            return buffer.count - i
-        }
-        _ = count
+        var length = 0
+        var v = value
+        while v > 0 { length += 1; v /= 10 }
+        reserve(length)
+        v = value
+        var index = count + length
+        while v > 0 { index -= 1; storage[index] = UInt8(ascii: "0") &+ UInt8(v % 10); v /= 10 }
+        count += length
     }
 
-    public mutating func string(_ text: StaticString) {
+    public func string(_ text: StaticString) {
         separate()
         raw(UInt8(ascii: "\""))
         raw(text)
         raw(UInt8(ascii: "\""))
     }
 
-    public mutating func string(_ text: String) {
-        var text = text
-        text.withUTF8 { string(bytes: UnsafeRawBufferPointer($0)) }
+    public func string(_ text: String) {
+        if let done: Void = text.utf8.withContiguousStorageIfAvailable({ string(bytes: UnsafeRawBufferPointer($0)) }) { return done }
+        var copy = text
+        copy.withUTF8 { string(bytes: UnsafeRawBufferPointer($0)) }
     }
 
-    public mutating func string(bytes text: [UInt8]) {
+    public func string(bytes text: [UInt8]) {
         text.withUnsafeBytes { string(bytes: $0) }
     }
 
     /// A JSON string of arbitrary bytes: see the type's comment for what is escaped and replaced.
-    public mutating func string(bytes text: UnsafeRawBufferPointer) {
+    public func string(bytes text: UnsafeRawBufferPointer) {
         separate()
         raw(UInt8(ascii: "\""))
         var index = 0
-        let count = text.count
-        while index < count {
-            let byte = text[index]
-            if byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
-                raw(byte)
-                index += 1
+        let length = text.count
+        while index < length {
+            // A run of bytes that need no escaping is copied at once.
+            var end = index
+            while end < length, Self.isPlain(text[end]) { end += 1 }
+            if end > index {
+                raw(UnsafeRawBufferPointer(rebasing: text[index..<end]))
+                index = end
                 continue
             }
+            let byte = text[index]
             if byte < 0x80 {
                 escape(byte)
                 index += 1
                 continue
             }
-            let length = Self.validSequenceLength(text, at: index)
-            if length == 0 {
-                bytes.append(contentsOf: [0xEF, 0xBF, 0xBD])  // U+FFFD for one invalid byte
+            let sequence = Self.validSequenceLength(text, at: index)
+            if sequence == 0 {
+                raw(0xEF); raw(0xBF); raw(0xBD)  // U+FFFD for one invalid byte
                 index += 1
             } else {
-                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[index..<index + length]))
-                index += length
+                raw(UnsafeRawBufferPointer(rebasing: text[index..<index + sequence]))
+                index += sequence
             }
         }
         raw(UInt8(ascii: "\""))
     }
 
-    private mutating func escape(_ byte: UInt8) {
+    @inline(__always) static func isPlain(_ byte: UInt8) -> Bool {
+        byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
+    }
+
+    private func escape(_ byte: UInt8) {
         switch byte {
         case UInt8(ascii: "\""): raw("\\\"")
         case UInt8(ascii: "\\"): raw("\\\\")
@@ -169,12 +262,13 @@ public struct JSONBuffer {
         case 0x08: raw("\\b")
         case 0x0C: raw("\\f")
         default:
-            let hex: [UInt8] = Array("0123456789abcdef".utf8)
             raw("\\u00")
-            raw(hex[Int(byte >> 4)])
-            raw(hex[Int(byte & 0xF)])
+            raw(Self.hexDigit(byte >> 4))
+            raw(Self.hexDigit(byte & 0xF))
         }
     }
+
+    static func hexDigit(_ value: UInt8) -> UInt8 { value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10 }
 
     /// The length of the well-formed UTF-8 sequence starting at `index` (Unicode Table 3-7), or 0.
     static func validSequenceLength(_ text: UnsafeRawBufferPointer, at index: Int) -> Int {
@@ -195,11 +289,13 @@ public struct JSONBuffer {
         }
     }
 
+    private static let base64Alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
     /// Base64 (RFC 4648, padded) of `data` as a JSON string.
-    public mutating func base64(_ data: [UInt8]) {
+    public func base64(_ data: [UInt8]) {
         separate()
         raw(UInt8(ascii: "\""))
-        let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        let alphabet = Self.base64Alphabet
         var i = 0
         while i + 3 <= data.count {
             let n = UInt32(data[i]) << 16 | UInt32(data[i + 1]) << 8 | UInt32(data[i + 2])
@@ -218,5 +314,5 @@ public struct JSONBuffer {
     }
 
     /// Ends a JSONL line (between top-level values).
-    public mutating func newline() { raw(0x0A) }
+    public func newline() { raw(0x0A) }
 }

@@ -22,13 +22,13 @@ public struct TraceExporter {
     static let flushThreshold = 1 << 16
 
     public func export(_ format: ExportFormat, to output: ExportOutput) throws(ExportError) {
-        var out = JSONBuffer()
+        let out = JSONBuffer()
         switch format {
-        case .jsonl: try writeJSONL(&out, output)
-        case .json: try writeJSON(&out, output)
-        case .chrome: try ChromeTraceWriter(exporter: self).write(&out, output)
+        case .jsonl: try writeJSONL(out, output)
+        case .json: try writeJSON(out, output)
+        case .chrome: try ChromeTraceWriter(exporter: self).write(out, output)
         }
-        try output.flush(&out)
+        try output.flush(out)
         try output.commit()
     }
 
@@ -43,33 +43,33 @@ public struct TraceExporter {
         }
     }
 
-    private func writeJSONL(_ out: inout JSONBuffer, _ output: ExportOutput) throws(ExportError) {
+    private func writeJSONL(_ out: JSONBuffer, _ output: ExportOutput) throws(ExportError) {
         let writer = EventJSON(includePayload: includePayload)
         try forEachSelectedEvent { (_, record, offset) throws(ExportError) in
-            writer.write(record, offset: offset, context: context, into: &out)
+            writer.write(record, offset: offset, context: context, into: out)
             out.newline()
-            if out.bytes.count >= Self.flushThreshold { try output.flush(&out) }
+            if out.count >= Self.flushThreshold { try output.flush(out) }
         }
     }
 
-    private func writeJSON(_ out: inout JSONBuffer, _ output: ExportOutput) throws(ExportError) {
+    private func writeJSON(_ out: JSONBuffer, _ output: ExportOutput) throws(ExportError) {
         out.beginObject()
-        out.key("metadata"); writeMetadata(&out)
-        out.key("processes"); writeProcesses(&out)
-        out.key("channels"); writeChannels(&out)
+        out.key("metadata"); writeMetadata(out)
+        out.key("processes"); writeProcesses(out)
+        out.key("channels"); writeChannels(out)
         out.key("events"); out.beginArray()
         let writer = EventJSON(includePayload: includePayload)
         try forEachSelectedEvent { (_, record, offset) throws(ExportError) in
             out.newline()
-            writer.write(record, offset: offset, context: context, into: &out)
-            if out.bytes.count >= Self.flushThreshold { try output.flush(&out) }
+            writer.write(record, offset: offset, context: context, into: out)
+            if out.count >= Self.flushThreshold { try output.flush(out) }
         }
         out.endArray()
         out.endObject()
         out.newline()
     }
 
-    private func writeMetadata(_ out: inout JSONBuffer) {
+    private func writeMetadata(_ out: JSONBuffer) {
         out.beginObject()
         out.key("format"); out.string("ipcscope-export")
         out.key("export_version"); out.uint(1)
@@ -97,7 +97,7 @@ public struct TraceExporter {
     }
 
     /// Process records (kind 15), whatever the filter selects: the table a reader resolves pids with.
-    private func writeProcesses(_ out: inout JSONBuffer) {
+    private func writeProcesses(_ out: JSONBuffer) {
         out.beginArray()
         let trace = context.trace
         for number in trace.index.events(of: .process) {
@@ -116,7 +116,7 @@ public struct TraceExporter {
     }
 
     /// One entry per channel the trace names, with its sides as known at the end of the trace.
-    private func writeChannels(_ out: inout JSONBuffer) {
+    private func writeChannels(_ out: JSONBuffer) {
         out.beginArray()
         let trace = context.trace
         for channel in trace.index.channels.sorted() {

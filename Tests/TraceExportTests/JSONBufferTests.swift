@@ -6,7 +6,7 @@ import Testing
 /// U+FFFD, and the result parsed back by JSONSerialization.
 @Suite struct JSONBufferTests {
     func render(_ bytes: [UInt8]) -> String {
-        var buffer = JSONBuffer()
+        let buffer = JSONBuffer()
         buffer.string(bytes: bytes)
         return String(decoding: buffer.bytes, as: UTF8.self)
     }
@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func structureNumbersAndBase64() throws {
-        var buffer = JSONBuffer()
+        let buffer = JSONBuffer()
         buffer.beginObject()
         buffer.key("a"); buffer.int(-5)
         buffer.key("b"); buffer.uint(UInt64.max)
