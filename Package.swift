@@ -26,6 +26,8 @@ let package = Package(
         .target(name: "TraceFormat", dependencies: ["IPCWire", "SystemSupport", "CSystemShims"]),
         // Reading traces: the filter language (Filter/); analysis comes next. Pure: no I/O, no terminal.
         .target(name: "TraceAnalysis", dependencies: ["TraceFormat", "IPCWire"]),
+        // `export`: JSON, JSON Lines and Chrome Trace Event Format from an indexed trace (docs/export.md).
+        .target(name: "TraceExport", dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire"]),
         // The built-in demo: UI, WebContent and RequestServer peers that talk LibIPC like Ladybird (docs/demo.md).
         .target(
             name: "DemoPeers", dependencies: ["IPCTransport", "IPCWire", "SystemSupport", "CSystemShims"], resources: [.copy("Schemas")]
@@ -33,7 +35,7 @@ let package = Package(
         .executableTarget(
             name: "ipcscope",
             dependencies: [
-                "IPCWire", "IPCTransport", "TraceFormat", "DemoPeers", "Recorder",
+                "IPCWire", "IPCTransport", "TraceFormat", "TraceAnalysis", "TraceExport", "DemoPeers", "Recorder",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -88,6 +90,7 @@ let package = Package(
             dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire", "TestSupport", "ipcscope", "FilterBench"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "TraceExportTests", dependencies: ["TraceExport", "TraceAnalysis", "TraceFormat", "TestSupport", "ipcscope"]),
         .testTarget(
             name: "TraceFormatTests", dependencies: ["TraceFormat", "IPCWire", "TestSupport", "TraceWriterStress"],
             // Traces of older format versions, read by path (SampleTraceTests).

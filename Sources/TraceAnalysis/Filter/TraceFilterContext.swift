@@ -65,24 +65,24 @@ public final class TraceFilterContext: Sendable {
 
     static func key(_ magic: UInt32, _ id: Int32) -> UInt64 { UInt64(magic) << 32 | UInt64(UInt32(bitPattern: id)) }
 
-    func message(magic: UInt32, id: Int32) -> (name: [UInt8], kind: MessageKind)? { messages[Self.key(magic, id)] }
+    public func message(magic: UInt32, id: Int32) -> (name: [UInt8], kind: MessageKind)? { messages[Self.key(magic, id)] }
 
-    func latency(at offset: Int) -> Int64? { latencies[offset] }
+    public func latency(at offset: Int) -> Int64? { latencies[offset] }
 
     /// Side A (`side == 0`) or B of `channel` as known at the record at `offset`.
-    func identity(channel: UInt32, side: Int, at offset: Int) -> SideIdentity? {
+    public func identity(channel: UInt32, side: Int, at offset: Int) -> SideIdentity? {
         guard let sides = sides[channel] else { return nil }
         return (side == 0 ? sides.a : sides.b).identity(at: offset)
     }
 }
 
 /// Who one side of a channel is, from some file offset on.
-struct SideIdentity: Sendable {
-    var offset: Int
+public struct SideIdentity: Sendable {
+    public var offset: Int
     /// -1 when unknown.
-    var pid: Int32
-    var endpoint: [UInt8]
-    var process: [UInt8]
+    public var pid: Int32
+    public var endpoint: [UInt8]
+    public var process: [UInt8]
 }
 
 /// A side's identities in file order. A field a record leaves unknown keeps its previous value (the process

@@ -1,0 +1,74 @@
+import IPCWire
+import TraceAnalysis
+import TraceFormat
+
+/// An indexed trace with what an exported event needs besides its own record: side identities, message
+/// names and sync latencies (``TraceFilterContext``, one pass over the records) and delivery times from
+/// frames-delivered records (read through the index's posting list for that kind only).
+public final class ExportContext {
+    public let trace: IndexedTrace
+    public let header: TraceHeader?
+    public let names: TraceFilterContext
+    /// The time of the first event after the header, in time order: `t` counts from here.
+    public let firstTime: UInt64
+    /// Per channel and direction (`channel << 1 | direction`), delivery ranges in file order.
+    private let deliveries: [UInt64: [(first: UInt64, last: UInt64, time: UInt64)]]
+
+    public init(path: String, store: IndexStore = .userCache) throws(TraceFileError) {
+        var trace = try IndexedTrace(path: path, store: store)
+        trace.indexToEnd()
+        self.trace = trace
+        if trace.eventCount > 0, case .header(let header)? = trace.record(0) { self.header = header } else { header = nil }
+        names = TraceFilterContext(reader: trace.reader)
+        var first: UInt64 = 0
+        let index = trace.index
+        for position in 0..<index.count {
+            let number = index.eventNumber(atTimePosition: position)
+            if index.rawKind(of: number) != TraceRecordKind.header.rawValue {
+                first = index.time(of: number)
+                break
+            }
+        }
+        firstTime = first
+        var deliveries: [UInt64: [(first: UInt64, last: UInt64, time: UInt64)]] = [:]
+        for number in index.events(of: .framesDelivered) {
+            guard case .framesDelivered(let record)? = trace.record(number) else { continue }
+            deliveries[Self.key(record.channel, record.direction), default: []]
+                .append((record.firstFrameIndex, record.lastFrameIndex, record.time))
+        }
+        self.deliveries = deliveries
+    }
+
+    /// Damaged stretches the index skipped (a truncated tail, left by a killed recorder, is not damage).
+    public var corruptionCount: Int { trace.index.corruptionCount }
+
+    static func key(_ channel: UInt32, _ direction: Direction) -> UInt64 { UInt64(channel) << 1 | UInt64(direction.rawValue) }
+
+    /// When the receiver took frame `frameIndex` of `channel`'s `direction`, if a frames-delivered record says.
+    public func deliveredTime(channel: UInt32, direction: Direction, frameIndex: UInt64) -> UInt64? {
+        guard let ranges = deliveries[Self.key(channel, direction)] else { return nil }
+        // Ranges arrive in frame order per direction: binary search for the last range starting at or before.
+        var low = 0, high = ranges.count
+        while low < high {
+            let middle = (low + high) / 2
+            if ranges[middle].first <= frameIndex { low = middle + 1 } else { high = middle }
+        }
+        guard low > 0, ranges[low - 1].last >= frameIndex else { return nil }
+        return ranges[low - 1].time
+    }
+
+    /// The event numbers (index positions in file order) to export, in time order, in chunks (constant
+    /// memory beyond the index); the header is metadata, not an event.
+    public func forEachEventInTimeOrder(_ body: (Int) throws(ExportError) -> Void) throws(ExportError) {
+        let index = trace.index
+        var start = 0
+        while start < index.count {
+            let end = min(start + 65536, index.count)
+            for number in index.eventNumbers(inTimeOrder: start..<end)
+            where index.rawKind(of: number) != TraceRecordKind.header.rawValue {
+                try body(number)
+            }
+            start = end
+        }
+    }
+}
