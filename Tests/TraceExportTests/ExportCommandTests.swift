@@ -37,6 +37,25 @@ import TraceFormat
         return try #require(array?.first)
     }
 
+    /// The first python3 that can import jsonschema: the one on PATH (which may be a pyenv build with the
+    /// module from pip) or the system's (where the Debian package puts it).
+    static func pythonWithJSONSchema() throws -> String? {
+        for candidate in ["/usr/bin/env", "/usr/bin/python3"] where FileManager.default.isExecutableFile(atPath: candidate) {
+            let arguments = (candidate == "/usr/bin/env" ? ["python3"] : []) + ["-c", "import jsonschema"]
+            if try CommandRunner.run(candidate, arguments).status == 0 {
+                return candidate == "/usr/bin/env" ? try pathPython() : candidate
+            }
+        }
+        return nil
+    }
+
+    /// python3 as PATH finds it.
+    private static func pathPython() throws -> String? {
+        let found = try CommandRunner.run("/usr/bin/env", ["sh", "-c", "command -v python3"])
+        let path = found.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return found.status == 0 && !path.isEmpty ? path : nil
+    }
+
     /// Validates `text` (a JSON document, or JSON Lines when `lines`) against the schema's root or its event.
     func validate(_ text: String, lines: Bool) throws {
         let file = NSTemporaryDirectory() + "ipcscope-export-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).json"
@@ -54,7 +73,9 @@ import TraceFormat
                     print(f"value {number}: {error.json_path}: {error.message}"); sys.exit(1)
             print(f"{len(values)} valid")
             """
-        let run = try CommandRunner.run("/usr/bin/env", ["python3", "-c", script, Self.schema, file, lines ? "event" : "document"])
+        let python = try #require(try Self.pythonWithJSONSchema(),
+                                  "no python3 with the jsonschema module (CI installs python3-jsonschema, .ci/apt-packages)")
+        let run = try CommandRunner.run(python, ["-c", script, Self.schema, file, lines ? "event" : "document"])
         #expect(run.status == 0, "schema validation: \(run.stdout)\(run.stderr)")
     }
 
