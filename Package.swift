@@ -33,7 +33,7 @@ let package = Package(
         .executableTarget(
             name: "ipcscope",
             dependencies: [
-                "IPCWire", "IPCTransport", "TraceFormat", "DemoPeers", "Recorder",
+                "IPCWire", "IPCTransport", "TraceFormat", "TraceAnalysis", "DemoPeers", "Recorder",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
