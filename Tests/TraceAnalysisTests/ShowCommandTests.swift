@@ -1,0 +1,206 @@
+import Foundation
+import Glibc
+import IPCWire
+import TestSupport
+import Testing
+import TraceFormat
+
+/// `ipcscope show` through the built binary, against hand counts over TraceReader's records.
+@Suite struct ShowCommandTests {
+    static let demoTrace = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../Traces/demo.ipctrace").standardizedFileURL.path
+
+    static func ipcscope() throws -> String {
+        guard let path = BuiltProducts.executable("ipcscope") else { throw BuiltProducts.Missing(what: "ipcscope") }
+        return path
+    }
+
+    static func show(_ arguments: [String]) throws -> CommandResult {
+        try CommandRunner.run(try ipcscope(), ["show"] + arguments)
+    }
+
+    static func records(_ path: String) throws -> [(offset: Int, record: TraceRecord)] {
+        try TraceReader(path: path).records().map { (offset: $0.offset, record: $0.record) }
+    }
+
+    /// Summary lines: detail lines (-V) are indented by 8 spaces.
+    static func summaryLines(_ output: String) -> [Substring] {
+        output.split(separator: "\n").filter { !$0.hasPrefix("        ") }
+    }
+
+    @Test func listsEveryEventButTheHeaderAndQueueSamples() throws {
+        let records = try Self.records(Self.demoTrace)
+        let listed = records.count { $0.record.kind != .header && $0.record.kind != .queueSample }
+        #expect(listed > 300)
+        let result = try Self.show([Self.demoTrace])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.isEmpty)
+        let lines = Self.summaryLines(result.stdout)
+        #expect(lines.count == listed)
+        // Numbered 1… in order, times never decreasing (time order, not file order).
+        #expect(lines.compactMap { Int($0.prefix(6).trimmingCharacters(in: .whitespaces)) } == Array(1...listed))
+        let times = lines.compactMap { Double($0.dropFirst(7).prefix(11).trimmingCharacters(in: .whitespaces)) }
+        #expect(times.count == listed)
+        #expect(zip(times, times.dropFirst()).allSatisfy { $0 <= $1 })
+        #expect(times.first == 0)
+    }
+
+    @Test func filterSelectsWhatAHandCountSelects() throws {
+        let records = try Self.records(Self.demoTrace)
+        let aToBFrames = records.count {
+            if case .payloadFrame(let frame) = $0.record { return frame.direction == .aToB }
+            return false
+        }
+        let samples = records.count { $0.record.kind == .queueSample }
+        let eofs = records.count { $0.record.kind == .eof }
+        #expect(aToBFrames > 0 && samples > 0)
+        for (filter, expected) in [("kind == frame and dir == a>b", aToBFrames), ("kind == sample", samples), ("kind == eof", eofs)] {
+            let result = try Self.show([Self.demoTrace, "-f", filter])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(Self.summaryLines(result.stdout).count == expected, "\(filter)")
+        }
+        let pings = try Self.show([Self.demoTrace, "-f", "message == \"*::ping\""])
+        let lines = Self.summaryLines(pings.stdout)
+        #expect(!lines.isEmpty && lines.allSatisfy { $0.contains("DemoWebContentServer::ping") && $0.contains("SYNC") })
+    }
+
+    @Test func countStopsAfterNLines() throws {
+        let result = try Self.show([Self.demoTrace, "-c", "5"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(Self.summaryLines(result.stdout).count == 5)
+        let verbose = try Self.show([Self.demoTrace, "-c", "5", "-V", "-f", "kind == frame"])
+        #expect(Self.summaryLines(verbose.stdout).count == 5)
+    }
+
+    @Test func aBadFilterNamesItsColumn() throws {
+        let result = try Self.show([Self.demoTrace, "-f", "size >"])
+        #expect(result.status == 64)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.hasPrefix("ipcscope show: -f: column 7: expected a value"), "\(result.stderr)")
+    }
+
+    @Test func missingAndNonTraceFilesFail() throws {
+        let missing = try Self.show(["/nonexistent/trace.ipctrace"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.hasPrefix("ipcscope show: "), "\(missing.stderr)")
+        let notATrace = try Self.show([#filePath])
+        #expect(notATrace.status == 1)
+        #expect(notATrace.stderr.hasPrefix("ipcscope show: ") && notATrace.stderr.contains("not an ipcscope trace"), "\(notATrace.stderr)")
+        #expect(notATrace.stdout.isEmpty)
+    }
+
+    /// -V's hex dumps, frame by frame in time order, equal the captured payloads.
+    @Test func verboseHexDumpsEqualTheCapturedBytes() throws {
+        let frames = try Self.records(Self.demoTrace).compactMap { entry -> (time: UInt64, offset: Int, bytes: [UInt8])? in
+            guard case .payloadFrame(let frame) = entry.record else { return nil }
+            return (frame.time, entry.offset, frame.capturedPayload)
+        }.sorted { ($0.time, $0.offset) < ($1.time, $1.offset) }
+        let result = try Self.show([Self.demoTrace, "-V", "-f", "kind == frame"])
+        #expect(result.status == 0, "\(result.stderr)")
+        var dumps: [[UInt8]] = []
+        for line in result.stdout.split(separator: "\n", omittingEmptySubsequences: false) {
+            if !line.hasPrefix("        ") {
+                if !line.isEmpty { dumps.append([]) }
+                continue
+            }
+            let body = line.dropFirst(8)
+            guard body.range(of: #"^[0-9a-f]{4}  "#, options: .regularExpression) != nil, let bar = body.range(of: " |") else { continue }
+            let offset = Int(body.prefix(4), radix: 16)
+            #expect(offset == dumps[dumps.count - 1].count)
+            dumps[dumps.count - 1] += body[body.index(body.startIndex, offsetBy: 6)..<bar.lowerBound]
+                .split(separator: " ").compactMap { UInt8($0, radix: 16) }
+        }
+        #expect(dumps.count == frames.count)
+        #expect(dumps == frames.map(\.bytes))
+        #expect(result.stdout.contains("protocol: ByteString = \"https\""))
+    }
+
+    /// --follow prints what a writer appends while it runs and exits 0 at the end record.
+    @Test func followPrintsAGrowingTraceUntilItsEnd() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("show-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("live.ipctrace").path
+        let header = TraceHeader(
+            createdWallClockNanoseconds: 1_790_000_000_000_000_000, monotonicAnchorNanoseconds: 1_000_000_000,
+            hostName: "test", ipcscopeVersion: "0.1.0", commandLine: ["test"], snapLength: 4096,
+            schemas: [.init(path: "Demo.ipc", text: "endpoint Demo {\n    ping(u32 cookie) => (u32 cookie)\n}\n")])
+        let writer = try TraceWriter(path: path, header: header)
+        var time: UInt64 = 1_000_000_000
+        func frame(_ index: UInt64) -> TraceRecord {
+            time += 1000
+            var payload: [UInt8] = []
+            withUnsafeBytes(of: EndpointMagic.of("Demo").littleEndian) { payload += $0 }
+            payload += [1, 0, 0, 0, UInt8(truncatingIfNeeded: index), 0, 0, 0]
+            return .payloadFrame(PayloadFrameRecord(
+                time: time, channel: 1, direction: .aToB, frameIndex: index, streamOffset: index * 24,
+                header: FrameHeader(type: .payload, payloadSize: 12, fdCount: 0), capturedPayload: payload))
+        }
+        for index in 0..<3 { #expect(writer.submit(frame(UInt64(index)), waitForRoom: true)) }
+        try writer.flush()
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.ipcscope())
+        process.arguments = ["show", "--follow", path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        var output = LineCollector(fd: pipe.fileHandleForReading.fileDescriptor)
+        let arrived1 = output.waitFor(lines: 3)
+        #expect(arrived1)
+        #expect(output.lines.count == 3)
+        for index in 3..<8 { #expect(writer.submit(frame(UInt64(index)), waitForRoom: true)) }
+        try writer.flush()
+        let arrived2 = output.waitFor(lines: 8)
+        #expect(arrived2)
+        try writer.close(ending: EndRecord(time: time + 1000, summary: TraceSummary(channels: 1, frames: 8, bytes: 8 * 24), cleanStop: true))
+        let arrived3 = output.waitFor(lines: 9)
+        #expect(arrived3)
+        let arrived4 = output.waitForEOF()
+        #expect(arrived4)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(output.lines.count == 9)
+        #expect(output.lines.prefix(8).allSatisfy { $0.contains("Demo::ping") })
+        #expect(output.lines.last?.contains("END clean") == true)
+    }
+}
+
+/// Reads a child's stdout line by line with bounded waits (poll), so a child that prints nothing fails the test.
+struct LineCollector {
+    let fd: Int32
+    var lines: [String] = []
+    var pending: [UInt8] = []
+    var closed = false
+
+    init(fd: Int32) { self.fd = fd }
+
+    /// Reads until `lines` lines arrived, the pipe closed, or 30 s passed.
+    mutating func waitFor(lines count: Int) -> Bool {
+        let deadline = Date().addingTimeInterval(30)
+        while lines.count < count, !closed, Date() < deadline { readSome() }
+        return lines.count >= count
+    }
+
+    mutating func waitForEOF() -> Bool {
+        let deadline = Date().addingTimeInterval(30)
+        while !closed, Date() < deadline { readSome() }
+        return closed
+    }
+
+    private mutating func readSome() {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, 200) > 0 else { return }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = read(fd, &buffer, buffer.count)
+        if n <= 0 {
+            closed = true
+            return
+        }
+        pending += buffer[..<n]
+        while let newline = pending.firstIndex(of: 10) {
+            lines.append(String(decoding: pending[..<newline], as: UTF8.self))
+            pending.removeSubrange(...newline)
+        }
+    }
+}
