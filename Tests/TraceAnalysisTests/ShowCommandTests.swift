@@ -89,6 +89,30 @@ import TraceFormat
         #expect(notATrace.stdout.isEmpty)
     }
 
+    /// --time absolute is the header's wall clock at the event (docs/trace-format.md §5.1); delta starts at 0.
+    @Test func absoluteAndDeltaTimes() throws {
+        let reader = try TraceReader(path: Self.demoTrace)
+        let header = try #require(reader.header)
+        let first = try #require(Self.records(Self.demoTrace).filter { $0.record.kind != .header }.min {
+            ($0.record.time, $0.offset) < ($1.record.time, $1.offset)
+        })
+        let wall = header.wallClockNanoseconds(ofMonotonic: first.record.time)
+        var seconds = time_t(wall / 1_000_000_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let expected = String(format: "%04d-%02d-%02d %02d:%02d:%02d.%06d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                              parts.tm_hour, parts.tm_min, parts.tm_sec, Int32(wall % 1_000_000_000 / 1000))
+        let absolute = try Self.show([Self.demoTrace, "--time", "absolute", "-c", "1"])
+        #expect(absolute.status == 0, "\(absolute.stderr)")
+        #expect(absolute.stdout.dropFirst(7).hasPrefix(expected), "\(absolute.stdout) vs \(expected)")
+        let delta = try Self.show([Self.demoTrace, "--time", "delta"])
+        let deltas = Self.summaryLines(delta.stdout).compactMap { Double($0.dropFirst(7).prefix(11).trimmingCharacters(in: .whitespaces)) }
+        #expect(deltas.first == 0)
+        #expect(deltas.count == Self.summaryLines(delta.stdout).count && deltas.allSatisfy { $0 >= 0 })
+        let bad = try Self.show([Self.demoTrace, "--time", "sideways"])
+        #expect(bad.status == 64 && bad.stderr.hasPrefix("ipcscope show: --time"))
+    }
+
     /// -V's hex dumps, frame by frame in time order, equal the captured payloads.
     @Test func verboseHexDumpsEqualTheCapturedBytes() throws {
         let frames = try Self.records(Self.demoTrace).compactMap { entry -> (time: UInt64, offset: Int, bytes: [UInt8])? in
@@ -113,6 +137,37 @@ import TraceFormat
         #expect(dumps.count == frames.count)
         #expect(dumps == frames.map(\.bytes))
         #expect(result.stdout.contains("protocol: ByteString = \"https\""))
+    }
+
+    /// Without embedded schemas a frame shows magic:id; --schema DIR finds .ipc files in subdirectories.
+    @Test func schemaDirectoriesNameMessages() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("show-\(UUID().uuidString)")
+        let nested = directory.appendingPathComponent("Services/Demo")
+        try FileManager.default.createDirectory(at: nested, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "endpoint Demo {\n    ping(u32 cookie) => (u32 cookie)\n}\n".write(
+            to: nested.appendingPathComponent("Demo.ipc"), atomically: true, encoding: .utf8)
+        let path = directory.appendingPathComponent("plain.ipctrace").path
+        let header = TraceHeader(
+            createdWallClockNanoseconds: 1_790_000_000_000_000_000, monotonicAnchorNanoseconds: 1_000_000_000,
+            hostName: "test", ipcscopeVersion: "0.1.0", commandLine: ["test"], snapLength: 4096)
+        let writer = try TraceWriter(path: path, header: header)
+        var payload: [UInt8] = []
+        withUnsafeBytes(of: EndpointMagic.of("Demo").littleEndian) { payload += $0 }
+        payload += [1, 0, 0, 0, 7, 0, 0, 0]
+        #expect(writer.submit(.payloadFrame(PayloadFrameRecord(
+            time: 1_000_001_000, channel: 1, direction: .aToB, frameIndex: 0, streamOffset: 0,
+            header: FrameHeader(type: .payload, payloadSize: 12, fdCount: 0), capturedPayload: payload)), waitForRoom: true))
+        try writer.close()
+        let magic = String(EndpointMagic.of("Demo"), radix: 16)
+        let plain = try Self.show([path])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(plain.stdout.contains("0x" + String(repeating: "0", count: 8 - magic.count) + magic + ":1"), "\(plain.stdout)")
+        let named = try Self.show([path, "--schema", directory.path, "-V"])
+        #expect(named.status == 0, "\(named.stderr)")
+        #expect(named.stdout.contains("Demo::ping") && named.stdout.contains("cookie: u32 = 7"), "\(named.stdout)")
+        let missing = try Self.show([path, "--schema", directory.appendingPathComponent("nope").path])
+        #expect(missing.status == 64 && missing.stderr.hasPrefix("ipcscope show: --schema"))
     }
 
     /// --follow prints what a writer appends while it runs and exits 0 at the end record.
