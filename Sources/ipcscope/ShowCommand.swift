@@ -105,6 +105,7 @@ struct ShowPrinter {
     /// Events (file order) already considered: a followed trace prints only what came after.
     var seen = 0
     var shown = 0
+    /// Events numbered so far (the line number column).
     var considered = 0
 
     init(filter: CompiledFilter?, schemas: [SchemaFile], limit: Int?, timeMode: ShowTimeMode, verbose: Bool, colour: Bool) {
@@ -144,8 +145,9 @@ struct ShowPrinter {
             if let limit, shown >= limit { break }
             let kind = trace.index.rawKind(of: number)
             if kind == TraceRecordKind.end.rawValue { ended = true }
+            // Numbers count every event but the header, hidden or not, so a line keeps its number under any filter.
+            if kind != TraceRecordKind.header.rawValue { considered += 1 }
             guard ShowSelection.isListed(kind: kind, filter: filter) else { continue }
-            considered += 1
             let offset = trace.index.offset(of: number)
             guard let record = trace.reader.record(at: offset) else { continue }
             if let filter, !filter.matches(TraceRecordSubject(record: record, offset: offset, context: context)) { continue }

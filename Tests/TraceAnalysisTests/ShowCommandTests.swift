@@ -37,8 +37,11 @@ import TraceFormat
         #expect(result.stderr.isEmpty)
         let lines = Self.summaryLines(result.stdout)
         #expect(lines.count == listed)
-        // Numbered 1… in order, times never decreasing (time order, not file order).
-        #expect(lines.compactMap { Int($0.prefix(6).trimmingCharacters(in: .whitespaces)) } == Array(1...listed))
+        // Numbered in time order among all events but the header (hidden samples leave gaps), times never
+        // decreasing (time order, not file order).
+        let numbers = lines.compactMap { Int($0.prefix(6).trimmingCharacters(in: .whitespaces)) }
+        #expect(numbers.count == listed && numbers.first == 1 && numbers.last == records.count - 1)
+        #expect(zip(numbers, numbers.dropFirst()).allSatisfy { $0 < $1 })
         let times = lines.compactMap { Double($0.dropFirst(7).prefix(11).trimmingCharacters(in: .whitespaces)) }
         #expect(times.count == listed)
         #expect(zip(times, times.dropFirst()).allSatisfy { $0 <= $1 })
@@ -59,6 +62,10 @@ import TraceFormat
             #expect(result.status == 0, "\(result.stderr)")
             #expect(Self.summaryLines(result.stdout).count == expected, "\(filter)")
         }
+        // A line has the same number with and without a filter.
+        let all = Set(Self.summaryLines(try Self.show([Self.demoTrace, "-f", "kind == sample or kind == frame"]).stdout))
+        let frames = Self.summaryLines(try Self.show([Self.demoTrace, "-f", "kind == frame"]).stdout)
+        #expect(!frames.isEmpty && frames.allSatisfy { all.contains($0) })
         let pings = try Self.show([Self.demoTrace, "-f", "message == \"*::ping\""])
         let lines = Self.summaryLines(pings.stdout)
         #expect(!lines.isEmpty && lines.allSatisfy { $0.contains("DemoWebContentServer::ping") && $0.contains("SYNC") })
