@@ -142,7 +142,8 @@ import TraceFormat
                 .split(separator: " ").compactMap { UInt8($0, radix: 16) }
         }
         #expect(dumps.count == frames.count)
-        #expect(dumps == frames.map(\.bytes))
+        let mismatch = zip(dumps, frames).enumerated().first { $0.element.0 != $0.element.1.bytes }?.offset
+        #expect(mismatch == nil, "frame \(mismatch ?? -1) in time order: the dump differs from the captured payload")
         #expect(result.stdout.contains("protocol: ByteString = \"https\""))
     }
 

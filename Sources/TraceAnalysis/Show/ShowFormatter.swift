@@ -57,7 +57,7 @@ public struct ShowFormatter {
         line += " " + pad(record.channel.map { "ch\($0)" } ?? "-", 5, right: false)
         let summary = describe(record, offset: offset)
         line += " " + pad(summary.from, 22, right: false) + (summary.to.isEmpty ? "  " : " → ") + pad(summary.to, 22, right: false)
-        line += " " + pad(summary.what, 40, right: false)
+        line += " " + pad(summary.what, 46, right: false)
         line += " " + pad(summary.size, 8, right: true) + " " + pad(summary.fds, 5, right: true)
         if !summary.flags.isEmpty { line += "  " + paint(summary.flags, summary.tone) }
         while line.last == " " { line.removeLast() }
