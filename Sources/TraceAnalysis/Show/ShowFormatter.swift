@@ -55,7 +55,12 @@ public struct ShowFormatter {
         var line = pad(String(number), 6, right: true) + " " + pad(timeText(time), timeMode == .absolute ? 26 : 11, right: true)
         previousTime = time
         line += " " + pad(record.channel.map { "ch\($0)" } ?? "-", 5, right: false)
-        let summary = describe(record, offset: offset)
+        var summary = describe(record, offset: offset)
+        // Names, causes and kinds come from the file: a hostile trace must not drive the terminal.
+        summary.from = Self.printable(summary.from)
+        summary.to = Self.printable(summary.to)
+        summary.what = Self.printable(summary.what)
+        summary.flags = Self.printable(summary.flags)
         line += " " + pad(summary.from, 22, right: false) + (summary.to.isEmpty ? "  " : " → ") + pad(summary.to, 22, right: false)
         line += " " + pad(summary.what, 46, right: false)
         line += " " + pad(summary.size, 8, right: true) + " " + pad(summary.fds, 5, right: true)
@@ -110,6 +115,21 @@ public struct ShowFormatter {
         let fraction = String(micro)
         return "\(year)-\(two(month))-\(two(day)) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))."
             + String(repeating: "0", count: 6 - fraction.count) + fraction
+    }
+
+    /// Text from the trace with control characters (C0, DEL, C1: escape sequences, carriage returns,
+    /// newlines that would forge lines) shown as `\u{1b}`.
+    public static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if isControl(scalar) { out += "\\u{" + String(scalar.value, radix: 16) + "}" } else { out.unicodeScalars.append(scalar) }
+        }
+        return out
+    }
+
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value < 0xA0)
     }
 
     func pad(_ text: String, _ width: Int, right: Bool) -> String {
@@ -297,9 +317,9 @@ public struct ShowFormatter {
                 if leftover > 0 { out += "        (\(leftover) fds not used by the message)\n" }
             case .tooShortForEnvelope: out += "        (too short for an envelope)\n"
             case .unknownMagic, .unknownMessageID: out += "        (no schema for this message)\n"
-            case .undecoded(let at, let reason): out += "        (not decoded from byte \(at): \(reason))\n"
+            case .undecoded(let at, let reason): out += "        (not decoded from byte \(at): \(Self.printable(reason)))\n"
             case .captureEnded(let at): out += "        (capture ended at byte \(at))\n"
-            case .decodeError(let at, let reason): out += "        (invalid at byte \(at): \(reason))\n"
+            case .decodeError(let at, let reason): out += "        (invalid at byte \(at): \(Self.printable(reason)))\n"
             case .violation(let violation): out += "        (VIOLATION \(violation.kind.rawValue))\n"
             }
         }
@@ -311,15 +331,15 @@ public struct ShowFormatter {
         let indent = String(repeating: "    ", count: depth + 1)
         switch value.content {
         case .leaf(let leaf):
-            out += "\(indent)\(value.name): \(value.type) = \(leaf)\n"
+            out += Self.printable("\(indent)\(value.name): \(value.type) = \(leaf)") + "\n"
         case .optional(nil):
             out += "\(indent)\(value.name): \(value.type) = (none)\n"
         case .list(let elements, let total):
-            out += "\(indent)\(value.name): \(value.type) (\(total) elements)\n"
+            out += Self.printable("\(indent)\(value.name): \(value.type) (\(total) elements)") + "\n"
             for element in elements { tree(element, depth: depth + 1, into: &out) }
             if total > elements.count { out += "\(indent)    … \(total - elements.count) more\n" }
         default:
-            out += "\(indent)\(value.name): \(value.type)\n"
+            out += Self.printable("\(indent)\(value.name): \(value.type)") + "\n"
             for child in value.children { tree(child, depth: depth + 1, into: &out) }
         }
     }
