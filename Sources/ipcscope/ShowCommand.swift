@@ -131,17 +131,18 @@ struct ShowPrinter {
             let first = trace.events(inTimeOrder: 0..<min(total, 2)).first { $0.rawKind != TraceRecordKind.header.rawValue }
             formatter.origin = first?.time
         }
-        var numbers: [Int]
-        if seen == 0 {
-            numbers = trace.index.eventNumbers(inTimeOrder: 0..<total)
-        } else {
-            numbers = Array(seen..<total)
-            numbers.sort { (trace.index.time(of: $0), $0) < (trace.index.time(of: $1), $1) }
+        // The first call walks the index's time order in place; later calls sort just the new events.
+        var newEvents: [Int] = []
+        if seen > 0 {
+            newEvents = Array(seen..<total)
+            newEvents.sort { (trace.index.time(of: $0), $0) < (trace.index.time(of: $1), $1) }
         }
+        let firstCall = seen == 0
         seen = total
         var out = ""
         var ended = false
-        for number in numbers {
+        for position in 0..<(firstCall ? total : newEvents.count) {
+            let number = firstCall ? trace.index.eventNumber(atTimePosition: position) : newEvents[position]
             if let limit, shown >= limit { break }
             let kind = trace.index.rawKind(of: number)
             if kind == TraceRecordKind.end.rawValue { ended = true }

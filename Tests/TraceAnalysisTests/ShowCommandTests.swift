@@ -178,6 +178,39 @@ import TraceFormat
         #expect(missing.status == 64 && missing.stderr.hasPrefix("ipcscope show: --schema"))
     }
 
+    /// --follow on a trace `ipcscope demo` is recording ends at its end record with the events a later `show` lists.
+    @Test func followingARealRecordingEndsWithItsEvents() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("show-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("demo.ipctrace").path
+        let demo = Process()
+        demo.executableURL = URL(fileURLWithPath: try Self.ipcscope())
+        demo.arguments = ["demo", "-o", path, "--messages", "200"]
+        demo.standardOutput = FileHandle.nullDevice
+        demo.standardError = FileHandle.nullDevice
+        try demo.run()
+        // The recorder renames the trace into place once recording has started (bounded wait).
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: path), demo.isRunning, Date() < deadline { usleep(2_000) }
+        #expect(FileManager.default.fileExists(atPath: path))
+        let followed = try Self.show(["--follow", path])
+        demo.waitUntilExit()
+        #expect(demo.terminationStatus == 0)
+        #expect(followed.status == 0, "\(followed.stderr)")
+        let after = try Self.show([path])
+        #expect(after.status == 0)
+        let followedLines = Self.summaryLines(followed.stdout)
+        #expect(followedLines.count == Self.summaryLines(after.stdout).count)
+        #expect(followedLines.last?.contains("END clean") == true)
+        // The same events (by time; a line printed before its response arrived says `SYNC (no response)`).
+        let times = { (lines: [Substring]) in lines.map { $0.dropFirst(7).prefix(11) }.sorted() }
+        #expect(times(followedLines) == times(Self.summaryLines(after.stdout)))
+        let records = try Self.records(path)
+        #expect(records.count { $0.record.kind == .payloadFrame } > 100)
+        #expect(followedLines.count == records.count { $0.record.kind != .header && $0.record.kind != .queueSample })
+    }
+
     /// --follow prints what a writer appends while it runs and exits 0 at the end record.
     @Test func followPrintsAGrowingTraceUntilItsEnd() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("show-\(UUID().uuidString)")
