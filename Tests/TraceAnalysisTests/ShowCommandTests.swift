@@ -211,6 +211,38 @@ import TraceFormat
         #expect(followedLines.count == records.count { $0.record.kind != .header && $0.record.kind != .queueSample })
     }
 
+    /// Colour on a terminal (a pseudo-terminal here), none with NO_COLOR set, none into a pipe.
+    @Test func colourOnlyOnATerminalWithoutNoColor() throws {
+        let arguments = ["show", Self.demoTrace.replacingOccurrences(of: "demo.ipctrace", with: "demo-misbehave.ipctrace"),
+                         "-f", "kind == violation", "-c", "1"]
+        func onTerminal(_ environment: [String: String]) throws -> String {
+            let pty = try #require(PseudoTerminal())
+            let master = pty.master
+            defer { close(master) }
+            let slave = open(pty.slavePath, O_RDWR | O_NOCTTY)
+            #expect(slave >= 0)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try Self.ipcscope())
+            process.arguments = arguments
+            process.environment = environment
+            process.standardOutput = FileHandle(fileDescriptor: slave, closeOnDealloc: true)
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            var output = LineCollector(fd: master)
+            _ = output.waitFor(lines: 1)
+            return output.lines.first ?? ""
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = nil
+        #expect(try onTerminal(environment).contains("\u{1B}[1;31mVIOLATION too-many-fds-in-frame"))
+        environment["NO_COLOR"] = "1"
+        let plain = try onTerminal(environment)
+        #expect(plain.contains("VIOLATION too-many-fds-in-frame") && !plain.contains("\u{1B}"))
+        let piped = try CommandRunner.run(try Self.ipcscope(), arguments)
+        #expect(piped.stdout.contains("VIOLATION") && !piped.stdout.contains("\u{1B}"))
+    }
+
     /// --follow prints what a writer appends while it runs and exits 0 at the end record.
     @Test func followPrintsAGrowingTraceUntilItsEnd() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("show-\(UUID().uuidString)")
@@ -298,5 +330,29 @@ struct LineCollector {
             lines.append(String(decoding: pending[..<newline], as: UTF8.self))
             pending.removeSubrange(...newline)
         }
+    }
+}
+
+/// A pseudo-terminal pair. posix_openpt and friends are not in Swift's Glibc module (they need
+/// _XOPEN_SOURCE), so they are looked up in libc by name.
+struct PseudoTerminal {
+    let master: Int32
+    let slavePath: String
+
+    init?() {
+        typealias IntCall = @convention(c) (Int32) -> Int32
+        typealias NameCall = @convention(c) (Int32) -> UnsafeMutablePointer<CChar>?
+        guard let libc = dlopen(nil, RTLD_NOW),
+              let open = dlsym(libc, "posix_openpt"), let grant = dlsym(libc, "grantpt"),
+              let unlock = dlsym(libc, "unlockpt"), let name = dlsym(libc, "ptsname") else { return nil }
+        let master = unsafeBitCast(open, to: IntCall.self)(O_RDWR | O_NOCTTY)
+        guard master >= 0 else { return nil }
+        guard unsafeBitCast(grant, to: IntCall.self)(master) == 0, unsafeBitCast(unlock, to: IntCall.self)(master) == 0,
+              let path = unsafeBitCast(name, to: NameCall.self)(master) else {
+            close(master)
+            return nil
+        }
+        self.master = master
+        slavePath = String(cString: path)
     }
 }
