@@ -13,8 +13,9 @@ struct ShowCommand: ParsableCommand {
         discussion: """
             Columns: number, time, channel, sender → receiver, message (or magic:id), payload size, fds, \
             flags (SYNC/RESP with latency, VIOLATION, EOF, TRANSFER…). Queue samples and the header are not \
-            listed unless a -f filter names `kind`. Exit status 0; 1 when the trace cannot be read; 64 for a \
-            filter that does not compile or a schema that cannot be read.
+            listed unless a -f filter names `kind`. Exit status 0; 1 when the trace cannot be read or has \
+            damaged records (listed around and reported); 64 for a filter that does not compile or a schema \
+            that cannot be read.
             """
     )
 
@@ -82,8 +83,16 @@ struct ShowCommand: ParsableCommand {
             trace.indexToEnd()
             _ = try printer.printNew(trace)
         }
-        for damage in trace.index.damage.prefix(5) {
-            printToStandardError("ipcscope show: \(file): damaged record at offset \(damage.offset) (\(damage.reason)) skipped")
+        // Damage is listed around, reported, and fails the command as it fails `check` (a truncated tail,
+        // left by a killed recorder, is not damage).
+        let damaged = trace.index.corruptionCount
+        guard damaged == 0 else {
+            for damage in trace.index.damage.prefix(5) {
+                let resumed = damage.resumedAt.map { "resumed at offset \($0)" } ?? "nothing readable after it"
+                printToStandardError("ipcscope show: \(file): damaged record at offset \(damage.offset): \(damage.reason); \(resumed)")
+            }
+            if damaged > 5 { printToStandardError("ipcscope show: \(file): \(damaged - 5) more damaged regions") }
+            throw ExitCode.failure
         }
     }
 

@@ -120,6 +120,35 @@ import TraceFormat
         #expect(bad.status == 64 && bad.stderr.hasPrefix("ipcscope show: --time"))
     }
 
+    /// A damaged trace lists what is readable, names the damage, and fails; it never crashes.
+    @Test func damagedTracesAreListedAroundAndFail() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("show-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let original = try Array(Data(contentsOf: URL(fileURLWithPath: Self.demoTrace)))
+        let intact = Self.summaryLines(try Self.show([Self.demoTrace]).stdout).count
+        var flipped = original
+        flipped[original.count / 2] ^= 0x10
+        var garbage = original
+        var generator = SplitMix64(seed: 11)
+        garbage.replaceSubrange(original.count / 3..<original.count / 3 + 4096, with: generator.bytes(4096))
+        for (name, bytes) in [("flipped", flipped), ("garbage", garbage)] {
+            let path = directory.appendingPathComponent("\(name).ipctrace").path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let result = try Self.show([path])
+            #expect(result.status == 1, "\(name): \(result.stderr)")
+            #expect(result.stderr.hasPrefix("ipcscope show: \(path): damaged record at offset "), "\(name): \(result.stderr)")
+            let lines = Self.summaryLines(result.stdout).count
+            #expect(lines > 0 && lines < intact, "\(name): \(lines) of \(intact)")
+        }
+        // A truncated tail (a killed recorder) is not damage.
+        let truncated = directory.appendingPathComponent("truncated.ipctrace").path
+        try Data(original.prefix(original.count - 7)).write(to: URL(fileURLWithPath: truncated))
+        let result = try Self.show([truncated])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(Self.summaryLines(result.stdout).count == intact - 1)
+    }
+
     /// -V's hex dumps, frame by frame in time order, equal the captured payloads.
     @Test func verboseHexDumpsEqualTheCapturedBytes() throws {
         let frames = try Self.records(Self.demoTrace).compactMap { entry -> (time: UInt64, offset: Int, bytes: [UInt8])? in
