@@ -183,6 +183,11 @@ enum ShowInterrupt {
 
     static func install() {
         signal(SIGINT) { _ in ShowInterrupt.flag = 1 }
+        // A parent that blocks SIGINT (a test harness, a recorder's thread) passes the mask on: unblock it.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }
 

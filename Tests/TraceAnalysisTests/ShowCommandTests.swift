@@ -321,6 +321,34 @@ import TraceFormat
         #expect(output.lines.prefix(8).allSatisfy { $0.contains("Demo::ping") })
         #expect(output.lines.last?.contains("END clean") == true)
     }
+
+    /// Ctrl-C ends --follow on a trace that has no end record yet, with status 0.
+    @Test func followStopsOnSIGINT() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("show-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("unfinished.ipctrace").path
+        // Everything of demo.ipctrace but its end record: a recording still going.
+        let reader = try TraceReader(path: Self.demoTrace)
+        let end = try #require(reader.records().first { $0.record.kind == .end }?.offset)
+        try Data(try Array(Data(contentsOf: URL(fileURLWithPath: Self.demoTrace))).prefix(end)).write(to: URL(fileURLWithPath: path))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.ipcscope())
+        process.arguments = ["show", "--follow", path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        var output = LineCollector(fd: pipe.fileHandleForReading.fileDescriptor)
+        let listed = Self.summaryLines(try Self.show([path]).stdout).count
+        let arrived = output.waitFor(lines: listed)
+        #expect(arrived)
+        process.interrupt()
+        let closed = output.waitForEOF()
+        #expect(closed)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        #expect(output.lines.count == listed)
+    }
 }
 
 /// Reads a child's stdout line by line with bounded waits (poll), so a child that prints nothing fails the test.
