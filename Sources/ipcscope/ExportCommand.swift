@@ -12,8 +12,8 @@ struct ExportCommand: ParsableCommand {
         discussion: """
             Events in time order; the fields of each format are in docs/export.md. With -o the export is \
             written to a temporary file next to OUT and renamed over it only when complete: a failed export \
-            leaves OUT as it was. Exit status 0 on success, 1 on any error (unreadable trace, bad filter, \
-            write error); a damaged trace is exported as far as it is readable and exits 1.
+            leaves OUT as it was. Exit status 0 on success, 64 for a filter that does not compile or an unknown format, \
+            1 on any other error (unreadable trace, write error); a damaged trace is exported as far as it is readable and exits 1.
             """
     )
 
@@ -37,21 +37,25 @@ struct ExportCommand: ParsableCommand {
             try export()
         } catch {
             FileHandle.standardError.write(Data("ipcscope export: \(error.message)\n".utf8))
-            throw ExitCode(1)
+            throw ExitCode(error.isUsage ? 64 : 1)
         }
     }
 
     private struct ExportFailure: Error {
         var message: String
+        /// A mistake in the command line (as `show` reports it): exit 64, EX_USAGE.
+        var isUsage = false
     }
 
     private func export() throws(ExportFailure) {
         guard let chosen = ExportFormat(rawValue: format) else {
-            throw ExportFailure(message: "unknown format '\(format)' (json, jsonl or chrome)")
+            throw ExportFailure(message: "unknown format '\(format)' (json, jsonl or chrome)", isUsage: true)
         }
         var compiled: CompiledFilter?
         if let filter {
-            do { compiled = try CompiledFilter(filter) } catch { throw ExportFailure(message: "filter: \(error)") }
+            do { compiled = try CompiledFilter(filter) } catch {
+                throw ExportFailure(message: "filter: \(error)", isUsage: true)
+            }
         }
         let context: ExportContext
         do { context = try ExportContext(path: file) } catch { throw ExportFailure(message: "\(file): \(error)") }

@@ -113,7 +113,7 @@ import TraceFormat
             #expect(run.stdout.split(separator: "\n").count == expected, "\(filter)")
         }
         let bad = try export(trace, ["--format", "jsonl", "-f", "kind == frme"])
-        #expect(bad.status != 0)
+        #expect(bad.status == 64, "a filter that does not compile is a usage error, as in show")
         #expect(bad.stdout.isEmpty)
         #expect(bad.stderr.hasPrefix("ipcscope export: "), "\(bad.stderr)")
         #expect(bad.stderr.contains("column 9"), "\(bad.stderr)")
