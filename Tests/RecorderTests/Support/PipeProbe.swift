@@ -1,3 +1,4 @@
+import TestSupport
 import IPCTransport
 
 /// A pipe whose write end is sent somewhere to be closed. Every copy of either end links to the same
