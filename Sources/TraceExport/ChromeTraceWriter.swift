@@ -59,7 +59,7 @@ struct ChromeTraceWriter {
 
         var flowID: UInt64 = 0
         try exporter.forEachSelectedEvent { (number, record, offset) throws(ExportError) in
-            guard let channel = record.channel, let direction = EventJSON.direction(of: record) else { return }
+            guard let channel = record.channel, let direction = record.direction else { return }
             let senderSide = direction == .aToB ? 0 : 1
             let sender = track(channel: channel, side: senderSide, offset: offset, into: out)
             let receiver = track(channel: channel, side: 1 - senderSide, offset: offset, into: out)

@@ -14,7 +14,7 @@ public struct EventJSON {
         out.key("time_ns"); out.uint(record.time)
         out.key("t"); out.seconds(nanoseconds: Int64(bitPattern: record.time &- context.firstTime))
         if let channel = record.channel { out.key("channel"); out.uint(UInt64(channel)) }
-        if let direction = Self.direction(of: record), let channel = record.channel {
+        if let direction = record.direction, let channel = record.channel {
             out.key("dir"); out.string(direction == .aToB ? "a>b" : "b>a")
             let senderSide = direction == .aToB ? 0 : 1
             side("sender", channel: channel, side: senderSide, offset: offset, context: context, into: out)
@@ -24,20 +24,6 @@ public struct EventJSON {
         out.endObject()
     }
 
-    static func direction(of record: TraceRecord) -> Direction? {
-        switch record {
-        case .payloadFrame(let r): r.direction
-        case .acknowledgement(let r): r.direction
-        case .eof(let r): r.direction
-        case .queueSample(let r): r.direction
-        case .violation(let r): r.direction
-        case .captureLoss(let r): r.direction
-        case .lateFDs(let r): r.direction
-        case .unknownFrame(let r): r.direction
-        case .framesDelivered(let r): r.direction
-        default: nil
-        }
-    }
 
     private func side(_ name: StaticString, channel: UInt32, side: Int, offset: Int, context: ExportContext, into out: JSONBuffer) {
         guard let identity = context.names.identity(channel: channel, side: side, at: offset) else { return }

@@ -138,6 +138,22 @@ public enum TraceRecord: Sendable, Equatable {
         case .framesDelivered(let r): r.channel
         }
     }
+
+    /// The direction the record is about; nil for records of a whole channel, a process or the trace.
+    public var direction: Direction? {
+        switch self {
+        case .payloadFrame(let r): r.direction
+        case .acknowledgement(let r): r.direction
+        case .eof(let r): r.direction
+        case .queueSample(let r): r.direction
+        case .violation(let r): r.direction
+        case .captureLoss(let r): r.direction
+        case .lateFDs(let r): r.direction
+        case .unknownFrame(let r): r.direction
+        case .framesDelivered(let r): r.direction
+        default: nil
+        }
+    }
 }
 
 // MARK: - 1 header

@@ -16,20 +16,7 @@ public struct TraceRecordSubject: FilterSubject {
         self.context = context
     }
 
-    var direction: Direction? {
-        switch record {
-        case .payloadFrame(let r): r.direction
-        case .acknowledgement(let r): r.direction
-        case .eof(let r): r.direction
-        case .queueSample(let r): r.direction
-        case .violation(let r): r.direction
-        case .captureLoss(let r): r.direction
-        case .lateFDs(let r): r.direction
-        case .unknownFrame(let r): r.direction
-        case .framesDelivered(let r): r.direction
-        default: nil
-        }
-    }
+    var direction: Direction? { record.direction }
 
     var envelope: MessageEnvelope? {
         guard case .payloadFrame(let frame) = record else { return nil }
