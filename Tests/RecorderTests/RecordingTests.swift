@@ -268,7 +268,8 @@ extension RecordingTests {
     }
 
     /// Waits (bounded) until the live trace's A→B pending-request counts, from the first 1 on and without
-    /// repeats (1, 0, 1, 0, …), number at least `count`.
+    /// repeats (1, 0, 1, 0, …), number at least `count`. A record reaching the file raises no event, so this
+    /// rereads the file; the outcome is what the records say, the bound only ends a broken test.
     private func waitForPendingChanges(in pair: RecordedPair, count: Int) throws -> Bool {
         let deadline = ContinuousClock.now + .seconds(10)
         repeat {

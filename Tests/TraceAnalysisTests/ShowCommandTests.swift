@@ -219,7 +219,8 @@ import TraceFormat
         demo.standardOutput = FileHandle.nullDevice
         demo.standardError = FileHandle.nullDevice
         try demo.run()
-        // The recorder renames the trace into place once recording has started (bounded wait).
+        // The recorder renames the trace into place once recording has started. A rename raises no event we
+        // can wait on here, so this polls for the file; the bound only ends a broken test.
         let deadline = Date().addingTimeInterval(60)
         while !FileManager.default.fileExists(atPath: path), demo.isRunning, Date() < deadline { usleep(2_000) }
         #expect(FileManager.default.fileExists(atPath: path))
