@@ -28,6 +28,8 @@ let package = Package(
         .target(name: "TraceAnalysis", dependencies: ["TraceFormat", "IPCWire"]),
         // `export`: JSON, JSON Lines and Chrome Trace Event Format from an indexed trace (docs/export.md).
         .target(name: "TraceExport", dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire"]),
+        // The viewer's model: state, key table, layout and views rendering into a CellGrid. No terminal in it.
+        .target(name: "ViewerModel", dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire"]),
         // The built-in demo: UI, WebContent and RequestServer peers that talk LibIPC like Ladybird (docs/demo.md).
         .target(
             name: "DemoPeers", dependencies: ["IPCTransport", "IPCWire", "SystemSupport", "CSystemShims"], resources: [.copy("Schemas")]
@@ -90,6 +92,7 @@ let package = Package(
             dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire", "TestSupport", "ipcscope", "FilterBench"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "ViewerModelTests", dependencies: ["ViewerModel", "TraceAnalysis", "TraceFormat", "IPCWire", "TestSupport"]),
         .testTarget(name: "TraceExportTests", dependencies: ["TraceExport", "TraceAnalysis", "TraceFormat", "TestSupport", "ipcscope"]),
         .testTarget(
             name: "TraceFormatTests", dependencies: ["TraceFormat", "IPCWire", "TestSupport", "TraceWriterStress"],
