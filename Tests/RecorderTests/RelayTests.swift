@@ -249,18 +249,19 @@ func sendUnlessFull(_ fd: Int32, _ bytes: [UInt8]) -> Int? {
         let frame = FrameEncoder.payloadFrame([UInt8](repeating: 1, count: 65_536 - 12))
         var written = 0
         var stalled = false
-        // programB never reads: A's writes must start failing with EAGAIN after a bounded amount.
-        for _ in 0..<2_000 {
+        // programB never reads: A keeps writing whenever its socket has room again. A proxy that buffered
+        // without bound would keep making room and the byte bound below fails; a bounded one stops draining
+        // A, so poll sees no room for a whole second. The second only ends the loop: the verdict is the byte bound.
+        while written < 8 * 1024 * 1024 {
             if let count = sendUnlessFull(harness.programA, frame) {
                 written += count
                 continue
             }
-            usleep(20_000)  // let the relay drain what it can
-            guard let count = sendUnlessFull(harness.programA, frame) else {
+            var room = pollfd(fd: harness.programA, events: Int16(POLLOUT), revents: 0)
+            if poll(&room, 1, 1000) == 0 {
                 stalled = true
                 break
             }
-            written += count
         }
         #expect(stalled)
         #expect(written < 8 * 1024 * 1024, "the proxy buffered \(written) bytes")
