@@ -14,6 +14,10 @@ import IPCWire
 ///     hostile-pair KIND [SCHEMA]
 ///                        the same on a socketpair of its own (no takeover), drained by a thread: for
 ///                        `ipcscope record -- IPCTestPeer hostile-pair KIND` (SCHEMA for decoded-size-too-large)
+///     fd-flood N         (no takeover) N messages with one fd each over a socketpair of its own, then print
+///                        the parent recorder's and its own fd counts before and after (ResourceModes)
+///     channel-churn N    (no takeover) N socketpair channels opened, used and closed; the same figures
+///     soak SECONDS       (no takeover) channels and fds through the recorder for SECONDS, its memory sampled
 ///     list-fds           print this process's open fds (no takeover), for spawn tests
 ///     print-env NAME     print an environment variable (no takeover)
 ///     exit CODE          exit with CODE (no takeover)
@@ -40,6 +44,9 @@ struct TestPeerMain {
         case "hostile-pair":
             guard arguments.count > 1, let kind = Violation.Kind(rawValue: arguments[1]) else { usage() }
             HostilePeer.runPair(kind, schemaPath: arguments.count > 2 ? arguments[2] : nil)
+        case "fd-flood": ResourceModes.fdFlood(count: number())
+        case "channel-churn": ResourceModes.channelChurn(count: number())
+        case "soak": ResourceModes.soak(seconds: number())
         case "list-fds":
             let fds = Descriptor.openDescriptors().keys.sorted().map(String.init).joined(separator: " ")
             print(fds)
@@ -55,7 +62,7 @@ struct TestPeerMain {
     }
 
     static func usage() -> Never {
-        fail("usage: IPCTestPeer echo | close-after N | fd-sink N | pipe-writer | transfer | hostile KIND | hostile-pair KIND [SCHEMA] | list-fds | print-env NAME | exit CODE", code: 2)
+        fail("usage: IPCTestPeer echo | close-after N | fd-sink N | pipe-writer | transfer | hostile KIND | hostile-pair KIND [SCHEMA] | fd-flood N | channel-churn N | soak SECONDS | list-fds | print-env NAME | exit CODE", code: 2)
     }
 }
 
