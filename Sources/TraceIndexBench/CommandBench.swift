@@ -80,6 +80,11 @@ struct CommandBench {
     static func printTable(_ rows: [[String: Double]]) {
         func column(_ title: String, _ format: ([String: Double]) -> String) -> [String] { [title] + rows.map(format) }
         func rate(_ value: Double?) -> String { value.map { fixed($0 / 1e6, 2) + " M/s" } ?? "-" }
+        /// Events per second of the command's own CPU time: what it would do with a core to itself.
+        func cpuRate(_ row: [String: Double], _ name: String) -> String {
+            guard let cpu = row["\(name).cpu"], let events = name == "jq" ? row["jq.events"] : row["commands.events"] else { return "-" }
+            return fixed(events / cpu / 1e6, 2) + " M/s"
+        }
         func run(_ row: [String: Double], _ name: String) -> String {
             guard let seconds = row["\(name).seconds"] else { return name == "stats" ? "n/a (no stats command)" : "-" }
             return fixed(seconds, 2) + " s (cpu " + fixed(row["\(name).cpu"] ?? 0, 2) + ")"
@@ -95,13 +100,21 @@ struct CommandBench {
             column("stats") { run($0, "stats") },
             column("show") { run($0, "show") },
             column("show events/s") { rate($0["show.eventsPerSecond"]) },
+            column("(per cpu s)") { cpuRate($0, "show") },
             column("export jsonl") { run($0, "export") },
             column("export events/s") { rate($0["export.eventsPerSecond"]) },
+            column("(per cpu s)") { cpuRate($0, "export") },
             column("jq -c . (lines)") { row in run(row, "jq") + (row["jq.events"].map { " (" + String(Int($0)) + ")" } ?? "") },
             column("jq events/s") { rate($0["jq.eventsPerSecond"]) },
+            column("(per cpu s)") { cpuRate($0, "jq") },
             column("export ÷ jq") { row in
                 guard let export = row["export.eventsPerSecond"], let jq = row["jq.eventsPerSecond"] else { return "-" }
-                return fixed(export / jq, 1) + "×"
+                var text = fixed(export / jq, 1) + "×"
+                if let exportCPU = row["export.cpu"], let jqCPU = row["jq.cpu"], let events = row["commands.events"],
+                   let jqEvents = row["jq.events"] {
+                    text += " (cpu " + fixed((events / exportCPU) / (jqEvents / jqCPU), 1) + "×)"
+                }
+                return text
             },
             column("maxRSS MiB / anon B/event: stats") { memory($0, "stats") },
             column("show") { memory($0, "show") },
@@ -113,7 +126,8 @@ struct CommandBench {
         for line in 0...rows.count {
             print(zip(columns, widths).map { $0[line].padding($1) }.joined(separator: "  "))
         }
-        print("events/s: the JSONL's lines (every event but the header) over the wall time; show reads them all and")
+        print("events/s: the JSONL's lines (every event but the header) over the wall time, (per cpu s) over the command's")
+        print("CPU time (user + system: steadier on a shared machine); show reads every event and")
         print("hides queue samples by default. maxRSS: peak resident memory (wait4), the mapped trace and stored index")
         print("included; anon B/event: the peak of RssAnon (memory beyond the mapped files, sampled every 5 ms) per event.")
         print("")
