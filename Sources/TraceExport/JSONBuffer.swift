@@ -114,12 +114,45 @@ public final class JSONBuffer {
 
     /// A member name; the value written next is its value.
     public func key(_ name: StaticString) {
-        separate()
-        raw(UInt8(ascii: "\""))
-        raw(name)
-        raw(UInt8(ascii: "\""))
-        raw(UInt8(ascii: ":"))
+        guard name.hasPointerRepresentation else {
+            separate()
+            raw(UInt8(ascii: "\""))
+            raw(name)
+            raw(UInt8(ascii: "\""))
+            raw(UInt8(ascii: ":"))
+            pendingValueAfterKey = true
+            return
+        }
+        // The comma, quotes and colon around the name in one reservation: the most frequent call.
+        let length = name.utf8CodeUnitCount
+        reserve(length + 4)
+        var end = storage + count
+        if pendingValueAfterKey {
+            pendingValueAfterKey = false
+        } else if depth > 0 {
+            let bit: UInt64 = 1 << UInt64(depth)
+            if commaBits & bit != 0 { end.pointee = UInt8(ascii: ","); end += 1 }
+            commaBits |= bit
+        }
+        end.pointee = UInt8(ascii: "\"")
+        (end + 1).update(from: name.utf8Start, count: length)
+        end[length + 1] = UInt8(ascii: "\"")
+        end[length + 2] = UInt8(ascii: ":")
+        count = end + length + 3 - storage
         pendingValueAfterKey = true  // the value that follows gets no comma of its own
+    }
+
+    /// A value already written as JSON (by this type), copied as it is.
+    func value(rendered bytes: UnsafeRawBufferPointer) {
+        separate()
+        raw(bytes)
+    }
+
+    /// Members already written by this type into an object in the same state as this one (a member
+    /// written before them: they start with their comma), copied as they are.
+    func members(rendered bytes: UnsafeRawBufferPointer) {
+        precondition(!pendingValueAfterKey && depth > 0 && commaBits & (1 << UInt64(depth)) != 0)
+        raw(bytes)
     }
 
     /// A member name known only at run time (escaped like any string).
@@ -164,13 +197,21 @@ public final class JSONBuffer {
         if value < 0 { raw(UInt8(ascii: "-")) }
         digits(magnitude / 1_000_000_000)
         magnitude %= 1_000_000_000
-        raw(UInt8(ascii: "."))
-        var divisor: UInt64 = 100_000_000
-        while divisor > 0 {
-            raw(UInt8(ascii: "0") &+ UInt8(magnitude / divisor))
-            magnitude %= divisor
-            divisor /= 10
+        // The point and nine digits, backwards, two at a time.
+        reserve(10)
+        let end = storage + count
+        end.pointee = UInt8(ascii: ".")
+        let pairs = Self.digitPairs.utf8Start
+        var index = 9
+        for _ in 0..<4 {
+            let pair = Int(magnitude % 100) &* 2
+            magnitude /= 100
+            end[index - 1] = pairs[pair]
+            end[index] = pairs[pair + 1]
+            index -= 2
         }
+        end[1] = UInt8(ascii: "0") &+ UInt8(magnitude)
+        count += 10
     }
 
     /// Microseconds with three decimals (Chrome's `ts`/`dur` unit) from a signed nanosecond count.
@@ -186,15 +227,38 @@ public final class JSONBuffer {
         raw(UInt8(ascii: "0") &+ UInt8(magnitude % 10))
     }
 
+    /// "00" "01" … "99": two digits per division.
+    private static let digitPairs: StaticString = """
+        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899
+        """
+
     private func digits(_ value: UInt64) {
         if value < 10 { raw(UInt8(ascii: "0") &+ UInt8(value)); return }
-        var length = 0
+        // At most 20 digits, written backwards into a scratch area at the end of the reservation.
+        reserve(40)
+        let scratch = storage + count + 20
+        let pairs = Self.digitPairs.utf8Start
+        var index = 20
         var v = value
-        while v > 0 { length += 1; v /= 10 }
-        reserve(length)
-        v = value
-        var index = count + length
-        while v > 0 { index -= 1; storage[index] = UInt8(ascii: "0") &+ UInt8(v % 10); v /= 10 }
+        while v >= 100 {
+            let pair = Int(v % 100) &* 2
+            v /= 100
+            index -= 2
+            scratch[index] = pairs[pair]
+            scratch[index + 1] = pairs[pair + 1]
+        }
+        if v >= 10 {
+            index -= 2
+            scratch[index] = pairs[Int(v) &* 2]
+            scratch[index + 1] = pairs[Int(v) &* 2 + 1]
+        } else {
+            index -= 1
+            scratch[index] = UInt8(ascii: "0") &+ UInt8(v)
+        }
+        let length = 20 - index
+        (storage + count).update(from: scratch + index, count: length)
         count += length
     }
 

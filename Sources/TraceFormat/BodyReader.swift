@@ -17,24 +17,31 @@ struct BodyReader {
 
     var remaining: Int { bytes.count - position }
 
+    /// Inlined (every field of every decoded record passes here); the error is built out of line.
+    @inline(__always)
     private mutating func take(_ count: Int, _ field: StaticString) throws(BodyDecodingError) -> Int {
-        guard count >= 0, count <= remaining else {
-            throw BodyDecodingError("body ends inside \(field) (needs \(count) bytes, \(remaining) left)")
-        }
-        defer { position += count }
-        return position
+        guard count >= 0, count <= remaining else { throw Self.bodyEnds(inside: field, needs: count, left: remaining) }
+        let at = position
+        position += count
+        return at
     }
 
+    @inline(never)
+    private static func bodyEnds(inside field: StaticString, needs count: Int, left: Int) -> BodyDecodingError {
+        BodyDecodingError("body ends inside \(field) (needs \(count) bytes, \(left) left)")
+    }
+
+    @inline(__always)
     mutating func integer<T: FixedWidthInteger>(_ field: StaticString, as: T.Type = T.self) throws(BodyDecodingError) -> T {
         let at = try take(MemoryLayout<T>.size, field)
         return T(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: T.self))
     }
 
-    mutating func u8(_ field: StaticString) throws(BodyDecodingError) -> UInt8 { try integer(field) }
-    mutating func u16(_ field: StaticString) throws(BodyDecodingError) -> UInt16 { try integer(field) }
-    mutating func u32(_ field: StaticString) throws(BodyDecodingError) -> UInt32 { try integer(field) }
-    mutating func u64(_ field: StaticString) throws(BodyDecodingError) -> UInt64 { try integer(field) }
-    mutating func i32(_ field: StaticString) throws(BodyDecodingError) -> Int32 { try integer(field) }
+    @inline(__always) mutating func u8(_ field: StaticString) throws(BodyDecodingError) -> UInt8 { try integer(field) }
+    @inline(__always) mutating func u16(_ field: StaticString) throws(BodyDecodingError) -> UInt16 { try integer(field) }
+    @inline(__always) mutating func u32(_ field: StaticString) throws(BodyDecodingError) -> UInt32 { try integer(field) }
+    @inline(__always) mutating func u64(_ field: StaticString) throws(BodyDecodingError) -> UInt64 { try integer(field) }
+    @inline(__always) mutating func i32(_ field: StaticString) throws(BodyDecodingError) -> Int32 { try integer(field) }
 
     /// A u8 flag: any non-zero value is true.
     mutating func bool(_ field: StaticString) throws(BodyDecodingError) -> Bool { try u8(field) != 0 }

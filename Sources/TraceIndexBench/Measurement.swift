@@ -123,3 +123,53 @@ struct BenchError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+extension Measurement {
+    /// The target of a symbolic link ("" when it cannot be read).
+    static func readLink(_ path: String) -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink(path, &buffer, buffer.count - 1)
+        guard length > 0 else { return "" }
+        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Newlines in a file, read 1 MiB at a time.
+    static func countLines(_ path: String) -> Int {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var lines = 0
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            for byte in chunk[..<n] where byte == 0x0A { lines += 1 }
+        }
+        return lines
+    }
+}
+
+extension Measurement {
+    /// Copies the first `lines` lines of `source` to `destination`.
+    static func copyLines(from source: String, to destination: String, lines: Int) throws {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw BenchError("open \(source): \(String(cString: strerror(errno)))") }
+        defer { close(input) }
+        let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard output >= 0 else { throw BenchError("open \(destination): \(String(cString: strerror(errno)))") }
+        var left = lines
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while left > 0 {
+            let n = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            var end = 0
+            while end < n, left > 0 {
+                if chunk[end] == 0x0A { left -= 1 }
+                end += 1
+            }
+            let written = chunk.withUnsafeBytes { write(output, $0.baseAddress, end) }
+            guard written == end else { close(output); throw BenchError("write \(destination): short write") }
+        }
+        guard close(output) == 0 else { throw BenchError("close \(destination): \(String(cString: strerror(errno)))") }
+    }
+}

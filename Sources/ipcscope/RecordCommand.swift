@@ -3,6 +3,7 @@ import Foundation
 import IPCTransport
 import IPCWire
 import Recorder
+import TraceAnalysis
 import TraceFormat
 
 struct RecordCommand: ParsableCommand {
@@ -274,19 +275,6 @@ enum RecordExitStatus {
     static func combine(command: ExitStatus, traceComplete: Bool) -> ExitStatus {
         if case .exited(0) = command, !traceComplete { return .exited(traceIncomplete) }
         return command
-    }
-}
-
-enum ByteCount {
-    static func format(_ bytes: UInt64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
     }
 }
 
