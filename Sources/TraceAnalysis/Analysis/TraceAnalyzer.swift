@@ -32,8 +32,10 @@ public final class TraceAnalyzer {
     private var lastOffset = -1
     /// The end record, once seen (the last one counts).
     public private(set) var end: EndRecord?
+    /// Counts over every record consumed (per kind, per flow and message, violations, eofs, queue maxima).
+    public private(set) var tally = StatsTally()
     /// Records consumed per kind byte.
-    public private(set) var kindCounts = [Int](repeating: 0, count: 256)
+    public var kindCounts: [Int] { tally.kindCounts }
     /// Set by a reader that has fed every record there will be: a request without a response then has none.
     public var isComplete = false
 
@@ -44,7 +46,7 @@ public final class TraceAnalyzer {
     public private(set) var fds = FDLifecycles()
     public private(set) var queues = QueueDepths()
     public private(set) var violations = ViolationLog()
-    public private(set) var traffic = TrafficStatistics()
+    public var traffic: TrafficStatistics { tally.traffic }
     /// Capture-loss records: frames and payload bytes not (fully) in the trace.
     public private(set) var framesLost: UInt64 = 0
     public private(set) var bytesNotCaptured: UInt64 = 0
@@ -82,8 +84,8 @@ public final class TraceAnalyzer {
     public func consume(_ record: TraceRecord, offset: Int) {
         guard offset > lastOffset else { return }
         lastOffset = offset
-        kindCounts[Int(record.kind.rawValue)] += 1
         channels.observe(record, offset: offset)
+        if case .payloadFrame = record {} else { tally.add(record) }
         switch record {
         case .header(let header):
             self.header = header
@@ -143,17 +145,11 @@ public final class TraceAnalyzer {
     private func payloadFrame(_ frame: PayloadFrameRecord, offset: Int) {
         violations.frameSeen(channel: frame.channel, direction: frame.direction, index: frame.frameIndex, offset: offset)
         fds.sent(frame, offset: offset)
-        let envelope = frame.capturedPayload.withUnsafeBytes { MessageEnvelope(payload: $0) }
-        let kind = envelope.flatMap { messages[Self.key($0.magic, $0.messageID)]?.kind }
-        let sender = frame.direction == .aToB ? 0 : 1
-        let flow = TrafficStatistics.Flow(
-            channel: frame.channel, direction: frame.direction,
-            senderEntry: identities.entryIndex(channel: frame.channel, side: sender, at: offset),
-            receiverEntry: identities.entryIndex(channel: frame.channel, side: 1 - sender, at: offset))
-        let slot = traffic.frame(frame, flow: flow, message: envelope.map { .init(magic: $0.magic, id: $0.messageID) }, kind: kind)
-        guard envelope != nil else { return }
+        let (flow, message, kind) = classify(frame, offset: offset)
+        let slot = tally.add(.payloadFrame(frame), flow: flow, message: message, kind: kind)
+        guard message != nil else { return }
         if case .response(let latency, let requestSlot) = sync.record(kind, frame: frame, offset: offset, slot: slot) {
-            traffic.answered(slot: requestSlot, latency: latency)
+            tally.answered(slot: requestSlot, latency: latency)
         }
     }
 
