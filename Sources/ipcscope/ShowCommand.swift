@@ -83,8 +83,10 @@ struct ShowCommand: ParsableCommand {
             // Index, analyse and print chunk by chunk: the first lines come before the whole trace is read
             // (or analysed, when a stored index made indexing instant).
             var upTo = 0
+            var chunk = 4096  // a small first chunk for the first screen, then larger ones
             while true {
-                let target = upTo + ShowPrinter.chunkEvents
+                let target = upTo + chunk
+                chunk = min(chunk * 2, ShowPrinter.chunkEvents)
                 trace.indexMore(untilEvents: target)
                 let last = trace.progress.isComplete && trace.eventCount <= target
                 upTo = min(target, trace.eventCount)

@@ -82,15 +82,20 @@ enum ConstructedTrace {
                        likelyCause: "too-many-fds-in-frame", likelyCauseFrameIndex: 2)),
     ]
 
-    /// Writes the trace to a new file under /tmp and returns its path.
-    static func write() throws -> String {
+    /// Writes the trace (or what `body` writes after the header) to a new file under /tmp and returns its path.
+    static func write(name: String = "constructed.ipctrace", _ body: ((TraceWriter) -> Void)? = nil) throws -> String {
         var template = Array("/tmp/ipcscope-analysis-XXXXXX".utf8CString)
         let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-        let path = directory + "/constructed.ipctrace"
+        let path = directory + "/" + name
         let header = TraceHeader(createdWallClockNanoseconds: 1_790_000_000_000_000_000, monotonicAnchorNanoseconds: 0,
                                  hostName: "test", ipcscopeVersion: "test", commandLine: ["test"], snapLength: 64,
                                  schemas: [.init(path: "test.ipc", text: schema)])
         let writer = try TraceWriter(path: path, header: header)
+        if let body {
+            body(writer)
+            try writer.close()
+            return path
+        }
         for record in records { _ = writer.submit(record, waitForRoom: true) }
         // Summary as `check` counts: 12 payload frames, 12 + 12 bytes each, 203 fds claimed and 203 listed.
         try writer.close(ending: EndRecord(time: 400, summary: TraceSummary(
