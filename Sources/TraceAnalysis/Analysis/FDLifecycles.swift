@@ -35,6 +35,29 @@ public struct FDLifecycles: Sendable {
         /// Fds acknowledged beyond those outstanding (an over-acknowledgement; the recorder reports it too).
         public internal(set) var overAcknowledged: UInt64 = 0
         public var outstanding: UInt64 { sent - acknowledged }
+
+        /// Releases `count` fds, oldest first.
+        mutating func acknowledge(_ count: UInt32, by offset: Int) {
+            var left = count
+            while left > 0, ackCursor < batches.count {
+                let taken = min(left, batches[ackCursor].count - batches[ackCursor].acknowledged)
+                batches[ackCursor].acknowledged += taken
+                left -= taken
+                acknowledged &+= UInt64(taken)
+                if batches[ackCursor].isAcknowledged {
+                    batches[ackCursor].acknowledgedBy = offset
+                    ackCursor += 1
+                }
+            }
+            overAcknowledged &+= UInt64(left)
+        }
+
+        mutating func deliver(_ record: FramesDeliveredRecord) {
+            while deliveryCursor < batches.count, batches[deliveryCursor].frameIndex <= record.lastFrameIndex {
+                if batches[deliveryCursor].frameIndex >= record.firstFrameIndex { batches[deliveryCursor].deliveredTime = record.time }
+                deliveryCursor += 1
+            }
+        }
     }
 
     /// Keyed by `channel << 1 | direction` (the direction the fds travelled).
@@ -52,37 +75,14 @@ public struct FDLifecycles: Sendable {
         directions[key]!.sent &+= UInt64(frame.header.fdCount)
     }
 
+    // Mutated in place through the dictionary (never copied out and back, which would copy the batches).
     mutating func acknowledged(_ ack: AcknowledgementRecord, offset: Int) {
         guard ack.count > 0 else { return }
-        let key = Self.key(ack.channel, ack.direction.reversed)
-        var fds = directions[key] ?? DirectionFDs()
-        var left = ack.count
-        while left > 0, fds.ackCursor < fds.batches.count {
-            var batch = fds.batches[fds.ackCursor]
-            let taken = min(left, batch.count - batch.acknowledged)
-            batch.acknowledged += taken
-            left -= taken
-            fds.acknowledged &+= UInt64(taken)
-            if batch.isAcknowledged {
-                batch.acknowledgedBy = offset
-                fds.ackCursor += 1
-            }
-            fds.batches[fds.ackCursor - (batch.isAcknowledged ? 1 : 0)] = batch
-        }
-        fds.overAcknowledged &+= UInt64(left)
-        directions[key] = fds
+        directions[Self.key(ack.channel, ack.direction.reversed), default: DirectionFDs()].acknowledge(ack.count, by: offset)
     }
 
     mutating func delivered(_ record: FramesDeliveredRecord) {
-        let key = Self.key(record.channel, record.direction)
-        guard var fds = directions[key] else { return }
-        while fds.deliveryCursor < fds.batches.count, fds.batches[fds.deliveryCursor].frameIndex <= record.lastFrameIndex {
-            if fds.batches[fds.deliveryCursor].frameIndex >= record.firstFrameIndex {
-                fds.batches[fds.deliveryCursor].deliveredTime = record.time
-            }
-            fds.deliveryCursor += 1
-        }
-        directions[key] = fds
+        directions[Self.key(record.channel, record.direction)]?.deliver(record)
     }
 
     /// Fds sent and not acknowledged (at the end of a finished trace: never acknowledged), all directions.

@@ -66,10 +66,7 @@ struct ChannelSides: Sendable {
     var a = SideTimeline()
     var b = SideTimeline()
 
-    subscript(side: Int) -> SideTimeline {
-        get { side == 0 ? a : b }
-        set { if side == 0 { a = newValue } else { b = newValue } }
-    }
+    subscript(side: Int) -> SideTimeline { side == 0 ? a : b }
 }
 
 /// Side identities from channel-opened, endpoint-resolved (1.0), process and endpoint (1.1) records.
@@ -105,7 +102,8 @@ struct IdentityTables {
     }
 
     mutating func add(_ channel: UInt32, side: Int, _ identity: SideIdentity) {
-        sides[channel, default: ChannelSides()][side].append(identity)
+        // In place: `a` and `b` are stored properties, so the timeline is not copied out and back.
+        if side == 0 { sides[channel, default: ChannelSides()].a.append(identity) } else { sides[channel, default: ChannelSides()].b.append(identity) }
     }
 
     func processName(_ endpoint: ChannelEndpoint) -> [UInt8] {

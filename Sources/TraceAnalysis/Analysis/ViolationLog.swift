@@ -45,10 +45,9 @@ public struct ViolationLog: Sendable {
             }
             unresolved[key] = waiting.isEmpty ? nil : waiting
         }
-        var recent = recentFrames[key] ?? []
-        if recent.count >= Self.recentFrameCount { recent.removeFirst() }
-        recent.append((index, offset))
-        recentFrames[key] = recent
+        // In place (a copy out of the dictionary would allocate per frame).
+        recentFrames[key, default: []].append((index, offset))
+        if recentFrames[key]!.count > Self.recentFrameCount { recentFrames[key]!.removeFirst() }
     }
 
     mutating func record(_ violation: ViolationRecord, offset: Int) {
