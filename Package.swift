@@ -11,6 +11,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Latency percentiles for `stats` (bounded memory whatever the number of calls).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // The LibIPC protocol as data. Standard library only: no sockets, files or Foundation.
@@ -24,8 +26,12 @@ let package = Package(
         .target(name: "IPCTransport", dependencies: ["IPCWire", "SystemSupport", "CSystemShims"]),
         // The trace file: record model, writer (append-only, checksummed records), reader (mmap, index).
         .target(name: "TraceFormat", dependencies: ["IPCWire", "SystemSupport", "CSystemShims"]),
-        // Reading traces: the filter language (Filter/); analysis comes next. Pure: no I/O, no terminal.
-        .target(name: "TraceAnalysis", dependencies: ["TraceFormat", "IPCWire"]),
+        // Reading traces: the incremental analysis (Analysis/), the filter language (Filter/), `show`'s lines
+        // and `stats`' report. Pure: no I/O beyond the reader, no terminal.
+        .target(
+            name: "TraceAnalysis",
+            dependencies: ["TraceFormat", "IPCWire", .product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
         // `export`: JSON, JSON Lines and Chrome Trace Event Format from an indexed trace (docs/export.md).
         .target(name: "TraceExport", dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire"]),
         // The viewer's model: state, key table, layout and views rendering into a CellGrid. No terminal in it.

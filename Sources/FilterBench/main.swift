@@ -2,7 +2,7 @@
 // (FilterSubject values held in an array), next to the same predicate written by hand in Swift.
 // Build in release: `swift build -c release --product FilterBench && .build/release/FilterBench [events]`.
 // `FilterBench TRACE.ipctrace [events]` also evaluates filters over that trace's decoded records
-// (TraceRecordSubject: side identities, message names and latencies from TraceFilterContext), repeated
+// (TraceRecordSubject: side identities, message names and latencies from the TraceAnalyzer), repeated
 // until `events` evaluations.
 // docs/filters.md ("Speed") quotes its output.
 #if canImport(Glibc)
@@ -168,7 +168,7 @@ if let tracePath {
     }
     let records = reader.records().map { (offset: $0.offset, record: $0.record) }
     let contextStart = now()
-    let context = TraceFilterContext(records: records)
+    let context = TraceAnalyzer(records: records)
     print("\(tracePath): \(records.count) records, context built in \(rounded((now() - contextStart) * 1e3)) ms")
     let subjects = records.map { TraceRecordSubject(record: $0.record, offset: $0.offset, context: context) }
     let rounds = max(1, count / max(1, subjects.count))

@@ -3,23 +3,26 @@ import TraceAnalysis
 import TraceFormat
 
 /// An indexed trace with what an exported event needs besides its own record: side identities, message
-/// names and sync latencies (``TraceFilterContext``, one pass over the records) and delivery times from
+/// names and sync latencies (the ``TraceAnalyzer``, fed every record once) and delivery times from
 /// frames-delivered records (read through the index's posting list for that kind only).
 public final class ExportContext {
     public let trace: IndexedTrace
     public let header: TraceHeader?
-    public let names: TraceFilterContext
+    public let names: TraceAnalyzer
     /// The time of the first event after the header, in time order: `t` counts from here.
     public let firstTime: UInt64
     /// Per channel and direction (`channel << 1 | direction`), delivery ranges in file order.
     private let deliveries: [UInt64: [(first: UInt64, last: UInt64, time: UInt64)]]
 
-    public init(path: String, store: IndexStore = .userCache) throws(TraceFileError) {
+    /// - Parameter schemas: `--schema` files, used before those embedded in the trace.
+    public init(path: String, store: IndexStore = .userCache, schemas: [SchemaFile] = []) throws(TraceFileError) {
         var trace = try IndexedTrace(path: path, store: store)
         trace.indexToEnd()
         self.trace = trace
         if trace.eventCount > 0, case .header(let header)? = trace.record(0) { self.header = header } else { header = nil }
-        names = TraceFilterContext(reader: trace.reader)
+        names = TraceAnalyzer(schemas: schemas)
+        names.advance(over: trace)
+        names.isComplete = true
         var first: UInt64 = 0
         let index = trace.index
         for position in 0..<index.count {

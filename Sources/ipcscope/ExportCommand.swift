@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IPCWire
 import TraceAnalysis
 import TraceExport
 import TraceFormat
@@ -29,6 +30,9 @@ struct ExportCommand: ParsableCommand {
     @Option(name: [.customShort("f"), .customLong("filter")], help: "Export only the events this filter selects (docs/filters.md).")
     var filter: String?
 
+    @Option(name: .long, help: "A .ipc schema file, or a directory searched recursively for .ipc files (repeatable).")
+    var schema: [String] = []
+
     @Flag(help: "Add each frame's captured payload bytes, base64.")
     var payload = false
 
@@ -57,8 +61,13 @@ struct ExportCommand: ParsableCommand {
                 throw ExportFailure(message: "filter: \(error)", isUsage: true)
             }
         }
+        let schemas: [SchemaFile]
+        switch SchemaOptions.load(schema, command: "export") {
+        case .success(let files): schemas = files
+        case .failure(let problem): throw ExportFailure(message: problem.description, isUsage: true)
+        }
         let context: ExportContext
-        do { context = try ExportContext(path: file) } catch { throw ExportFailure(message: "\(file): \(error)") }
+        do { context = try ExportContext(path: file, schemas: schemas) } catch { throw ExportFailure(message: "\(file): \(error)") }
         do {
             let destination = output.flatMap { $0 == "-" ? nil : $0 }
             let sink = try destination.map { path throws(ExportError) in try ExportOutput(path: path) } ?? ExportOutput()

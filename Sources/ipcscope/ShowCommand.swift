@@ -55,7 +55,7 @@ struct ShowCommand: ParsableCommand {
             }
         }
         let schemas: [SchemaFile]
-        switch ShowSchemas.load(schema) {
+        switch SchemaOptions.load(schema, command: "show") {
         case .success(let files): schemas = files
         case .failure(let problem): fail(problem.description, status: ExitCode.validationFailure)
         }
@@ -66,7 +66,7 @@ struct ShowCommand: ParsableCommand {
             fail("\(error)", status: ExitCode.failure)
         }
         let colour = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-        var printer = ShowPrinter(filter: compiled, schemas: schemas, limit: count, timeMode: timeMode, verbose: verbose, colour: colour)
+        var printer = ShowPrinter(filter: compiled, schemas: schemas, limit: count, timeMode: timeMode, verbose: verbose, colour: colour, following: follow)
         if follow {
             ShowInterrupt.install()
             while true {
@@ -75,13 +75,23 @@ struct ShowCommand: ParsableCommand {
                 } catch {
                     fail("\(error)", status: ExitCode.failure)
                 }
-                let done = try printer.printNew(trace)
+                let done = try printer.printNew(trace, upTo: trace.eventCount, everything: true)
                 if done || ShowInterrupt.requested { break }
                 usleep(100_000)  // a recorder's writes arrive in batches; polling 10 times a second is plenty
             }
         } else {
-            trace.indexToEnd()
-            _ = try printer.printNew(trace)
+            // Index, analyse and print chunk by chunk: the first lines come before the whole trace is read
+            // (or analysed, when a stored index made indexing instant).
+            var upTo = 0
+            var chunk = 4096  // a small first chunk for the first screen, then larger ones
+            while true {
+                let target = upTo + chunk
+                chunk = min(chunk * 2, ShowPrinter.chunkEvents)
+                trace.indexMore(untilEvents: target)
+                let last = trace.progress.isComplete && trace.eventCount <= target
+                upTo = min(target, trace.eventCount)
+                if try printer.printNew(trace, upTo: upTo, everything: last) || last { break }
+            }
         }
         // Damage is listed around, reported, and fails the command as it fails `check` (a truncated tail,
         // left by a killed recorder, is not damage).
@@ -102,65 +112,82 @@ struct ShowCommand: ParsableCommand {
     }
 }
 
-/// Prints the events indexed since the last call, in time order, through one ``ShowFormatter``.
+/// Prints the events indexed since the last call (up to a chunk of them) in time order, through one ``ShowFormatter`` over one
+/// ``TraceAnalyzer`` fed only the new records (file order), so a long trace prints as it is read and a
+/// followed one costs what it grew by.
+///
+/// Records of different directions interleave out of time order in the file, but only by a relay's batch,
+/// so an event is printed once the chunk after it has been read: the events taken by a call wait until
+/// their time is at most the earliest time of the events taken with them (at the end, or with
+/// `everything`, all are printed). At most ``maximumWaiting`` events wait (a damaged trace whose times jump
+/// back would otherwise hold everything): beyond that the oldest are printed.
 struct ShowPrinter {
+    static let chunkEvents = 1 << 16
+    static let maximumWaiting = 1 << 20
     let filter: CompiledFilter?
-    let schemas: [SchemaFile]
     let limit: Int?
-    let timeMode: ShowTimeMode
-    let verbose: Bool
-    let colour: Bool
-    var formatter: ShowFormatter?
-    /// Events (file order) already considered: a followed trace prints only what came after.
+    let analyzer: TraceAnalyzer
+    var formatter: ShowFormatter
+    /// Events (file order) taken into `waiting` or printed: a followed trace prints only what came after.
     var seen = 0
+    /// Event numbers indexed but not printed yet, sorted by (time, number) before each print.
+    var waiting: [UInt32] = []
     var shown = 0
     /// Events numbered so far (the line number column).
     var considered = 0
+    var ended = false
+    let following: Bool
 
-    init(filter: CompiledFilter?, schemas: [SchemaFile], limit: Int?, timeMode: ShowTimeMode, verbose: Bool, colour: Bool) {
+    init(filter: CompiledFilter?, schemas: [SchemaFile], limit: Int?, timeMode: ShowTimeMode, verbose: Bool, colour: Bool, following: Bool) {
         self.filter = filter
-        self.schemas = schemas
         self.limit = limit
-        self.timeMode = timeMode
-        self.verbose = verbose
-        self.colour = colour
+        self.following = following
+        analyzer = TraceAnalyzer(schemas: schemas)
+        formatter = ShowFormatter(context: analyzer, header: nil, timeMode: timeMode, verbose: verbose, colour: colour)
     }
 
     /// Returns whether printing is over: the limit is reached or the end record was printed or passed.
-    mutating func printNew(_ trace: IndexedTrace) throws -> Bool {
-        let total = trace.eventCount
-        guard total > seen else { return false }
-        // The context (names, latencies) is rebuilt from every record when the trace grew: a response's latency
-        // and a late endpoint record change what earlier lines would say. Linear per poll; fine for following.
-        let context = TraceFilterContext(reader: trace.reader, schemas: schemas)
-        var formatter = self.formatter ?? ShowFormatter(context: context, header: trace.reader.header, timeMode: timeMode, verbose: verbose, colour: colour)
-        formatter.context = context
-        if formatter.origin == nil, total > 1 {
+    /// `everything`: print all that is indexed (a followed trace's poll, or the last chunk of a file).
+    mutating func printNew(_ trace: IndexedTrace, upTo total: Int, everything: Bool) throws -> Bool {
+        analyzer.advance(over: trace, upTo: total)
+        // Nothing more will come: a request without a response has none (a followed trace: after its end record).
+        analyzer.isComplete = everything && (analyzer.end != nil || trace.progress.isComplete && !following)
+        if formatter.header == nil { formatter.header = analyzer.header }
+        let index = trace.index
+        var watermark = UInt64.max
+        for number in seen..<max(seen, total) {
+            waiting.append(UInt32(number))
+            if !everything { watermark = min(watermark, index.time(of: number)) }
+        }
+        seen = max(seen, total)
+        waiting.sort { (index.time(of: Int($0)), $0) < (index.time(of: Int($1)), $1) }
+        var ready = waiting.count
+        if watermark != .max {
+            var low = 0
+            while low < ready {
+                let middle = (low + ready) / 2
+                if index.time(of: Int(waiting[middle])) <= watermark { low = middle + 1 } else { ready = middle }
+            }
+            ready = max(low, waiting.count - Self.maximumWaiting)
+        }
+        if formatter.origin == nil {
             // Relative times count from the first event after the header, in time order.
-            let first = trace.events(inTimeOrder: 0..<min(total, 2)).first { $0.rawKind != TraceRecordKind.header.rawValue }
-            formatter.origin = first?.time
+            formatter.origin = waiting.prefix(ready).first { index.rawKind(of: Int($0)) != TraceRecordKind.header.rawValue }
+                .map { index.time(of: Int($0)) }
         }
-        // The first call walks the index's time order in place; later calls sort just the new events.
-        var newEvents: [Int] = []
-        if seen > 0 {
-            newEvents = Array(seen..<total)
-            newEvents.sort { (trace.index.time(of: $0), $0) < (trace.index.time(of: $1), $1) }
-        }
-        let firstCall = seen == 0
-        seen = total
         var out = ""
-        var ended = false
-        for position in 0..<(firstCall ? total : newEvents.count) {
-            let number = firstCall ? trace.index.eventNumber(atTimePosition: position) : newEvents[position]
+        var printed = 0
+        for number in waiting.prefix(ready).lazy.map(Int.init) {
             if let limit, shown >= limit { break }
-            let kind = trace.index.rawKind(of: number)
+            printed += 1
+            let kind = index.rawKind(of: number)
             if kind == TraceRecordKind.end.rawValue { ended = true }
             // Numbers count every event but the header, hidden or not, so a line keeps its number under any filter.
             if kind != TraceRecordKind.header.rawValue { considered += 1 }
             guard ShowSelection.isListed(kind: kind, filter: filter) else { continue }
-            let offset = trace.index.offset(of: number)
+            let offset = index.offset(of: number)
             guard let record = trace.reader.record(at: offset) else { continue }
-            if let filter, !filter.matches(TraceRecordSubject(record: record, offset: offset, context: context)) { continue }
+            if let filter, !filter.matches(TraceRecordSubject(record: record, offset: offset, context: analyzer)) { continue }
             shown += 1
             out += formatter.format(number: considered, record: record, offset: offset)
             if out.utf8.count > 64 << 10 {
@@ -168,8 +195,8 @@ struct ShowPrinter {
                 out = ""
             }
         }
+        waiting.removeFirst(printed)
         try writeStandardOutput(out)
-        self.formatter = formatter
         if let limit, shown >= limit { return true }
         return ended
     }
@@ -188,42 +215,6 @@ enum ShowInterrupt {
         sigemptyset(&set)
         sigaddset(&set, SIGINT)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-    }
-}
-
-/// `--schema FILE.ipc|DIR…`: files as given, directories searched recursively for `.ipc` files.
-enum ShowSchemas {
-    struct Problem: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func load(_ paths: [String]) -> Result<[SchemaFile], Problem> {
-        var files: [SchemaFile] = []
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                return .failure(Problem(description: "--schema \(path): no such file or directory"))
-            }
-            var candidates = [path]
-            if isDirectory.boolValue {
-                guard let walker = FileManager.default.enumerator(atPath: path) else {
-                    return .failure(Problem(description: "--schema \(path): cannot be listed"))
-                }
-                candidates = walker.compactMap { $0 as? String }.filter { $0.hasSuffix(".ipc") }.sorted().map { path + "/" + $0 }
-            }
-            for candidate in candidates {
-                switch SchemaFileReader.read(candidate) {
-                case .failure(let failure): return .failure(Problem(description: "--schema \(failure)"))
-                case .success(let bytes):
-                    do {
-                        files.append(try SchemaParser.parse(String(decoding: bytes, as: UTF8.self), path: candidate))
-                    } catch {
-                        return .failure(Problem(description: "--schema \(candidate): \(error)"))
-                    }
-                }
-            }
-        }
-        return .success(files)
     }
 }
 

@@ -8,9 +8,9 @@ public struct TraceRecordSubject: FilterSubject {
     public var record: TraceRecord
     /// The record's file offset: which identity a channel side had then, and its latency.
     public var offset: Int
-    public var context: TraceFilterContext
+    public var context: TraceAnalyzer
 
-    public init(record: TraceRecord, offset: Int, context: TraceFilterContext) {
+    public init(record: TraceRecord, offset: Int, context: TraceAnalyzer) {
         self.record = record
         self.offset = offset
         self.context = context
@@ -67,7 +67,7 @@ public struct TraceRecordSubject: FilterSubject {
         case .processA, .processB:
             if case .process(let process) = record {
                 guard field == .processA else { return nil }
-                return TraceFilterContext.Builder.withProcessName(of: process, body)
+                return ProcessNames.withName(of: process, body)
             }
             guard let identity = side(field == .processA ? 0 : 1), !identity.process.isEmpty else { return nil }
             return identity.process.withUnsafeBufferPointer(body)

@@ -33,14 +33,15 @@ public struct ShowFormatter {
     public var timeMode: ShowTimeMode
     public var verbose: Bool
     public var colour: Bool
-    /// Rebuilt by a caller that follows a growing trace (new names, new latencies).
-    public var context: TraceFilterContext
+    /// The analysis, fed as the trace is read: a line says what it knows when the line is printed.
+    public var context: TraceAnalyzer
     /// The time `relative` counts from (the first event's).
     public var origin: UInt64?
-    let header: TraceHeader?
+    /// For absolute times; a streaming caller sets it once the header record is read.
+    public var header: TraceHeader?
     private var previousTime: UInt64?
 
-    public init(context: TraceFilterContext, header: TraceHeader?, timeMode: ShowTimeMode = .relative, verbose: Bool = false, colour: Bool = false) {
+    public init(context: TraceAnalyzer, header: TraceHeader?, timeMode: ShowTimeMode = .relative, verbose: Bool = false, colour: Bool = false) {
         self.context = context
         self.header = header
         self.timeMode = timeMode
@@ -211,7 +212,8 @@ public struct ShowFormatter {
             if let envelope, let kind = context.message(magic: envelope.magic, id: envelope.messageID)?.kind {
                 let latency = context.latency(at: offset)
                 switch kind {
-                case .request: flags.append(latency.map { "SYNC \(Self.milliseconds($0))" } ?? "SYNC (no response)")
+                // A request printed before its response was read (a long or growing trace) is just SYNC.
+                case .request: flags.append(latency.map { "SYNC \(Self.milliseconds($0))" } ?? (context.isComplete ? "SYNC (no response)" : "SYNC"))
                 case .response: flags.append(latency.map { "RESP \(Self.milliseconds($0))" } ?? "RESP")
                 case .async: break
                 }
