@@ -56,7 +56,7 @@ public enum KeyTable {
         KeyBinding([.character("'")], "'{a-z}", "go to a mark", .jumpToMark),
         KeyBinding([.tab], "Tab", "next pane", .nextPane),
         KeyBinding([.backTab], "S-Tab", "previous pane", .previousPane),
-        KeyBinding([.enter], "Enter", "expand: detail full screen; in the detail pane fold a field; in violations go to it", .expand),
+        KeyBinding([.enter], "Enter", "expand: the detail full screen; in the detail pane, fold a field", .expand),
         KeyBinding([.character("<"), .character("h")], "< h", "scroll lanes left", .lanesLeft),
         KeyBinding([.character(">"), .character("l")], "> l", "scroll lanes right", .lanesRight),
         KeyBinding([.character("F")], "F", "follow a growing trace (keeps the newest event in view)", .toggleFollow),

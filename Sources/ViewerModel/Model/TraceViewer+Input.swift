@@ -403,7 +403,7 @@ extension TraceViewer {
             break
         }
         guard let value = Double(number), value >= 0, value.isFinite, value * scale < 1.8e19 else { return nil }
-        return UInt64(value * scale)
+        return UInt64((value * scale).rounded())
     }
 
     // MARK: mouse

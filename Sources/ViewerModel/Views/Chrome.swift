@@ -95,7 +95,7 @@ extension TraceViewer {
     func drawHelp(into grid: inout CellGrid) {
         let bindings = KeyTable.bindings
         let labelWidth = bindings.map { Format.width($0.label) }.max() ?? 0
-        let width = min(grid.columns, max(20, labelWidth + 4 + (bindings.map { Format.width($0.summary) }.max() ?? 0)))
+        let width = min(grid.columns, max(20, labelWidth + 6 + (bindings.map { Format.width($0.summary) }.max() ?? 0)))
         let height = min(grid.rows, bindings.count + 2)
         guard width >= 4, height >= 3 else { return }
         let rect = Rect(row: (grid.rows - height) / 2, column: (grid.columns - width) / 2, height: height, width: width)

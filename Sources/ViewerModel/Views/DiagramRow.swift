@@ -61,9 +61,10 @@ struct DiagramRowBuilder {
             let what = eof.kind == .peerClosed ? "EOF (half-close)" : "EOF \(eof.kind)"
             return mark(eof.channel, eof.direction == .aToB ? 0 : 1, glyph, what + (eof.likelyCause.map { " after \($0)" } ?? "") + " ch\(eof.channel)", .eof)
         case .violation(let violation):
-            let severity = violation.severity.rawValue == "warning" ? "WARNING" : "VIOLATION"
+            // The glyph and the colour say "violation"; a warning (near a limit, not over it) says so in words.
+            let warning = violation.severity.rawValue == "warning"
             return mark(violation.channel, violation.direction == .aToB ? 0 : 1, glyphs.violationMark,
-                        "\(severity) \(violation.kindName) \(violation.observed) > \(violation.limit)", violation.severity.rawValue == "warning" ? .warning : .violation)
+                        (warning ? "warning: " : "") + "\(violation.kindName) \(violation.observed) > \(violation.limit)", warning ? .warning : .violation)
         case .channelOpened(let opened):
             if let origin = opened.transferredBy {
                 return arrow(opened.channel, .aToB, glyphs.doubleHorizontal, "transfer: ch\(opened.channel) (in ch\(origin.parentChannel) frame \(origin.frameIndex))", .transfer)

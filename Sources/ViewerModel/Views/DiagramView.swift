@@ -96,7 +96,15 @@ extension TraceViewer {
             let (x, hidden) = column(lane, other: lane)
             let start = hidden ? area.column : x
             grid[y, start] = Cell(glyph, style: style)
-            grid.put(row.label, row: y, column: start + 2, style: style, limit: area.right - start - 2)
+            // Text after the glyph; before it when it only fits there (the rightmost lane).
+            let width = Format.width(row.label)
+            let right = area.right - start - 2, left = start - 1 - area.column
+            if width > right && left > right {
+                let text = format.fit(row.label, left)
+                grid.put(text, row: y, column: start - 1 - Format.width(text), style: style)
+            } else {
+                grid.put(row.label, row: y, column: start + 2, style: style, limit: right)
+            }
         case .arrow(let from, let to, let line):
             let (xs, _) = column(from, other: to)
             let (xr, _) = column(to, other: from)
@@ -108,12 +116,17 @@ extension TraceViewer {
             let left = min(xs, xr), right = max(xs, xr)
             if right - left > 1 { grid.fill(row: y, column: left + 1, height: 1, width: right - left - 1, with: Cell(line, style: style)) }
             if xr > xs { grid[y, xr - 1] = Cell(glyphs.arrowRight, style: style) } else { grid[y, xr + 1] = Cell(glyphs.arrowLeft, style: style) }
+            // The label goes on the arrow when it fits; else past the arrow's right end when it fits there;
+            // else cut to fit on the arrow.
             let label = " " + row.label + " "
             let room = right - left - 4
-            if Format.width(label) <= room || room >= 12 {
-                grid.put(format.fit(label, room), row: y, column: left + 2, style: style, limit: room)
+            let after = area.right - right - 2
+            if Format.width(label) <= room {
+                grid.put(label, row: y, column: left + 2, style: style, limit: room)
+            } else if Format.width(row.label) <= after || room < 8 {
+                grid.put(row.label, row: y, column: right + 2, style: style, limit: after)
             } else {
-                grid.put(row.label, row: y, column: right + 2, style: style, limit: area.right - right - 2)
+                grid.put(format.fit(label, room), row: y, column: left + 2, style: style, limit: room)
             }
         }
     }
