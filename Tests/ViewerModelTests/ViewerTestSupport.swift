@@ -166,3 +166,27 @@ struct SyntheticTrace {
         return t
     }
 }
+
+extension SyntheticTrace {
+    /// A long trace of the same shape throughout: requests, responses and async messages on two channels,
+    /// a queue sample every 8 frames. `frames` payload frames in all.
+    static func generated(frames: Int) -> SyntheticTrace {
+        var t = SyntheticTrace()
+        t.process(100, "UI", at: 0)
+        t.process(200, "WebContent", at: 0)
+        t.process(300, "RequestServer", at: 0)
+        t.open(1, a: 100, b: 200, at: 0)
+        t.open(2, a: 200, b: 300, at: 0)
+        var time: UInt64 = ms
+        for n in 0..<frames {
+            switch n % 3 {
+            case 0: t.frame(1, .aToB, "load_url", parameters: u32(UInt32(truncatingIfNeeded: n)) + u64(UInt64(n)), at: time)
+            case 1: t.frame(2, .aToB, "ping", parameters: u32(UInt32(truncatingIfNeeded: n)), at: time)
+            default: t.frame(2, .bToA, "PingResponse", parameters: u32(UInt32(truncatingIfNeeded: n)), at: time)
+            }
+            if n % 8 == 0 { t.sample(2, .aToB, unread: UInt64(n % 4096), at: time) }
+            time += 10_000
+        }
+        return t
+    }
+}

@@ -141,7 +141,13 @@ extension TraceViewer {
         keepSelectionVisible()
     }
 
+    /// The last row of the whole trace: indexes what is not indexed yet first.
     func selectLastRow() {
+        if !trace.progress.isComplete {
+            let selected = selectedEvent
+            trace.indexToEnd()
+            refreshAfterGrowth(selected: selected, appended: false)
+        }
         rows.extendToEnd(trace: trace, facts: facts, counter: counter)
         selectRow(rows.count - 1)
     }
@@ -154,6 +160,7 @@ extension TraceViewer {
     }
 
     func keepSelectionVisible() {
+        guard !layout.diagram.isEmpty else { return }  // the detail full screen: the diagram keeps its scroll
         let height = max(1, layout.diagram.inner.height - 1)
         if selectedRow < topRow { topRow = selectedRow }
         if selectedRow >= topRow + height { topRow = selectedRow - height + 1 }
@@ -224,20 +231,25 @@ extension TraceViewer {
             }
         }
         guard trace.eventCount != before else { return false }
+        // New events later than everything known extend the time order at its end: the rows stay. An
+        // earlier one shifts positions: the rows are found again.
+        refreshAfterGrowth(selected: selected, appended: (before..<trace.eventCount).allSatisfy { trace.index.time(of: $0) >= lastTimeBefore })
+        if following { selectLastRow() }
+        return true
+    }
+
+    /// Rebuilds what depends on the events known (names, lanes, violations, samples, the rows unless only
+    /// appended to) and keeps the selected event selected.
+    func refreshAfterGrowth(selected: Int?, appended: Bool) {
         facts = TraceFacts(trace: trace, schemas: configuration.schemas)
         lanes = LaneTable(trace: trace, facts: facts)
         violationList = nil
         queueSeries = [:]
         detailCache = nil
-        // New events later than everything known extend the time order at its end: the rows stay. An
-        // earlier one shifts positions: the rows are found again.
-        let appended = (before..<trace.eventCount).allSatisfy { trace.index.time(of: $0) >= lastTimeBefore }
         if !appended {
             rows = RowList(filter: rows.filter)
             if let selected { select(event: selected) }
         }
-        if following { selectLastRow() }
-        return true
     }
 
     // MARK: violations

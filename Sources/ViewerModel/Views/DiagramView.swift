@@ -8,7 +8,7 @@ extension TraceViewer {
         guard !rect.isEmpty else { return }
         let framed = rect.width >= 8 && rect.height >= 3
         if framed {
-            let title = "Sequence" + (lanes.count > visibleLaneCapacity(rect.inner.width) ? " (lanes \(laneOffset + 1)+ of \(lanes.count), < > scroll)" : "")
+            let title = "Sequence" + (lanes.count > visibleLaneCapacity(rect.inner.width) ? " (\(visibleLaneCapacity(rect.inner.width)) of \(lanes.count) lanes, < > scroll)" : "")
             drawBox(rect, title: title, pane: .diagram, into: &grid)
         }
         let area = framed ? rect.inner : rect
@@ -29,7 +29,11 @@ extension TraceViewer {
 
         let timeWidth = area.width >= 50 ? 11 : 0
         let laneArea = Rect(row: area.row, column: area.column, height: area.height, width: area.width - timeWidth)
-        let visible = visibleLanes(active: Set(shown.flatMap(\.lanes)), width: laneArea.width)
+        // The selected row's lanes first, then those of the rows nearest it.
+        let selectedLine = selectedRow - topRow
+        let byNearness = shown.indices.sorted { abs($0 - selectedLine) < abs($1 - selectedLine) }
+        let selectedLanes = shown.indices.contains(selectedLine) ? shown[selectedLine].lanes : []
+        let visible = visibleLanes(active: laneOffset == 0 ? byNearness.flatMap { shown[$0].lanes } : selectedLanes, width: laneArea.width)
         let slot = visible.isEmpty ? laneArea.width : max(1, laneArea.width / visible.count)
         var columnOfLane: [Int: Int] = [:]
         for (position, lane) in visible.enumerated() { columnOfLane[lane] = laneArea.column + position * slot + slot / 2 }
@@ -69,14 +73,15 @@ extension TraceViewer {
 
     func visibleLaneCapacity(_ width: Int) -> Int { max(1, (width - (width >= 50 ? 11 : 0)) / Self.minimumLaneWidth) }
 
-    /// All lanes when they fit; else the lanes the visible rows use, then the others from the sideways
+    /// All lanes when they fit; else the lanes in `active` (most wanted first: unscrolled, those of the rows
+    /// nearest the selection; scrolled sideways, the selected row's), then the others from the sideways
     /// scroll position on, as many as fit, in their own order.
-    func visibleLanes(active: Set<Int>, width: Int) -> [Int] {
+    func visibleLanes(active: [Int], width: Int) -> [Int] {
         let capacity = max(1, width / Self.minimumLaneWidth)
         guard lanes.count > capacity else { return Array(0..<lanes.count) }
         var chosen: [Int] = []
+        for lane in active where !chosen.contains(lane) && chosen.count < capacity { chosen.append(lane) }
         let order = Array(laneOffset..<lanes.count) + Array(0..<min(laneOffset, lanes.count))
-        for lane in order where active.contains(lane) && chosen.count < capacity { chosen.append(lane) }
         for lane in order where !chosen.contains(lane) && chosen.count < capacity { chosen.append(lane) }
         return chosen.sorted()
     }
@@ -106,8 +111,14 @@ extension TraceViewer {
                 grid.put(row.label, row: y, column: start + 2, style: style, limit: right)
             }
         case .arrow(let from, let to, let line):
-            let (xs, _) = column(from, other: to)
-            let (xr, _) = column(to, other: from)
+            let (xs, senderHidden) = column(from, other: to)
+            let (xr, receiverHidden) = column(to, other: from)
+            if senderHidden && receiverHidden && from != to {
+                // Neither lane is drawn: say who in words.
+                let text = "\(lanes.lanes[from].title) \(glyphs.rightwards) \(lanes.lanes[to].title): \(row.label)"
+                grid.put(text, row: y, column: area.column + 1, style: style, limit: area.width - 1)
+                return
+            }
             if xs == xr {
                 grid[y, xs + 1] = Cell(glyphs.selfLoop, style: style)
                 grid.put(row.label, row: y, column: xs + 3, style: style, limit: area.right - xs - 3)
@@ -116,6 +127,9 @@ extension TraceViewer {
             let left = min(xs, xr), right = max(xs, xr)
             if right - left > 1 { grid.fill(row: y, column: left + 1, height: 1, width: right - left - 1, with: Cell(line, style: style)) }
             if xr > xs { grid[y, xr - 1] = Cell(glyphs.arrowRight, style: style) } else { grid[y, xr + 1] = Cell(glyphs.arrowLeft, style: style) }
+            // An end at a lane that is not drawn: the ellipsis at the edge says the line goes on.
+            if senderHidden { grid[y, xs] = Cell(glyphs.ellipsis, style: style) }
+            if receiverHidden { grid[y, xr] = Cell(glyphs.ellipsis, style: style) }
             // The label goes on the arrow when it fits; else past the arrow's right end when it fits there;
             // else cut to fit on the arrow.
             let label = " " + row.label + " "
