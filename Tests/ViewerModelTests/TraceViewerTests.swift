@@ -392,4 +392,50 @@ import TraceFormat
         #expect(Set(seen) == Set(Pane.allCases))
         #expect(h.viewer.focusedPane == .diagram)
     }
+
+    // MARK: the shipped traces
+
+    @Test func theDemoTraceDrawsNamedLanesMessagesAndSyncLatencies() throws {
+        let h = try ViewerHarness(sample: "demo.ipctrace", rows: 40, columns: 160)
+        var grid = h.render()
+        let header = grid.text(ofRow: 2)
+        #expect(header.components(separatedBy: "(pid ").count - 1 == 3, "\(header)")
+        #expect(header.contains("DemoWebContentServer (pid"))
+        // The demo's first sync pair (show: SYNC 40.3ms / RESP 40.3ms).
+        let request = try row(grid, containing: "ping 12 B sync 40.3 ms")
+        let response = try row(grid, containing: "PingResponse 12 B 40.3 ms")
+        #expect(response > request)
+        #expect(grid.text(ofRow: response).contains(Glyphs.unicode.arrowLeft))
+        // A message with an fd: Enter shows its detail full screen, with the fd and its acknowledgement.
+        h.press(.character("s"))
+        h.type("1 fd")
+        h.press(.enter, .enter)
+        grid = h.render()
+        #expect(grid.text.contains("Attachments (1)"))
+        #expect(grid.text.contains("\(Glyphs.unicode.check) ack +"))
+    }
+
+    @Test func theDemoTracesQueuePaneShowsTheValuesAtAGivenTime() throws {
+        // show -f 'kind == queue-sample': at 0.012714 s ch1 A→B had 768 B unread and 1 sync call pending.
+        let h = try ViewerHarness(sample: "demo.ipctrace", rows: 40, columns: 160)
+        h.press(.character(":"))
+        h.type("t 0.0128s")
+        h.press(.enter)
+        let grid = h.render()
+        #expect(grid.text.contains("Queues ch1: "))
+        #expect(grid.text(ofRow: try row(grid, containing: "unread ")).contains("now 768 B"))
+        #expect(grid.text(ofRow: try row(grid, containing: "pending sync ")).contains("now 1"))
+    }
+
+    @Test func theMisbehavingDemoShowsViolationMarkersOnTheirLanes() throws {
+        let h = try ViewerHarness(sample: "demo-misbehave.ipctrace", rows: 40, columns: 160)
+        h.press(.character("v"))
+        let grid = h.render()
+        let marked = try row(grid, containing: "too-many-fds-in-frame 129 > 128")
+        let glyph = try #require((0..<grid.columns).first { grid[marked, $0].character == Glyphs.unicode.violationMark })
+        #expect(grid[marked, glyph].style.role == .violation)
+        // On a lane: the lane's line runs through that column on the rows above.
+        #expect((3..<marked).contains { grid[$0, glyph].character == Glyphs.unicode.vertical })
+        #expect(grid.text.contains("violation: too-many-fds-in-frame"))
+    }
 }
