@@ -34,31 +34,57 @@ extension TraceViewer {
         let area = framed ? rect.inner : rect
         guard area.height > 0, area.width > 0 else { return }
 
-        var lines = content.lines
-        var hexStart = lines.count
+        // Text lines wrap to the pane (continuations indented by two); hex lines are made to fit.
+        var display: [(line: Int, text: String)] = []
+        for (index, line) in content.lines.enumerated() {
+            for piece in Self.wrap(line.text, width: area.width) { display.append((index, piece)) }
+        }
         let perLine = Self.hexBytesPerLine(width: area.width)
+        var hexStart = display.count
         if let payload = content.payload {
-            lines.append(DetailLine(text: "Payload (\(payload.count) bytes captured)", role: .title, bold: true))
-            hexStart = lines.count
-            lines += stride(from: 0, to: payload.count, by: perLine).map { DetailLine(text: "\($0)") }
+            display.append((-1, "Payload (\(payload.count) bytes captured)"))
+            hexStart = display.count
+            for start in stride(from: 0, to: payload.count, by: perLine) { display.append((-2, "\(start)")) }
         }
-        if let selectedLine, focus == .detail {
-            if selectedLine < detailTop { detailTop = selectedLine }
-            if selectedLine >= detailTop + area.height { detailTop = selectedLine - area.height + 1 }
+        if let selectedLine, focus == .detail,
+           let first = display.firstIndex(where: { $0.line == selectedLine }) {
+            if first < detailTop { detailTop = first }
+            if first >= detailTop + area.height { detailTop = first - area.height + 1 }
         }
-        detailTop = min(detailTop, max(0, lines.count - area.height))
-        for (offset, index) in (detailTop..<min(lines.count, detailTop + area.height)).enumerated() {
+        detailTop = min(detailTop, max(0, display.count - area.height))
+        for (offset, index) in (detailTop..<min(display.count, detailTop + area.height)).enumerated() {
             let y = area.row + offset
             if index >= hexStart, let payload = content.payload {
                 drawHexLine(payload, start: (index - hexStart) * perLine, count: perLine, highlight: highlight, y: y, area: area, into: &grid)
                 continue
             }
-            let line = lines[index]
-            grid.put(line.text, row: y, column: area.column, style: CellStyle(line.role, bold: line.bold), limit: area.width)
-            if index == selectedLine {
+            let (lineIndex, text) = display[index]
+            let line = lineIndex >= 0 ? content.lines[lineIndex] : DetailLine(text: text, role: .title, bold: true)
+            grid.put(text, row: y, column: area.column, style: CellStyle(line.role, bold: line.bold), limit: area.width)
+            if lineIndex >= 0 && lineIndex == selectedLine {
                 grid.restyle(row: y, column: area.column, width: area.width) { $0.reverse = focus == .detail; $0.underline = true }
             }
         }
+    }
+
+    /// `text` in pieces of at most `width` columns, the continuations indented by two.
+    static func wrap(_ text: String, width: Int) -> [String] {
+        guard width > 4, Format.width(text) > width else { return [text] }
+        var pieces: [String] = []
+        var current = ""
+        var columns = 0
+        for character in text {
+            let w = TerminalWidth.of(character)
+            if columns + w > width {
+                pieces.append(current)
+                current = "  "
+                columns = 2
+            }
+            current.append(character)
+            columns += w
+        }
+        if current.count > 2 || pieces.isEmpty { pieces.append(current) }
+        return pieces
     }
 
     /// 16 bytes a line where there is room, else 8, 4, 2 or 1: offset, hex, ASCII.

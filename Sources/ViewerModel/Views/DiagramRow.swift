@@ -55,7 +55,7 @@ struct DiagramRowBuilder {
         case .acknowledgement(let ack):
             return arrow(ack.channel, ack.direction, glyphs.dashed, "ack \(ack.count) fd" + (ack.count == 1 ? "" : "s"), .ack)
         case .unknownFrame(let frame):
-            return arrow(frame.channel, frame.direction, glyphs.horizontal, "frame of unknown type \(frame.header.type) \(Format.bytes(UInt64(frame.header.payloadSize)))", .error)
+            return arrow(frame.channel, frame.direction, glyphs.horizontal, "frame of unknown type \(frame.header.rawType) \(Format.bytes(UInt64(frame.header.payloadSize)))", .error)
         case .eof(let eof):
             let glyph = eof.kind == .peerClosed ? glyphs.halfClose : glyphs.cross
             let what = eof.kind == .peerClosed ? "EOF (half-close)" : "EOF \(eof.kind)"

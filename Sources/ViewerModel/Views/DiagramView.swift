@@ -101,15 +101,7 @@ extension TraceViewer {
             let (x, hidden) = column(lane, other: lane)
             let start = hidden ? area.column : x
             grid[y, start] = Cell(glyph, style: style)
-            // Text after the glyph; before it when it only fits there (the rightmost lane).
-            let width = Format.width(row.label)
-            let right = area.right - start - 2, left = start - 1 - area.column
-            if width > right && left > right {
-                let text = format.fit(row.label, left)
-                grid.put(text, row: y, column: start - 1 - Format.width(text), style: style)
-            } else {
-                grid.put(row.label, row: y, column: start + 2, style: style, limit: right)
-            }
+            putBeside(row.label, column: start, gap: 2, y: y, area: area, style: style, into: &grid)
         case .arrow(let from, let to, let line):
             let (xs, senderHidden) = column(from, other: to)
             let (xr, receiverHidden) = column(to, other: from)
@@ -121,7 +113,7 @@ extension TraceViewer {
             }
             if xs == xr {
                 grid[y, xs + 1] = Cell(glyphs.selfLoop, style: style)
-                grid.put(row.label, row: y, column: xs + 3, style: style, limit: area.right - xs - 3)
+                putBeside(row.label, column: xs + 1, gap: 2, y: y, area: area, style: style, into: &grid)
                 return
             }
             let left = min(xs, xr), right = max(xs, xr)
@@ -132,8 +124,9 @@ extension TraceViewer {
             if receiverHidden { grid[y, xr] = Cell(glyphs.ellipsis, style: style) }
             // The label goes on the arrow when it fits; else past the arrow's right end when it fits there;
             // else cut to fit on the arrow.
-            let label = " " + row.label + " "
-            let room = right - left - 4
+            // On the arrow: from two cells after its left end to the cell before its head or its right end.
+            let room = right - left - 3
+            let label = " " + row.label + (Format.width(row.label) + 2 <= room ? " " : "")
             let after = area.right - right - 2
             if Format.width(label) <= room {
                 grid.put(label, row: y, column: left + 2, style: style, limit: room)
@@ -142,6 +135,17 @@ extension TraceViewer {
             } else {
                 grid.put(format.fit(label, room), row: y, column: left + 2, style: style, limit: room)
             }
+        }
+    }
+
+    /// Text after `column` (`gap` columns on); before it when it fits better there (the rightmost lane).
+    private func putBeside(_ text: String, column: Int, gap: Int, y: Int, area: Rect, style: CellStyle, into grid: inout CellGrid) {
+        let right = area.right - column - gap, left = column - 1 - area.column
+        if Format.width(text) > right && left > right {
+            let fitted = format.fit(text, left)
+            grid.put(fitted, row: y, column: column - 1 - Format.width(fitted), style: style)
+        } else {
+            grid.put(text, row: y, column: column + gap, style: style, limit: right)
         }
     }
 }

@@ -62,7 +62,7 @@ struct Layout: Equatable, Sendable {
         }
         // Wide: diagram and queues on the left, detail and violations on the right (the sketch's shape).
         if columns >= 100 && body.height >= 10 {
-            let side = min(max(columns / 4, 34), 56)
+            let side = min(max(columns * 2 / 7, 34), 60)
             let left = Rect(row: body.row, column: 0, height: body.height, width: columns - side)
             let right = Rect(row: body.row, column: left.width, height: body.height, width: side)
             let queueHeight = body.height >= 18 ? 7 : (body.height >= 12 ? 5 : 0)
