@@ -64,7 +64,7 @@ public final class TraceViewer: ViewerProgram {
     // Violations (event numbers in time order) and queue series (sample event numbers per channel direction).
     var violationList: [Int]?
     var violationTop = 0
-    var queueSeries: [QueueKey: [Int]] = [:]
+    var queueSeries: [QueueKey: QueueSeries] = [:]
 
     /// Opens a viewer on an indexed trace. Indexes the first chunk if nothing is indexed yet, so the first
     /// screen is there at once; the rest is indexed on ticks (the status line shows progress).

@@ -42,6 +42,27 @@ import TraceFormat
             #expect(perFrame.allSatisfy { $0 <= bound }, "\(frames) frames: decodes per frame \(perFrame)")
             #expect(h.viewer.trace.eventCount > frames)  // G reached the end: everything was indexed
             largestPerFrame[frames] = perFrame.max()
+
+            // A filter applied at the end of the trace shows its first screen after examining about a screen
+            // of events each way from the selection, not everything before it.
+            h.press(.character("G"))
+            let scans = h.viewer.scanDecodes
+            h.press(.character("/"))
+            h.type("kind == frame and size > 16")
+            h.press(.enter)
+            let grid = h.render()
+            #expect(h.viewer.scanDecodes - scans <= 20 * rows, "\(frames) frames: \(h.viewer.scanDecodes - scans) events examined")
+            #expect(grid.text.contains("load_url 20 B") && !grid.text.contains("ping 12 B"))
+            let total = h.viewer.trace.eventCount
+            let end = try #require(h.viewer.selectedEvent.flatMap { h.viewer.trace.index.timePosition(ofEvent: $0) })
+            #expect(end > total - 20 * rows)
+            // Moving up past the rows found so far finds the ones before, still only matching ones.
+            while h.viewer.focusedPane != .diagram { h.press(.tab) }
+            for _ in 0..<(2 * rows) { h.press(.character("k")) }
+            let earlier = try #require(h.viewer.selectedEvent)
+            #expect(try #require(h.viewer.trace.index.timePosition(ofEvent: earlier)) < end - 2 * rows)
+            guard case .payloadFrame(let frame)? = h.viewer.trace.record(earlier) else { Issue.record("not a frame"); continue }
+            #expect(frame.header.payloadSize > 16)
         }
         // 100 times the events, no more work per frame than the bound that holds for the small one.
         #expect(try #require(largestPerFrame[200_000]) <= bound)

@@ -47,13 +47,13 @@ extension TraceViewer {
         case .rowUp: move(by: -1)
         case .pageDown: move(by: pageSize)
         case .pageUp: move(by: -pageSize)
-        case .firstRow: if focus == .detail { detailField = 0 } else { selectRow(0) }
+        case .firstRow: if focus == .detail { detailField = 0 } else { selectFirstRow() }
         case .lastRow: if focus == .detail { detailField = Int.max } else { selectLastRow() }
         case .nextEvent: selectRow(selectedRow + 1)
         case .previousEvent: selectRow(selectedRow - 1)
         case .nextMatchOrEvent: if search != nil { findMatch(forward: true) } else { selectRow(selectedRow + 1) }
         case .previousMatch: if search != nil { findMatch(forward: false) } else { message = "no search (s or ^F sets one)" }
-        case .traceStart: selectRow(0)
+        case .traceStart: selectFirstRow()
         case .traceEnd: selectLastRow()
         case .playPause: togglePlay()
         case .faster: speedIndex = min(speedIndex + 1, Self.speeds.count - 1)
@@ -129,9 +129,16 @@ extension TraceViewer {
 
     // MARK: selection
 
-    /// Selects row `row` (clamped to the rows; extends the row list as far as needed) and sets the clock to it.
+    /// Selects row `row` (clamped to the rows; finds rows before the first or after the last as needed) and
+    /// sets the clock to it.
     func selectRow(_ row: Int) {
-        let target = max(0, row)
+        var target = row
+        if target < 0 && !rows.reachedStart {
+            let found = rows.extendBackward(rows: max(-target, pageSize), trace: trace, facts: facts, counter: counter)
+            shiftRows(by: found)
+            target += found
+        }
+        target = max(0, target)
         if target >= rows.count { rows.extend(toRows: target + 1, trace: trace, facts: facts, counter: counter) }
         guard rows.count > 0 else { return }
         selectedRow = min(target, rows.count - 1)
@@ -141,6 +148,29 @@ extension TraceViewer {
         keepSelectionVisible()
     }
 
+    /// Rows were found before the first: every row number grew by `count`.
+    func shiftRows(by count: Int) {
+        selectedRow += count
+        topRow += count
+    }
+
+    /// Starts the row list afresh at time position `position` with a screen of rows each way: what a jump
+    /// costs, however far it goes.
+    func rebase(at position: Int) {
+        rows = RowList(filter: rows.filter, base: position)
+        let height = max(1, layout.diagram.inner.height)
+        rows.extend(toRows: height, trace: trace, facts: facts, counter: counter)
+        _ = rows.extendBackward(rows: height, trace: trace, facts: facts, counter: counter)
+        if rows.count == 0 { _ = rows.extendBackward(rows: 1, trace: trace, facts: facts, counter: counter) }
+        selectedRow = 0
+        topRow = 0
+    }
+
+    func selectFirstRow() {
+        if !rows.reachedStart { rebase(at: 0) }
+        selectRow(0)
+    }
+
     /// The last row of the whole trace: indexes what is not indexed yet first.
     func selectLastRow() {
         if !trace.progress.isComplete {
@@ -148,14 +178,18 @@ extension TraceViewer {
             trace.indexToEnd()
             refreshAfterGrowth(selected: selected, appended: false)
         }
-        rows.extendToEnd(trace: trace, facts: facts, counter: counter)
+        if !rows.reachedEnd(trace) { rebase(at: trace.eventCount) }
         selectRow(rows.count - 1)
+        topRow = max(0, selectedRow - max(1, layout.diagram.inner.height - 1) + 1)
     }
 
     /// Selects the row of event `event`, or the nearest row when the filter hides it.
     func select(event: Int) {
         guard let position = trace.index.timePosition(ofEvent: event) else { return }
-        rows.extend(throughPosition: position, trace: trace, facts: facts, counter: counter)
+        if !rows.covers(position) {
+            rebase(at: position)
+            topRow = max(0, (rows.row(nearPosition: position) ?? 0) - max(1, layout.diagram.inner.height - 1) / 2)
+        }
         if let row = rows.row(nearPosition: position) { selectRow(row) }
     }
 
@@ -175,7 +209,7 @@ extension TraceViewer {
         if playing {
             rows.extend(toRows: selectedRow + 2, trace: trace, facts: facts, counter: counter)
             // Playing from the last row starts again from the first.
-            if selectedRow >= rows.count - 1 && rows.isComplete(trace) { selectRow(0) }
+            if selectedRow >= rows.count - 1 && rows.reachedEnd(trace) { selectFirstRow() }
         }
     }
 
@@ -193,7 +227,7 @@ extension TraceViewer {
                     detailTop = 0
                     keepSelectionVisible()
                 }
-                if rows.isComplete(trace) && selectedRow >= rows.count - 1 && clock >= rows.time(ofRow: max(0, rows.count - 1), in: trace) {
+                if rows.reachedEnd(trace) && selectedRow >= rows.count - 1 && clock >= rows.time(ofRow: max(0, rows.count - 1), in: trace) {
                     playing = false
                     message = "end of trace"
                 }
@@ -206,6 +240,8 @@ extension TraceViewer {
 
     /// Sets the clock to `time` and selects the last row at or before it.
     func go(toTime time: UInt64) {
+        let position = trace.index.lastPosition(atOrBefore: time)
+        if !rows.covers(position) { rebase(at: position) }
         rows.extend(pastTime: time, trace: trace, facts: facts, counter: counter)
         selectRow(rows.lastRow(atOrBefore: time, in: trace) ?? 0)
         clock = time
@@ -244,11 +280,11 @@ extension TraceViewer {
         facts = TraceFacts(trace: trace, schemas: configuration.schemas)
         lanes = LaneTable(trace: trace, facts: facts)
         violationList = nil
-        queueSeries = [:]
         detailCache = nil
         if !appended {
+            queueSeries = [:]  // samples of a direction are kept in time order only while growth is at the end
             rows = RowList(filter: rows.filter)
-            if let selected { select(event: selected) }
+            if let selected { select(event: selected) } else { selectRow(0) }
         }
     }
 
@@ -296,6 +332,11 @@ extension TraceViewer {
         let builder = DiagramRowBuilder(facts: facts, glyphs: glyphs)
         while true {
             row += forward ? 1 : -1
+            if row < 0 && !rows.reachedStart {
+                let found = rows.extendBackward(rows: 256, trace: trace, facts: facts, counter: counter)
+                shiftRows(by: found)
+                row += found
+            }
             if row < 0 { break }
             if row >= rows.count {
                 rows.extend(toRows: row + 1, trace: trace, facts: facts, counter: counter)
@@ -376,6 +417,10 @@ extension TraceViewer {
         selectedRow = 0
         topRow = 0
         if let selected { select(event: selected) } else { selectRow(0) }
+        if rows.count == 0 {
+            rows.extend(toRows: 1, trace: trace, facts: facts, counter: counter)
+            selectRow(0)
+        }
         if rows.count == 0 { message = "no event matches" }
     }
 

@@ -44,6 +44,9 @@ final class TraceFacts {
     let header: TraceHeader?
     /// Records walked per selection to find fd acknowledgements before giving up (``FDAcknowledgement/unknown``).
     static let acknowledgementWalkLimit = 200_000
+    /// Records of the channel walked after a frame to find its frames-delivered record (written within
+    /// milliseconds of the frame, so a few records on).
+    static let deliveryWalkLimit = 16_384
 
     /// Reads the records indexed so far once (the context's one pass).
     init(trace: IndexedTrace, schemas: [SchemaFile]) {
@@ -112,7 +115,7 @@ final class TraceFacts {
         var walked = 0
         for number in channelEvents(frame.channel, in: index, from: event + 1) {
             walked += 1
-            if walked > Self.acknowledgementWalkLimit { return nil }
+            if walked > Self.deliveryWalkLimit { return nil }
             guard index.rawKind(of: number) == delivered, index.direction(of: number) == frame.direction else { continue }
             if let first = index.frameIndex(of: number), first > frame.frameIndex { return nil }
             guard case .framesDelivered(let record)? = counter.record(number, in: trace) else { continue }

@@ -35,7 +35,7 @@ extension TraceViewer {
             "t=\(format.offset(relative(clock)))",
             "\(playing ? glyphs.play : glyphs.pause) \(glyphs.times)\(Self.speedText(Self.speeds[speedIndex]))",
         ]
-        if !filterText.isEmpty { parts.append("filter: \(filterText) (\(Format.grouped(rows.count))\(rows.isComplete(trace) ? "" : "+") rows)") }
+        if !filterText.isEmpty { parts.append("filter: \(filterText)" + (rows.isComplete(trace) ? " (\(Format.grouped(rows.count)) rows)" : "")) }
         parts.append(following ? "[F]ollow on" : "[F]ollow off")
         let progress = trace.progress
         if !progress.isComplete && progress.fileBytes > 0 {

@@ -6,6 +6,12 @@ struct QueueKey: Hashable {
     var direction: Direction
 }
 
+/// A channel direction's queue samples found so far, and how many events (file order) were looked at.
+struct QueueSeries {
+    var events: [Int] = []
+    var examined = 0
+}
+
 /// Queue depths of the selected event's channel direction over the whole trace, one sparkline column per
 /// slice of time: receiver-unread bytes, unacknowledged fds, proxy-held bytes, pending sync calls, with
 /// LibIPC's limit and the replay time marked. A column shows the last sample of its slice, so a frame
@@ -31,16 +37,27 @@ extension TraceViewer {
         return QueueKey(channel: channel, direction: trace.index.direction(of: event) ?? .aToB)
     }
 
-    /// The samples of a channel direction in time order (event numbers; found through the index, not decoded).
+    /// The samples of a channel direction in time order (event numbers; found through the index, not
+    /// decoded). Kept while the trace grows at its end: only the new events are looked at.
     func samples(_ key: QueueKey) -> [Int] {
-        if let cached = queueSeries[key] { return cached }
         let index = trace.index
+        var series = queueSeries[key] ?? QueueSeries()
+        guard series.examined < index.count else { return series.events }
         let kind = TraceRecordKind.queueSample.rawValue
-        let events = index.postingList(onChannel: key.channel).map(Array.init) ?? index.events(onChannel: key.channel)
-        var list = events.filter { index.rawKind(of: $0) == kind && index.direction(of: $0) == key.direction }
-        list.sort { (index.time(of: $0), $0) < (index.time(of: $1), $1) }
-        queueSeries[key] = list
-        return list
+        var added: [Int] = []
+        if let list = index.postingList(onChannel: key.channel) {
+            for number in list.dropFirst(list.firstPosition(atOrAfter: series.examined))
+            where index.rawKind(of: number) == kind && index.direction(of: number) == key.direction { added.append(number) }
+        } else {
+            added = index.events(onChannel: key.channel).filter {
+                $0 >= series.examined && index.rawKind(of: $0) == kind && index.direction(of: $0) == key.direction
+            }
+        }
+        added.sort { (index.time(of: $0), $0) < (index.time(of: $1), $1) }
+        series.events += added
+        series.examined = index.count
+        queueSeries[key] = series
+        return series.events
     }
 
     /// The last sample at or before `time` (position in `list`).
