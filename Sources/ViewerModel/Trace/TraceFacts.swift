@@ -44,9 +44,9 @@ final class TraceFacts {
     let header: TraceHeader?
     /// Records walked per selection to find fd acknowledgements before giving up (``FDAcknowledgement/unknown``).
     static let acknowledgementWalkLimit = 200_000
-    /// Records of the channel walked after a frame to find its frames-delivered record (written within
-    /// milliseconds of the frame, so a few records on).
-    static let deliveryWalkLimit = 16_384
+    /// Records walked after a frame to find its frames-delivered record (written within milliseconds of
+    /// the frame, so a few records on).
+    static let deliveryWalkLimit = 65_536
 
     /// Reads the records indexed so far once (the context's one pass).
     init(trace: IndexedTrace, schemas: [SchemaFile]) {
@@ -108,15 +108,16 @@ final class TraceFacts {
     // MARK: per frame
 
     /// When the frame's last byte was written to the receiver (the frames-delivered record covering it).
-    /// Walks the channel's records after the frame, decoding only frames-delivered ones of its direction.
+    /// The recorder writes that record within milliseconds of the frame, so the walk goes forward in file
+    /// order from the frame (index columns only), decoding only frames-delivered records of its direction.
     func deliveryTime(of frame: PayloadFrameRecord, event: Int, in trace: IndexedTrace, counter: RecordCounter) -> UInt64? {
         let index = trace.index
         let delivered = TraceRecordKind.framesDelivered.rawValue
-        var walked = 0
-        for number in channelEvents(frame.channel, in: index, from: event + 1) {
-            walked += 1
-            if walked > Self.deliveryWalkLimit { return nil }
-            guard index.rawKind(of: number) == delivered, index.direction(of: number) == frame.direction else { continue }
+        let end = min(index.count, event + 1 + Self.deliveryWalkLimit)
+        guard event + 1 < end else { return nil }
+        for number in (event + 1)..<end {
+            guard index.rawKind(of: number) == delivered, index.channel(of: number) == frame.channel,
+                  index.direction(of: number) == frame.direction else { continue }
             if let first = index.frameIndex(of: number), first > frame.frameIndex { return nil }
             guard case .framesDelivered(let record)? = counter.record(number, in: trace) else { continue }
             if record.covers(frame.frameIndex) { return record.time }
