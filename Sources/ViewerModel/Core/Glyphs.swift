@@ -20,6 +20,16 @@ public struct Glyphs: Sendable, Equatable {
     public var pause: Character
     /// Bars of rising height for sparklines, lowest first (index 0 is empty).
     public var bars: [Character]
+    /// A violation in the sequence diagram.
+    public var violationMark: Character = "◆"
+    /// One direction ended while the other may go on (EOF of a sender: a half-close).
+    public var halfClose: Character = "⊣"
+    /// A message a lane sends to itself (both sides of the channel in one process).
+    public var selfLoop: Character = "↺"
+    /// Text in labels: speeds (`×4`), microseconds, "from → to".
+    public var times: String = "×"
+    public var micro: String = "µ"
+    public var rightwards: String = "→"
 
     public static let unicode = Glyphs(
         horizontal: "─", vertical: "│", topLeft: "┌", topRight: "┐", bottomLeft: "└", bottomRight: "┘",
@@ -31,5 +41,6 @@ public struct Glyphs: Sendable, Equatable {
         horizontal: "-", vertical: "|", topLeft: "+", topRight: "+", bottomLeft: "+", bottomRight: "+",
         teeLeft: "+", teeRight: "+", arrowRight: ">", arrowLeft: "<", dashed: ".", doubleHorizontal: "=",
         cross: "X", ellipsis: "~", check: "v", play: ">", pause: "=",
-        bars: [" ", ".", ".", ":", ":", "|", "|", "#", "#"])
+        bars: [" ", ".", ".", ":", ":", "|", "|", "#", "#"],
+        violationMark: "!", halfClose: "]", selfLoop: "@", times: "x", micro: "u", rightwards: "->")
 }
