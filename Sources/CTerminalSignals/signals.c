@@ -201,5 +201,6 @@ void ipct_stop_self(int whole_group) {
     // Continued here.
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     sigaction(SIGTSTP, &ours, NULL);
-    atomic_fetch_and(&pending, ~(unsigned)IPCT_PENDING_SUSPEND);
+    // This stop's own SIGTSTP and SIGCONT: the caller re-enters curses mode itself.
+    atomic_fetch_and(&pending, ~(unsigned)(IPCT_PENDING_SUSPEND | IPCT_PENDING_CONTINUE));
 }

@@ -165,7 +165,7 @@ private struct SessionLoop<Program: ViewerProgram> {
             if pending & UInt32(IPCT_PENDING_SUSPEND) != 0 {
                 if let status = suspend(wholeGroup: false) { return status }
             }
-            if pending & UInt32(IPCT_PENDING_CONTINUE) != 0 { forceFullRepaint() }
+            if pending & UInt32(IPCT_PENDING_CONTINUE) != 0 { resumeAfterOutsideStop() }
             if pending & UInt32(IPCT_PENDING_RESIZE) != 0 { checkSize() }
 
             if let status = readInput() { return status }
@@ -254,6 +254,17 @@ private struct SessionLoop<Program: ViewerProgram> {
         checkSize()
         forceFullRepaint()
         return nil
+    }
+
+    /// Continued after a stop we did not make (SIGSTOP, or a SIGTSTP that came while busy): the shell has
+    /// put its own terminal modes back and written on the screen. Leaving and re-entering curses mode
+    /// re-applies every mode (raw input, keypad, mouse, alternate screen), then everything is repainted.
+    private mutating func resumeAfterOutsideStop() {
+        ipct_set_active(0)
+        endwin()
+        ipct_set_active(1)
+        checkSize()
+        forceFullRepaint()
     }
 
     private mutating func forceFullRepaint() {

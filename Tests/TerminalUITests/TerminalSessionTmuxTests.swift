@@ -175,6 +175,23 @@ import ViewerModel
         try session.expectRestored()
     }
 
+    /// SIGSTOP cannot be caught: the shell writes its "Stopped" notice over the viewer's screen. On `fg`
+    /// SIGCONT makes the session repaint everything, so none of the shell's text is left on it.
+    @Test func continuingAfterSIGSTOPRepaintsOverTheShellsText() throws {
+        let session = try Session()
+        defer { session.pane.close() }
+        #expect(kill(try session.pid, SIGSTOP) == 0)
+        _ = try session.pane.waitFor("the shell to report the stopped job") { $0.contains("Stopped") }
+        try session.pane.type("fg")
+        _ = try session.pane.waitFor("a repaint without the shell's text") { screen in
+            !screen.contains("Stopped") && !screen.contains("PROMPT$ fg") && screen.contains("READY pid=")
+                && StyleRole.allCases.allSatisfy { screen.contains("role:\($0.rawValue)") }
+        }
+        try session.pane.send("q")
+        _ = try session.pane.waitFor("the fixture's exit line") { $0.contains("FIXTURE-EXIT status=0") }
+        try session.expectRestored() // the shell printed APP-EXIT=147 when the job stopped
+    }
+
     @Test func noColorDrawsWithoutColourButWithAttributes() throws {
         let session = try Session(environment: "NO_COLOR=1 LC_ALL=C.UTF-8")
         defer { session.pane.close() }
