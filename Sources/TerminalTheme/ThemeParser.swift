@@ -19,6 +19,9 @@ public enum ThemeParser {
         if let nul = bytes.firstIndex(of: 0) {
             throw ThemeError(source: source, line: line(ofOffset: nul, in: bytes), "the file contains a NUL byte")
         }
+        if let line = TOMLHazards.firstHazardLine(in: bytes) {
+            throw ThemeError(source: source, line: line, "TOML syntax: `}` where a list element or a key is expected")
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
