@@ -238,6 +238,25 @@ import ViewerModel
         try session.expectExitAndRestored(status: 0)
     }
 
+    @Test func anUnusableTermIsAnErrorMessageAndLeavesTheTerminalAlone() throws {
+        let fixture = try #require(BuiltProducts.executable("TerminalUIFixture"), "TerminalUIFixture not built")
+        let pane = try TmuxPane()
+        defer { pane.close() }
+        let baseline = try pane.modes()
+        try pane.type("TERM=no-such-terminal LC_ALL=C.UTF-8 '\(fixture)'; echo APP-EXIT=$?")
+        let screen = try pane.waitFor("APP-EXIT") { Session.exitStatus(in: $0) != nil }
+        #expect(Session.exitStatus(in: screen) == 2)
+        #expect(screen.contains("cannot use the terminal type TERM=no-such-terminal"))
+        #expect(try pane.modes() == baseline)
+    }
+
+    @Test func withoutATerminalItRefusesToStart() throws {
+        let fixture = try #require(BuiltProducts.executable("TerminalUIFixture"), "TerminalUIFixture not built")
+        let result = try CommandRunner.run(fixture, [], timeoutSeconds: 60) // stdin /dev/null, stdout a pipe
+        #expect(result.status == 2)
+        #expect(result.stdout.contains("standard input and output must be a terminal"))
+    }
+
     /// The parameter lists of every SGR sequence (`ESC [ … m`) in a capture.
     static func sgrParameters(_ capture: String) -> [String] {
         var result: [String] = []

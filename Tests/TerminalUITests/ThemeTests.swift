@@ -79,7 +79,8 @@ import ViewerModel
         let e = try #require(error("[styles]\nnormal = {}\n\nviolation = { fg = \"redd\", bg = \"black\" }\n"))
         #expect(e.line == 4)
         #expect(e.key == "styles.violation.fg")
-        #expect(e.description.hasPrefix("theme t.toml:4: styles.violation.fg: unknown colour \"redd\""))
+        #expect(e.description == "theme t.toml:4: styles.violation.fg: unknown colour \"redd\"; expected a colour name "
+            + "(black, red, green, … bright-white), default, \"#rrggbb\", or 0-255") // as docs/themes.md shows it
     }
 
     @Test func unknownRoleNamesKeyAndLine() throws {
