@@ -28,6 +28,12 @@ enum TemporaryFile {
         return path
     }
 
+    /// Removes a file made here and its folder (best effort: a leftover in /tmp fails no test).
+    static func remove(_ path: String) {
+        _ = unlink(path)
+        if let slash = path.lastIndex(of: "/") { _ = rmdir(String(path[..<slash])) }
+    }
+
     static func fifo() throws -> String {
         let path = try directory() + "/fifo.toml"
         guard mkfifo(path, 0o600) == 0 else { throw Failure(what: "mkfifo errno \(errno)") }

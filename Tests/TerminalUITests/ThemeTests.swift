@@ -48,6 +48,7 @@ import ViewerModel
 
     @Test func aPathIsReadAsAFile() throws {
         let path = try TemporaryFile.write("[theme]\nname = \"mine\"\n[styles]\nviolation = { fg = \"red\" }\n")
+        defer { TemporaryFile.remove(path) }
         let theme = try Theme.load(nameOrPath: path, environment: ["NO_COLOR": "1"])
         #expect(theme.name == "mine")
         #expect(theme[.violation].foreground == .ansi(1))
@@ -58,8 +59,10 @@ import ViewerModel
     @Test func fifosDevicesAndHugeFilesAreRefusedWithoutHanging() throws {
         #expect(throws: ThemeError.self) { try Theme.load(path: "/dev/zero") }
         let fifo = try TemporaryFile.fifo()
+        defer { TemporaryFile.remove(fifo) }
         #expect { try Theme.load(path: fifo) } throws: { "\($0)".contains("not a regular file") }
         let big = try TemporaryFile.write("# " + String(repeating: "x", count: ThemeParser.maximumBytes) + "\n")
+        defer { TemporaryFile.remove(big) }
         #expect { try Theme.load(path: big) } throws: { "\($0)".contains("larger than 64 KiB") }
         #expect { try Theme.load(path: "/nonexistent/theme.toml") } throws: { "\($0)".contains("cannot open") }
     }
