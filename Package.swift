@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // Latency percentiles for `stats` (bounded memory whatever the number of calls).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // Theme files for the viewer (TOML).
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // The LibIPC protocol as data. Standard library only: no sockets, files or Foundation.
@@ -36,6 +38,23 @@ let package = Package(
         .target(name: "TraceExport", dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire"]),
         // The viewer's model: state, key table, layout and views rendering into a CellGrid. No terminal in it.
         .target(name: "ViewerModel", dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire"]),
+        // The shipped theme files (Themes/*.toml), as resources; the folder holds one Swift file that finds them.
+        .target(
+            name: "ShippedThemes", path: "Themes", exclude: ["README.md"],
+            resources: [.copy("default.toml"), .copy("light.toml"), .copy("high-contrast.toml"), .copy("mono.toml")]
+        ),
+        // Themes as data: TOML loading (hostile input: bounded, errors name key and line), colour down-mapping.
+        // Pure: no terminal, so it is tested without one.
+        .target(
+            name: "TerminalTheme",
+            dependencies: ["ViewerModel", "ShippedThemes", .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        // ncursesw for Swift: the module map and a shim for macros and C globals (docs/architecture.md).
+        .systemLibrary(name: "CNCurses", pkgConfig: "ncursesw", providers: [.apt(["libncurses-dev"])]),
+        // Async-signal-safe terminal restoration and signal plumbing for TerminalUI, in C.
+        .target(name: "CTerminalSignals"),
+        // The only code that calls ncurses: draws a CellGrid, reads keys and mouse, restores the terminal.
+        .target(name: "TerminalUI", dependencies: ["ViewerModel", "TerminalTheme", "CNCurses", "CTerminalSignals"]),
         // The built-in demo: UI, WebContent and RequestServer peers that talk LibIPC like Ladybird (docs/demo.md).
         .target(
             name: "DemoPeers", dependencies: ["IPCTransport", "IPCWire", "SystemSupport", "CSystemShims"], resources: [.copy("Schemas")]
@@ -97,6 +116,15 @@ let package = Package(
             name: "TraceAnalysisTests",
             dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire", "TestSupport", "ipcscope", "FilterBench"],
             resources: [.copy("Fixtures")]
+        ),
+        // A tiny ViewerProgram under the real TerminalSession, driven in tmux by TerminalUITests.
+        .executableTarget(
+            name: "TerminalUIFixture", dependencies: ["TerminalUI", "TerminalTheme", "ViewerModel"],
+            path: "Tests/Fixtures/TerminalUIFixture"
+        ),
+        .testTarget(
+            name: "TerminalUITests",
+            dependencies: ["TerminalUI", "TerminalTheme", "ViewerModel", "CNCurses", "TestSupport", "TerminalUIFixture"]
         ),
         .testTarget(name: "ViewerModelTests", dependencies: ["ViewerModel", "TraceAnalysis", "TraceFormat", "IPCWire", "TestSupport"]),
         .testTarget(name: "TraceExportTests", dependencies: ["TraceExport", "TraceAnalysis", "TraceFormat", "TestSupport", "ipcscope"]),
