@@ -14,7 +14,8 @@ let package = Package(
     ],
     targets: [
         // The LibIPC protocol as data. Standard library only: no sockets, files or Foundation.
-        .target(name: "IPCWire"),
+        // TypePacks/Ladybird.ipc is compiled in as LadybirdTypePackText.swift (Scripts/generate-type-pack.sh).
+        .target(name: "IPCWire", exclude: ["TypePacks/Ladybird.ipc"]),
         // What Swift cannot import from glibc: CMSG_* macros, _GNU_SOURCE calls, epoll, ioctls.
         .target(name: "CSystemShims"),
         // The system layer under IPCTransport and TraceFormat: errors with errno, the EINTR funnel and
