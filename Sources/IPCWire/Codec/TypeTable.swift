@@ -114,3 +114,10 @@ public struct TypeTable: Sendable {
         type.baseName.hasPrefix("::") ? String(type.baseName.dropFirst(2)) : type.baseName
     }
 }
+
+extension TypeTable {
+    /// Every name declared, of any kind (built-in enums included).
+    public var declaredNames: [String] {
+        Array(enumerations.keys) + Array(aliases.keys) + Array(structures.keys) + Array(taggedUnions.keys) + Array(opaques.keys)
+    }
+}
