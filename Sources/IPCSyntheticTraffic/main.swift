@@ -202,7 +202,7 @@ func check(_ options: Options, _ plan: Plan) throws -> Bool {
         files: \(plan.set.files.count), message ids: \(plan.fullyResolvedDescriptors) fully resolved, \(plan.skipped.count) skipped (unresolved types)
         sent \(plan.messages.count) messages through ipcscope record; trace has \(frames.count) payload frames
         decoded complete and equal: \(complete), undecoded: \(undecoded), different: \(different)
-        declared types exercised: \(typesSeen.intersection(declared).count) of \(declared.count) declared (packs: \(plan.set.loadedTypePacks.map(\.name).joined(separator: ", ")))
+        declared type names used directly by the messages sent: \(typesSeen.intersection(declared).count) of \(declared.count) (packs: \(plan.set.loadedTypePacks.map(\.name).joined(separator: ", ")))
         """)
     if options.trace.isEmpty {
         try FileManager.default.removeItem(at: directory)

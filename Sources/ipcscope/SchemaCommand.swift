@@ -133,7 +133,9 @@ enum SchemaCoverageOutput {
         let nameWidth = min(60, report.unresolved.map(\.name.count).max() ?? 0)
         for type in report.unresolved {
             let uses = String(repeating: " ", count: width - String(type.uses).count) + String(type.uses)
-            out += "  \(uses)  \(type.name)\(String(repeating: " ", count: max(0, nameWidth - type.name.count)))  \(type.reason)\n"
+            // A type nobody declared needs no repetition of its name as the reason.
+            let reason = type.reason == "unknown type '\(type.name)'" ? "not declared" : type.reason
+            out += "  \(uses)  \(type.name)\(String(repeating: " ", count: max(0, nameWidth - type.name.count)))  \(reason)\n"
         }
         return out
     }
