@@ -18,7 +18,8 @@ let package = Package(
     ],
     targets: [
         // The LibIPC protocol as data. Standard library only: no sockets, files or Foundation.
-        .target(name: "IPCWire"),
+        // TypePacks/Ladybird.ipc is compiled in as LadybirdTypePackText.swift (Scripts/generate-type-pack.sh).
+        .target(name: "IPCWire", exclude: ["TypePacks/Ladybird.ipc"]),
         // What Swift cannot import from glibc: CMSG_* macros, _GNU_SOURCE calls, epoll, ioctls.
         .target(name: "CSystemShims"),
         // The system layer under IPCTransport and TraceFormat: errors with errno, the EINTR funnel and
@@ -84,6 +85,9 @@ let package = Package(
         .executableTarget(name: "FilterBench", dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire", "CAllocationCounter"]),
         // Peer process for IPCTransport's cross-process tests (echo, fd sink, hostile frames, transfer).
         .executableTarget(name: "IPCTestPeer", dependencies: ["IPCTransport", "IPCWire", "CSystemShims"]),
+        // Synthetic-traffic check: random values for every message of a directory of .ipc files, encoded,
+        // sent through `ipcscope record`, decoded back from the trace (docs/schemas.md).
+        .executableTarget(name: "IPCSyntheticTraffic", dependencies: ["IPCWire", "IPCTransport", "TraceFormat"]),
         // Writes trace records until killed; TraceFormatTests SIGKILLs it to test durability.
         .executableTarget(name: "TraceWriterStress", dependencies: ["TraceFormat", "IPCWire"]),
         // Reader benchmark: generated 1 M / 10 M event traces, first events, full index, reopen (docs/benchmarks.md).
@@ -101,7 +105,7 @@ let package = Package(
         .testTarget(name: "IPCTransportTests", dependencies: ["IPCTransport", "IPCWire", "CSystemShims", "IPCTestPeer", "TestSupport"]),
         // Helpers shared by the test targets that run ipcscope as a user would.
         .target(name: "TestSupport", dependencies: ["CSystemShims", "IPCTransport"], path: "Tests/TestSupport"),
-        .testTarget(name: "IPCScopeCLITests", dependencies: ["IPCWire", "CSystemShims", "TestSupport"]),
+        .testTarget(name: "IPCScopeCLITests", dependencies: ["IPCWire", "CSystemShims", "TestSupport", "IPCSyntheticTraffic"]),
         // Unmodified C program run under the interposer by RecorderTests (socketpair+fork, connect, threads).
         .executableTarget(name: "PreloadFixture", path: "Tests/Fixtures/PreloadFixture"),
         // Unmodified C programs that talk LibIPC framing (fds, acks, a transport handoff) for `record -- CMD`.

@@ -2,33 +2,42 @@ import ArgumentParser
 import Foundation
 import IPCWire
 
-/// `ipcscope schema FILE.ipc…`: the endpoints, magics and message ids that LibIPC derives from `.ipc` files.
+/// `ipcscope schema FILE.ipc|DIR…`: the endpoints, magics and message ids that LibIPC derives from `.ipc`
+/// files; with `--coverage`, how much of them the decoder can decode.
 struct SchemaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schema",
-        abstract: "List the endpoints, magics and message ids of .ipc files.",
+        abstract: "List the endpoints, magics and message ids of .ipc files, or how much of them decodes.",
         discussion: """
-            Every file is parsed before anything is printed: a malformed file prints \
-            'error: FILE:LINE:COL: message' on stderr and nothing on stdout, and the command exits non-zero.
+            A directory is searched recursively for .ipc files. Every file is parsed before anything is \
+            printed: a malformed file prints 'error: FILE:LINE:COL: message' on stderr and nothing on stdout, \
+            and the command exits non-zero. The Ladybird type pack is loaded when the files name one of its \
+            types (--no-type-pack leaves it out).
             """
     )
 
-    @Argument(help: "The .ipc files to read.")
+    @Argument(help: "The .ipc files, or directories to search for them.")
     var files: [String] = []
 
-    @Flag(name: .long, help: "Print JSON: {\"endpoints\":[{name, magic, file, messages:[{name, id, kind, params}]}]}.")
+    @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
 
+    @Flag(name: .long, help: "Print how many messages and parameters decode fully, and every unresolved type with its number of uses.")
+    var coverage = false
+
+    @Flag(name: .customLong("no-type-pack"), help: "Do not load the Ladybird type pack.")
+    var noTypePack = false
+
     func validate() throws {
-        if files.isEmpty { throw ValidationError("give at least one .ipc file") }
+        if files.isEmpty { throw ValidationError("give at least one .ipc file or directory") }
     }
 
     func run() throws {
         var parsed: [SchemaFile] = []
         var errors: [String] = []
         for path in files {
-            switch SchemaFileLoader.load(path) {
-            case .success(let file): parsed.append(file)
+            switch SchemaFileLoader.loadAll(path) {
+            case .success(let loaded): parsed += loaded
             case .failure(let message): errors.append(message)
             }
         }
@@ -36,11 +45,16 @@ struct SchemaCommand: ParsableCommand {
             for message in errors { StandardError.write("error: " + message) }
             throw ExitCode.failure
         }
-        for issue in SchemaSet(files: parsed).issues {
+        let set = SchemaSet(files: parsed, typePacks: noTypePack ? [] : TypePack.defaults)
+        for issue in set.issues {
             StandardError.write("warning: \(issue)")
         }
-        if json {
-            print(try SchemaListingJSON.render(parsed))
+        if coverage {
+            let report = SchemaCoverage(schemas: set)
+            print(json ? try SchemaCoverageOutput.json(report, set: set) : SchemaCoverageOutput.text(report, set: set),
+                  terminator: json ? "\n" : "")
+        } else if json {
+            print(try SchemaListingJSON.render(parsed, types: set.types))
         } else {
             print(SchemaListingText.render(parsed), terminator: "")
         }
@@ -52,6 +66,38 @@ enum SchemaFileLoader {
     enum Loaded {
         case success(SchemaFile)
         case failure(String)
+    }
+
+    enum LoadedAll {
+        case success([SchemaFile])
+        case failure(String)
+    }
+
+    /// A file, or every `.ipc` file under a directory (recursively, in path order).
+    static func loadAll(_ path: String) -> LoadedAll {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            return .failure("\(path): no such file")
+        }
+        guard isDirectory.boolValue else {
+            switch load(path) {
+            case .success(let file): return .success([file])
+            case .failure(let message): return .failure(message)
+            }
+        }
+        guard let walker = FileManager.default.enumerator(atPath: path) else {
+            return .failure("\(path): cannot be listed")
+        }
+        let base = path.hasSuffix("/") ? path : path + "/"
+        var files: [SchemaFile] = []
+        for relative in walker.compactMap({ $0 as? String }).filter({ $0.hasSuffix(".ipc") }).sorted() {
+            switch load(base + relative) {
+            case .success(let file): files.append(file)
+            case .failure(let message): return .failure(message)
+            }
+        }
+        guard !files.isEmpty else { return .failure("\(path): no .ipc files in this directory") }
+        return .success(files)
     }
 
     static func load(_ path: String) -> Loaded {
@@ -70,6 +116,69 @@ enum SchemaFileLoader {
         } catch {
             return .failure(error.description)
         }
+    }
+}
+
+// MARK: - Coverage
+
+/// `schema --coverage`: totals, then the unresolved types, most used first.
+enum SchemaCoverageOutput {
+    static func text(_ report: SchemaCoverage, set: SchemaSet) -> String {
+        var out = "messages    \(report.decodableMessages) of \(report.messages) fully decodable (\(percent(report.decodableMessages, report.messages)))\n"
+        out += "parameters  \(report.resolvedParameters) of \(report.parameters) resolved (\(percent(report.resolvedParameters, report.parameters)))\n"
+        out += "type packs  " + (set.loadedTypePacks.isEmpty ? "none" : set.loadedTypePacks.map { "\($0.name) (\($0.describes))" }.joined(separator: ", ")) + "\n"
+        if report.unresolved.isEmpty { return out + "unresolved types: none\n" }
+        out += "unresolved types (\(report.unresolved.count)):\n"
+        let width = report.unresolved.map { String($0.uses).count }.max() ?? 1
+        let nameWidth = min(60, report.unresolved.map(\.name.count).max() ?? 0)
+        for type in report.unresolved {
+            let uses = String(repeating: " ", count: width - String(type.uses).count) + String(type.uses)
+            // A type nobody declared needs no repetition of its name as the reason.
+            let reason = type.reason == "unknown type '\(type.name)'" ? "not declared" : type.reason
+            out += "  \(uses)  \(type.name)\(String(repeating: " ", count: max(0, nameWidth - type.name.count)))  \(reason)\n"
+        }
+        return out
+    }
+
+    struct Report: Encodable {
+        struct Count: Encodable {
+            var total: Int
+            var decodable: Int
+        }
+
+        struct Unresolved: Encodable {
+            var name: String
+            var uses: Int
+            var reason: String
+        }
+
+        struct Pack: Encodable {
+            var name: String
+            var describes: String
+        }
+
+        var messages: Count
+        var parameters: Count
+        var typePacks: [Pack]
+        var unresolvedTypes: [Unresolved]
+    }
+
+    static func json(_ report: SchemaCoverage, set: SchemaSet) throws -> String {
+        let value = Report(
+            messages: .init(total: report.messages, decodable: report.decodableMessages),
+            parameters: .init(total: report.parameters, decodable: report.resolvedParameters),
+            typePacks: set.loadedTypePacks.map { .init(name: $0.name, describes: $0.describes) },
+            unresolvedTypes: report.unresolved.map { .init(name: $0.name, uses: $0.uses, reason: $0.reason) })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// One decimal, rounded down, so that 94.96 % never shows as 95.0 %.
+    static func percent(_ part: Int, _ whole: Int) -> String {
+        guard whole > 0 else { return "100.0%" }
+        let tenths = part * 1000 / whole
+        return "\(tenths / 10).\(tenths % 10)%"
     }
 }
 
@@ -131,6 +240,13 @@ enum SchemaListingText {
             return "enum \(enumeration.name) : \(enumeration.underlying.rawValue) { \(cases) }"
         case .alias(let alias):
             return "type \(alias.name) = \(alias.target.spelling)"
+        case .structure(let structure):
+            return "struct \(structure.name) { " + structure.fields.map { "\($0.type.spelling) \($0.name)" }.joined(separator: "; ") + " }"
+        case .taggedUnion(let union):
+            let cases = union.cases.map { "\($0.tag) = \($0.type.spelling) \($0.name)" }.joined(separator: ", ")
+            return "variant \(union.name) : \(union.tag.rawValue) { \(cases) }"
+        case .opaque(let opaque):
+            return "opaque \(opaque.name) \"\(opaque.reason)\""
         }
     }
 
@@ -168,6 +284,10 @@ enum SchemaListingJSON {
         var type: String
         /// Omitted when the parameter has none.
         var attributes: [String]?
+        /// Whether the decoder knows every part of the type.
+        var resolved: Bool
+        /// The parts it does not know (omitted when resolved).
+        var unresolved: [String]?
     }
 
     struct TypeEntry: Encodable {
@@ -182,15 +302,25 @@ enum SchemaListingJSON {
         var underlying: String?
         var cases: [Case]?
         var target: String?
+        /// Struct fields, or variant cases (`tag` set), in wire order.
+        var fields: [Field]?
+        var tagType: String?
+        var reason: String?
     }
 
-    static func render(_ files: [SchemaFile]) throws -> String {
+    struct Field: Encodable {
+        var name: String
+        var type: String
+        var tag: Int64?
+    }
+
+    static func render(_ files: [SchemaFile], types: TypeTable) throws -> String {
         let listing = Listing(
             endpoints: files.flatMap { file in
                 file.endpoints.map { endpoint in
                     EndpointEntry(
                         name: endpoint.name, magic: endpoint.magic, file: file.path,
-                        messages: endpoint.messageDescriptors.map(messageEntry))
+                        messages: endpoint.messageDescriptors.map { messageEntry($0, types: types) })
                 }
             },
             types: files.flatMap { file in file.typeDeclarations.map { typeEntry($0, file: file.path) } })
@@ -199,13 +329,15 @@ enum SchemaListingJSON {
         return String(decoding: try encoder.encode(listing), as: UTF8.self)
     }
 
-    private static func messageEntry(_ descriptor: MessageDescriptor) -> MessageEntry {
+    private static func messageEntry(_ descriptor: MessageDescriptor, types: TypeTable) -> MessageEntry {
         MessageEntry(
             name: descriptor.name, id: descriptor.id, kind: descriptor.kind.rawValue,
             params: descriptor.parameters.map { parameter in
-                ParameterEntry(
+                let missing = types.unresolvedTypes(in: parameter.type).map(\.name)
+                return ParameterEntry(
                     name: parameter.name, type: parameter.type.spelling,
-                    attributes: parameter.attributes.isEmpty ? nil : parameter.attributes)
+                    attributes: parameter.attributes.isEmpty ? nil : parameter.attributes,
+                    resolved: missing.isEmpty, unresolved: missing.isEmpty ? nil : missing)
             })
     }
 
@@ -217,6 +349,16 @@ enum SchemaListingJSON {
                 cases: enumeration.cases.map { TypeEntry.Case(name: $0.name, value: $0.value) })
         case .alias(let alias):
             TypeEntry(name: alias.name, kind: "alias", file: file, target: alias.target.spelling)
+        case .structure(let structure):
+            TypeEntry(
+                name: structure.name, kind: "struct", file: file,
+                fields: structure.fields.map { Field(name: $0.name, type: $0.type.spelling) })
+        case .taggedUnion(let union):
+            TypeEntry(
+                name: union.name, kind: "variant", file: file,
+                fields: union.cases.map { Field(name: $0.name, type: $0.type.spelling, tag: $0.tag) }, tagType: union.tag.rawValue)
+        case .opaque(let opaque):
+            TypeEntry(name: opaque.name, kind: "opaque", file: file, reason: opaque.reason)
         }
     }
 }

@@ -83,8 +83,12 @@ import Testing
         let response = try #require(messages.first { $0["id"] as? Int == 4 })
         #expect(response["name"] as? String == "ConnectNewClientResponse")
         #expect(response["kind"] as? String == "response")
-        let params = try #require(response["params"] as? [[String: String]])
-        #expect(params == [["name": "handle", "type": "IPC::TransportHandle"]])
+        let params = try #require(response["params"] as? [[String: Any]])
+        #expect(params.count == 1)
+        #expect(params.first?["name"] as? String == "handle")
+        #expect(params.first?["type"] as? String == "IPC::TransportHandle")
+        #expect(params.first?["resolved"] as? Bool == true)
+        #expect(params.first?["unresolved"] == nil)
         let types = try #require(root["types"] as? [[String: Any]])
         #expect(types.contains { $0["name"] as? String == "Demo::NetworkError" && $0["kind"] as? String == "enum" })
     }
@@ -143,6 +147,96 @@ import Testing
         #expect(result.stderr.hasPrefix("warning: \(paths[1]):1:1: endpoint 'Same' has magic 0x"))
         #expect(result.stdout.components(separatedBy: "endpoint Same").count == 3)
         #expect(result.stdout.contains("BResponse"))
+    }
+
+    // MARK: --coverage
+
+    /// A small tree of endpoint files: one fully known, one with two unknown types (one used three times),
+    /// one using a struct with an unknown field, and a type-only file deeper down that declares one of them.
+    private func coverageTree() throws -> String {
+        let paths = try temporaryFiles([
+            ("Known.ipc", "endpoint Known { a(u32 x, String s) =| b(Vector<u8> v) => (bool ok) }\n"),
+            ("Partly.ipc", """
+                endpoint Partly
+                {
+                    c(Fixture::Missing m, u8 n) =|
+                    d(Optional<Fixture::Missing> m) =|
+                    e(Vector<Fixture::Missing> m, Fixture::Other o) =|
+                    f(Fixture::Holder h) =|
+                    g(Fixture::Declared d) =|
+                }
+                // @ipcscope struct Fixture::Holder { u32 id; Fixture::Deep deep }
+                """),
+        ])
+        let directory = URL(fileURLWithPath: paths[0]).deletingLastPathComponent()
+        let nested = directory.appendingPathComponent("nested/deeper")
+        try FileManager.default.createDirectory(at: nested, withIntermediateDirectories: true)
+        try "// @ipcscope type Fixture::Declared = u64\n".write(to: nested.appendingPathComponent("Types.ipc"), atomically: true, encoding: .utf8)
+        try "not a schema".write(to: nested.appendingPathComponent("notes.txt"), atomically: true, encoding: .utf8)
+        return directory.path
+    }
+
+    @Test func coverageCountsMessagesParametersAndUnresolvedTypesOfADirectoryTree() throws {
+        let result = try run(["--coverage", try coverageTree()])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        // Known: a, b, BResponse (3 ids); Partly: c…g (5). Decodable: a, b, BResponse, g.
+        #expect(lines.first == "messages    4 of 8 fully decodable (50.0%)", "\(result.stdout)")
+        // Parameters: x, s, v, ok, n, d resolved; m, m, m, o, h not.
+        #expect(lines.dropFirst().first == "parameters  6 of 11 resolved (54.5%)", "\(result.stdout)")
+        #expect(lines.contains("type packs  none"))
+        #expect(lines.contains("unresolved types (3):"))
+        let rows = lines.drop { $0 != "unresolved types (3):" }.dropFirst().map { $0.split(separator: " ", omittingEmptySubsequences: true).prefix(2).joined(separator: " ") }
+        // Most used first; ties by name.
+        #expect(rows == ["3 Fixture::Missing", "1 Fixture::Deep", "1 Fixture::Other"], "\(result.stdout)")
+    }
+
+    @Test func coverageAsJSONAndWithTheLadybirdPack() throws {
+        let result = try run(["--coverage", "--json", try coverageTree()])
+        #expect(result.status == 0, "\(result.stderr)")
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect((root["messages"] as? [String: Int]) == ["total": 8, "decodable": 4])
+        #expect((root["parameters"] as? [String: Int]) == ["total": 11, "decodable": 6])
+        let unresolved = try #require(root["unresolvedTypes"] as? [[String: Any]])
+        #expect(unresolved.compactMap { $0["name"] as? String } == ["Fixture::Missing", "Fixture::Deep", "Fixture::Other"])
+        #expect(unresolved.compactMap { $0["uses"] as? Int } == [3, 1, 1])
+        #expect(unresolved.allSatisfy { ($0["reason"] as? String)?.isEmpty == false })
+
+        // A file naming a type of the Ladybird pack loads it; --no-type-pack leaves it out.
+        let ladybird = try temporaryFiles([("L.ipc", "endpoint L { m(Web::UniqueNodeID node) =| }\n")])
+        let packed = try run(["--coverage", ladybird[0]])
+        #expect(packed.stdout.hasPrefix("messages    1 of 1 fully decodable (100.0%)"), "\(packed.stdout)")
+        #expect(packed.stdout.contains("type packs  ladybird ("))
+        let bare = try run(["--coverage", "--no-type-pack", ladybird[0]])
+        #expect(bare.stdout.hasPrefix("messages    0 of 1 fully decodable (0.0%)"), "\(bare.stdout)")
+        #expect(bare.stdout.contains("1  Web::UniqueNodeID"))
+    }
+
+    @Test func jsonListingMarksUnresolvedParameters() throws {
+        let result = try run(["--json", try coverageTree()])
+        #expect(result.status == 0, "\(result.stderr)")
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let endpoints = try #require(root["endpoints"] as? [[String: Any]])
+        let partly = try #require(endpoints.first { $0["name"] as? String == "Partly" })
+        let messages = try #require(partly["messages"] as? [[String: Any]])
+        let e = try #require(messages.first { $0["name"] as? String == "e" }?["params"] as? [[String: Any]])
+        #expect(e.compactMap { $0["resolved"] as? Bool } == [false, false])
+        #expect(e.compactMap { $0["unresolved"] as? [String] } == [["Fixture::Missing"], ["Fixture::Other"]])
+        let g = try #require(messages.first { $0["name"] as? String == "g" }?["params"] as? [[String: Any]])
+        #expect(g.compactMap { $0["resolved"] as? Bool } == [true])
+        let types = try #require(root["types"] as? [[String: Any]])
+        let holder = try #require(types.first { $0["name"] as? String == "Fixture::Holder" })
+        #expect(holder["kind"] as? String == "struct")
+        #expect((holder["fields"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["id", "deep"])
+    }
+
+    @Test func coverageOfAMalformedFileInATreeIsAnErrorWithItsLocation() throws {
+        let directory = try coverageTree()
+        try "endpoint Bad {\n  x(\n".write(toFile: directory + "/nested/Bad.ipc", atomically: true, encoding: .utf8)
+        let result = try run(["--coverage", directory])
+        #expect(result.status != 0)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.hasPrefix("error: \(directory)/nested/Bad.ipc:3:1:"), "\(result.stderr)")
     }
 
     private func hex(_ value: UInt32) -> String {

@@ -197,7 +197,7 @@ private func expectError(
 
     @Test func reportsMalformedIPCScopeComments() {
         expectError("// @ipcscope enum X : float { A }\nendpoint E {}", "underlying type of enum 'X' must be an integer type", line: 1, column: 23)
-        expectError("// @ipcscope frob X\n", "expected 'enum' or 'type' after '@ipcscope'", line: 1, column: 14)
+        expectError("// @ipcscope frob X\n", "expected 'enum', 'type', 'struct', 'variant' or 'opaque' after '@ipcscope'", line: 1, column: 14)
         expectError("// @ipcscope enum X : u8 { A = 255, B }", "value 256 of case 'B' does not fit u8", line: 1, column: 37)
         expectError("// @ipcscope enum X : u8 { A = -1 }", "value -1 of case 'A' does not fit u8", line: 1, column: 28)
         expectError("// @ipcscope enum X { A, A }", "duplicate case 'A'", line: 1, column: 26)

@@ -114,6 +114,13 @@ extension IPCEncoder {
             }
             if alternatives.count < 255 { u8(UInt8(index)) } else { u64(UInt64(index)) }
             try encode(inner, as: alternatives[index], types: types, path: path, depth: depth + 1)
+        case .taggedUnion(let tag, let cases):
+            guard case .variant(let index, let inner) = value else { throw mismatch(".variant") }
+            guard let selected = cases.first(where: { $0.tag == Int64(index) }) else {
+                throw IPCEncodingError(path: path, message: "tag \(index) is not a declared case of \(type.spelling)")
+            }
+            writeInteger(selected.tag, kind: tag)
+            try encode(inner, as: selected.type, types: types, path: path + "." + selected.name, depth: depth + 1)
         case .empty:
             guard case .empty = value else { throw mismatch(".empty") }
         case .fields(let fields):

@@ -21,6 +21,8 @@ enum TypeShape<Child> {
     case map(key: Child, value: Child)
     case optional(Child)
     case variant([Child])
+    /// An `@ipcscope variant`: an integer tag written by a hand-made encoder, then the case it selects.
+    case taggedUnion(tag: IntegerKind, cases: [TaggedCase<Child>])
     case empty
     /// Fixed named fields one after the other (Gfx points, sizes and rects, `Core::ProxyData`).
     case fields([TypeField<Child>])
@@ -42,6 +44,8 @@ enum TypeShape<Child> {
         case .map(let key, let value): .map(key: transform(key), value: transform(value))
         case .optional(let wrapped): .optional(transform(wrapped))
         case .variant(let alternatives): .variant(alternatives.map(transform))
+        case .taggedUnion(let tag, let cases):
+            .taggedUnion(tag: tag, cases: cases.map { TaggedCase(tag: $0.tag, name: $0.name, type: transform($0.type)) })
         case .fields(let fields): .fields(fields.map { TypeField(name: $0.name, type: transform($0.type)) })
         case .bool: .bool
         case .integer(let kind): .integer(kind)
@@ -74,6 +78,12 @@ enum TypeShape<Child> {
 }
 
 struct TypeField<Child> {
+    var name: String
+    var type: Child
+}
+
+struct TaggedCase<Child> {
+    var tag: Int64
     var name: String
     var type: Child
 }
@@ -171,3 +181,4 @@ extension TypeShape<TypeReference> {
 
 extension TypeShape: Sendable where Child: Sendable {}
 extension TypeField: Sendable where Child: Sendable {}
+extension TaggedCase: Sendable where Child: Sendable {}

@@ -1,4 +1,4 @@
-/// The `@ipcscope` enums and aliases in force, and the lookup that turns a ``TypeReference`` into its wire
+/// The `@ipcscope` declarations in force, and the lookup that turns a ``TypeReference`` into its wire
 /// shape. Declarations take precedence over built-in names, so a schema can correct a built-in.
 public struct TypeTable: Sendable {
     /// Longest alias chain followed before giving up (a chain this long is almost surely a cycle).
@@ -6,21 +6,32 @@ public struct TypeTable: Sendable {
 
     public private(set) var enumerations: [String: EnumDeclaration] = [:]
     public private(set) var aliases: [String: AliasDeclaration] = [:]
+    public private(set) var structures: [String: StructDeclaration] = [:]
+    public private(set) var taggedUnions: [String: TaggedUnionDeclaration] = [:]
+    public private(set) var opaques: [String: OpaqueDeclaration] = [:]
 
     public init(declarations: [TypeDeclaration] = []) {
+        var taken: Set<String> = []
         for declaration in declarations {
+            // The first declaration of a name wins, whatever its kind.
+            guard taken.insert(declaration.name).inserted else { continue }
             switch declaration {
-            case .enumeration(let enumeration) where enumerations[enumeration.name] == nil && aliases[enumeration.name] == nil:
-                enumerations[enumeration.name] = enumeration
-            case .alias(let alias) where enumerations[alias.name] == nil && aliases[alias.name] == nil:
-                aliases[alias.name] = alias
-            default:
-                continue // the first declaration of a name wins
+            case .enumeration(let enumeration): enumerations[enumeration.name] = enumeration
+            case .alias(let alias): aliases[alias.name] = alias
+            case .structure(let structure): structures[structure.name] = structure
+            case .taggedUnion(let union): taggedUnions[union.name] = union
+            case .opaque(let opaque): opaques[opaque.name] = opaque
             }
         }
-        for enumeration in TypeShape<TypeReference>.builtinEnumerations where enumerations[enumeration.name] == nil {
+        for enumeration in TypeShape<TypeReference>.builtinEnumerations where !taken.contains(enumeration.name) {
             enumerations[enumeration.name] = enumeration
         }
+    }
+
+    /// Whether `name` (without a leading `::`) is declared, by any kind of declaration.
+    public func declares(_ name: String) -> Bool {
+        enumerations[name] != nil || aliases[name] != nil || structures[name] != nil || taggedUnions[name] != nil
+            || opaques[name] != nil
     }
 
     /// True when the decoder knows how `type` itself is laid out (its arguments are not checked).
@@ -33,8 +44,18 @@ public struct TypeTable: Sendable {
     func shape(of type: TypeReference) -> TypeShape<TypeReference> {
         switch resolveAliases(type) {
         case .success(let resolved):
-            if resolved.arguments.isEmpty, let enumeration = enumerations[Self.declaredName(resolved)] {
-                return .enumeration(enumeration)
+            if resolved.arguments.isEmpty {
+                let name = Self.declaredName(resolved)
+                if let enumeration = enumerations[name] { return .enumeration(enumeration) }
+                if let structure = structures[name] {
+                    return .fields(structure.fields.map { TypeField(name: $0.name, type: $0.type) })
+                }
+                if let union = taggedUnions[name] {
+                    return .taggedUnion(tag: union.tag, cases: union.cases.map { TaggedCase(tag: $0.tag, name: $0.name, type: $0.type) })
+                }
+                if let opaque = opaques[name] {
+                    return .unknown(reason: "'\(name)' is not declarable: \(opaque.reason)")
+                }
             }
             return .builtin(resolved)
         case .failure(let problem):
@@ -91,5 +112,12 @@ public struct TypeTable: Sendable {
     /// Declarations are keyed without a leading `::`.
     static func declaredName(_ type: TypeReference) -> String {
         type.baseName.hasPrefix("::") ? String(type.baseName.dropFirst(2)) : type.baseName
+    }
+}
+
+extension TypeTable {
+    /// Every name declared, of any kind (built-in enums included).
+    public var declaredNames: [String] {
+        Array(enumerations.keys) + Array(aliases.keys) + Array(structures.keys) + Array(taggedUnions.keys) + Array(opaques.keys)
     }
 }

@@ -79,6 +79,14 @@ struct ValueDecoder {
             return .optional(present == 0 ? nil : try decode(wrapped, name: "value", depth: depth + 1))
         case .variant(let alternatives):
             return try readVariant(alternatives, of: spelling, depth: depth)
+        case .taggedUnion(let tag, let cases):
+            let tagOffset = reader.offset
+            let raw = try readRawInteger(tag, for: "tag of \(spelling)")
+            guard let selected = cases.first(where: { $0.tag == raw }) else {
+                // The declaration may be incomplete: that is ipcscope's limit, not proof of a bad message.
+                throw .undecoded(offset: tagOffset, reason: "tag \(raw) is not a declared case of \(spelling)")
+            }
+            return .variant(index: Int(raw), try decode(selected.type, name: selected.name, depth: depth + 1))
         case .empty:
             return .leaf(.empty)
         case .fields(let fields):

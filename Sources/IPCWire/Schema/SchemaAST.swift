@@ -22,13 +22,18 @@ public struct Endpoint: Hashable, Sendable {
     public var messages: [MessageDefinition]
     /// Where the `endpoint` keyword is.
     public var location: SourceLocation
+    /// `routed by Type name`: the parameter the generated code dispatches on (no effect on the wire).
+    public var routing: Parameter?
 
-    public init(name: String, includes: [String] = [], messages: [MessageDefinition], location: SourceLocation) {
+    public init(
+        name: String, includes: [String] = [], messages: [MessageDefinition], location: SourceLocation, routing: Parameter? = nil
+    ) {
         self.name = name
         self.magic = EndpointMagic.of(name)
         self.includes = includes
         self.messages = messages
         self.location = location
+        self.routing = routing
     }
 }
 
@@ -47,11 +52,14 @@ public struct MessageDefinition: Hashable, Sendable {
     public var requestID: Int32
     /// `requestID + 1` for a sync message.
     public var responseID: Int32?
+    /// `[NotRouted]` and the like, written before the name (generator hints, no effect on the wire).
+    public var attributes: [String]
 
     public init(
         name: String, isSync: Bool, parameters: [Parameter], responseParameters: [Parameter],
-        location: SourceLocation, requestID: Int32, responseID: Int32?
+        location: SourceLocation, requestID: Int32, responseID: Int32?, attributes: [String] = []
     ) {
+        self.attributes = attributes
         self.name = name
         self.isSync = isSync
         self.parameters = parameters

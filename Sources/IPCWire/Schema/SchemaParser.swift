@@ -73,6 +73,11 @@ struct SchemaFileParser {
             throw SchemaError("expected endpoint name after 'endpoint', found '\(foundText())'", at: nameLocation)
         }
         try skipTrivia()
+        var routing: Parameter?
+        if consumeKeyword("routed") {
+            routing = try parseRouting(of: name)
+            try skipTrivia()
+        }
         guard scanner.consume("{") else {
             throw SchemaError("expected '{' after endpoint name '\(name)', found '\(foundText())'", at: scanner.location)
         }
@@ -100,10 +105,34 @@ struct SchemaFileParser {
             }
             nextID = advanced
         }
-        return Endpoint(name: name, includes: includes, messages: messages, location: location)
+        return Endpoint(name: name, includes: includes, messages: messages, location: location, routing: routing)
+    }
+
+    /// `routed by Type name` after an endpoint name: which parameter the generated code dispatches on. Each
+    /// message still declares that parameter itself, so it changes nothing on the wire.
+    private mutating func parseRouting(of endpoint: String) throws(SchemaError) -> Parameter {
+        try skipTrivia()
+        guard consumeKeyword("by") else {
+            throw SchemaError("expected 'by' after 'routed' in endpoint '\(endpoint)', found '\(foundText())'", at: scanner.location)
+        }
+        try skipTrivia()
+        let location = scanner.location
+        let type = try scanner.parseTypeReference()
+        try skipTrivia()
+        let name = scanner.readIdentifier()
+        guard !name.isEmpty else {
+            throw SchemaError("expected a parameter name after 'routed by \(type.spelling)', found '\(foundText())'", at: scanner.location)
+        }
+        return Parameter(name: name, type: type, location: location)
     }
 
     private mutating func parseMessage(id: Int32) throws(SchemaError) -> MessageDefinition {
+        // `[NotRouted] name(…)`: attributes for the generator, no effect on the wire.
+        var attributes: [String] = []
+        if scanner.consume("[") {
+            attributes = try parseAttributes()
+            try skipTrivia()
+        }
         let location = scanner.location
         let name = scanner.readIdentifier()
         guard !name.isEmpty else {
@@ -118,7 +147,7 @@ struct SchemaFileParser {
         if scanner.consume("=|") {
             return MessageDefinition(
                 name: name, isSync: false, parameters: parameters, responseParameters: [],
-                location: location, requestID: id, responseID: nil)
+                location: location, requestID: id, responseID: nil, attributes: attributes)
         }
         guard scanner.consume("=>") else {
             throw SchemaError(
@@ -131,7 +160,7 @@ struct SchemaFileParser {
         let outputs = try parseParameterList(of: "the response of message '\(name)'")
         return MessageDefinition(
             name: name, isSync: true, parameters: parameters, responseParameters: outputs,
-            location: location, requestID: id, responseID: id &+ 1)
+            location: location, requestID: id, responseID: id &+ 1, attributes: attributes)
     }
 
     // MARK: - Parameters
@@ -211,6 +240,8 @@ struct SchemaFileParser {
             if comment.consume(TypeDeclarationParser.marker), comment.isAtEnd || comment.peekIsSpace {
                 let declaration = try TypeDeclarationParser.parse(&comment)
                 try record(declaration)
+                // A multi-line declaration ends on a later line: go on from there.
+                scanner.resume(at: comment)
             }
             scanner.skipToEndOfLine()
         }

@@ -7,6 +7,8 @@ struct SchemaScanner {
     private let bytes: [UInt8]
     /// One past the last byte this scanner may read (a sub-scanner can stop at the end of a line).
     private var end: Int
+    /// The end of the whole input, which a limited scanner keeps so that it can continue on the next line.
+    private let inputEnd: Int
     private(set) var position: Int
     private var line = 1
     /// Column of `position`, in Unicode scalars (kept incrementally so locations cost nothing).
@@ -20,6 +22,7 @@ struct SchemaScanner {
         self.file = file
         self.bytes = bytes
         self.end = bytes.count
+        self.inputEnd = bytes.count
         self.position = 0
     }
 
@@ -31,6 +34,30 @@ struct SchemaScanner {
     }
 
     var isAtEnd: Bool { position >= end }
+
+    /// At the end of a limited line, moves onto the next line when that line (after spaces) is a `//`
+    /// comment, past the `//`, and limits the scanner to that line: multi-line `@ipcscope` declarations.
+    mutating func continueOnNextCommentLine() -> Bool {
+        guard position == end, end < inputEnd, bytes[end] == UInt8(ascii: "\n") else { return false }
+        var index = end + 1
+        while index < inputEnd, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") || bytes[index] == UInt8(ascii: "\r") {
+            index += 1
+        }
+        guard index + 1 < inputEnd, bytes[index] == UInt8(ascii: "/"), bytes[index + 1] == UInt8(ascii: "/") else { return false }
+        var lineEnd = index
+        while lineEnd < inputEnd, bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+        // Step over the line break (counted as a new line) and on to just after `//`.
+        end = lineEnd
+        while position < index + 2 { advance() }
+        return true
+    }
+
+    /// Takes over the position of `other`, a limited copy of this scanner that read further.
+    mutating func resume(at other: SchemaScanner) {
+        position = other.position
+        line = other.line
+        column = other.column
+    }
 
     func peek(_ offset: Int = 0) -> UInt8? {
         let index = position + offset

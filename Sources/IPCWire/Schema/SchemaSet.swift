@@ -28,8 +28,12 @@ public struct SchemaSet: Sendable {
     public let endpointsByMagic: [UInt32: IndexedEndpoint]
     public let types: TypeTable
     public let issues: [Issue]
+    /// The type packs loaded because the files refer to a type they declare (see ``TypePack``).
+    public let loadedTypePacks: [TypePack]
 
-    public init(files: [SchemaFile]) {
+    /// - Parameter typePacks: packs to load when the files refer to one of their types; the files' own
+    ///   declarations come first, so they override a pack's.
+    public init(files: [SchemaFile], typePacks: [TypePack] = TypePack.defaults) {
         var endpoints: [UInt32: IndexedEndpoint] = [:]
         var declarations: [TypeDeclaration] = []
         var declarationByName: [String: TypeDeclaration] = [:]
@@ -50,7 +54,7 @@ public struct SchemaSet: Sendable {
             }
             for declaration in file.typeDeclarations {
                 if let existing = declarationByName[declaration.name] {
-                    if !Self.sameMeaning(existing, declaration) {
+                    if !existing.sameMeaning(as: declaration) {
                         issues.append(Issue(
                             message: "type '\(declaration.name)' is declared differently at \(existing.location); the first declaration is used",
                             location: declaration.location))
@@ -62,8 +66,18 @@ public struct SchemaSet: Sendable {
             }
         }
 
+        var loadedPacks: [TypePack] = []
+        for pack in typePacks where Self.refers(to: pack, files: files, declared: declarationByName) {
+            loadedPacks.append(pack)
+            for declaration in pack.declarations where declarationByName[declaration.name] == nil {
+                declarationByName[declaration.name] = declaration
+                declarations.append(declaration)
+            }
+        }
+
         let types = TypeTable(declarations: declarations)
-        for declaration in declarations {
+        let ownNames = Set(files.flatMap(\.typeDeclarations).map(\.name))
+        for declaration in declarations where ownNames.contains(declaration.name) {
             if case .alias(let alias) = declaration, let problem = types.problem(withAlias: alias.name) {
                 issues.append(Issue(message: problem, location: alias.location))
             }
@@ -73,6 +87,35 @@ public struct SchemaSet: Sendable {
         self.endpointsByMagic = endpoints
         self.types = types
         self.issues = issues
+        self.loadedTypePacks = loadedPacks
+    }
+
+    /// Whether a parameter or a declaration of `files` names a type that `pack` declares and they do not.
+    private static func refers(to pack: TypePack, files: [SchemaFile], declared: [String: TypeDeclaration]) -> Bool {
+        let offered = Set(pack.declarations.map(\.name)).subtracting(declared.keys)
+        guard !offered.isEmpty else { return false }
+        var referred = false
+        func visit(_ type: TypeReference) {
+            if !referred { type.forEachBaseName { if offered.contains($0) { referred = true } } }
+        }
+        for file in files {
+            for endpoint in file.endpoints {
+                for message in endpoint.messages {
+                    message.parameters.forEach { visit($0.type) }
+                    message.responseParameters.forEach { visit($0.type) }
+                }
+            }
+            for declaration in file.typeDeclarations {
+                switch declaration {
+                case .alias(let alias): visit(alias.target)
+                case .structure(let structure): structure.fields.forEach { visit($0.type) }
+                case .taggedUnion(let union): union.cases.forEach { visit($0.type) }
+                case .enumeration, .opaque: break
+                }
+            }
+            if referred { return true }
+        }
+        return referred
     }
 
     public func endpoint(magic: UInt32) -> IndexedEndpoint? {
@@ -81,17 +124,5 @@ public struct SchemaSet: Sendable {
 
     public func message(magic: UInt32, id: Int32) -> MessageDescriptor? {
         endpointsByMagic[magic]?.descriptor(id: id)
-    }
-
-    /// Declarations that differ only in where they are written are the same declaration.
-    private static func sameMeaning(_ a: TypeDeclaration, _ b: TypeDeclaration) -> Bool {
-        switch (a, b) {
-        case (.enumeration(let x), .enumeration(let y)):
-            x.underlying == y.underlying && x.cases == y.cases
-        case (.alias(let x), .alias(let y)):
-            x.target == y.target
-        default:
-            false
-        }
     }
 }

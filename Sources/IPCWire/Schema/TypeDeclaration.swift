@@ -2,15 +2,24 @@
 ///
 ///     // @ipcscope enum Demo::LoadState : u8 { Idle = 0, Loading, Complete = 5 }
 ///     // @ipcscope type Demo::PageID = u64
+///     // @ipcscope struct Demo::Header { ByteString name; ByteString value }
+///     // @ipcscope variant Demo::Reply : u8 { 0 = JsonValue value, 1 = Demo::Error error }
+///     // @ipcscope opaque Demo::Blob "why it cannot be declared"
 public enum TypeDeclaration: Hashable, Sendable {
     case enumeration(EnumDeclaration)
     case alias(AliasDeclaration)
+    case structure(StructDeclaration)
+    case taggedUnion(TaggedUnionDeclaration)
+    case opaque(OpaqueDeclaration)
 
     /// The declared name, without a leading `::`.
     public var name: String {
         switch self {
         case .enumeration(let declaration): declaration.name
         case .alias(let declaration): declaration.name
+        case .structure(let declaration): declaration.name
+        case .taggedUnion(let declaration): declaration.name
+        case .opaque(let declaration): declaration.name
         }
     }
 
@@ -18,7 +27,93 @@ public enum TypeDeclaration: Hashable, Sendable {
         switch self {
         case .enumeration(let declaration): declaration.location
         case .alias(let declaration): declaration.location
+        case .structure(let declaration): declaration.location
+        case .taggedUnion(let declaration): declaration.location
+        case .opaque(let declaration): declaration.location
         }
+    }
+
+    /// Whether two declarations say the same thing about the wire (where they are written does not count).
+    public func sameMeaning(as other: TypeDeclaration) -> Bool {
+        switch (self, other) {
+        case (.enumeration(let x), .enumeration(let y)): x.underlying == y.underlying && x.cases == y.cases
+        case (.alias(let x), .alias(let y)): x.target == y.target
+        case (.structure(let x), .structure(let y)): x.fields == y.fields
+        case (.taggedUnion(let x), .taggedUnion(let y)): x.tag == y.tag && x.cases == y.cases
+        case (.opaque(let x), .opaque(let y)): x.reason == y.reason
+        default: false
+        }
+    }
+}
+
+/// `struct Name { Type field; … }`: the fields one after the other, in encode order, with nothing between.
+public struct StructDeclaration: Hashable, Sendable {
+    public struct Field: Hashable, Sendable {
+        public var name: String
+        public var type: TypeReference
+
+        public init(name: String, type: TypeReference) {
+            self.name = name
+            self.type = type
+        }
+    }
+
+    public var name: String
+    public var fields: [Field]
+    public var location: SourceLocation
+
+    public init(name: String, fields: [Field], location: SourceLocation) {
+        self.name = name
+        self.fields = fields
+        self.location = location
+    }
+}
+
+/// `variant Name : u8 { 0 = A a, 1 = B b }`: an integer tag, then the type its value selects. Covers
+/// hand-written encoders that write their own discriminant (`ErrorOr`-like replies, a flag that picks one
+/// of two layouts) where `Variant<…>` (a u8 index counting from 0) does not fit.
+public struct TaggedUnionDeclaration: Hashable, Sendable {
+    public struct Case: Hashable, Sendable {
+        public var tag: Int64
+        /// The name shown for the value (`value` when the declaration gives none).
+        public var name: String
+        public var type: TypeReference
+
+        public init(tag: Int64, name: String, type: TypeReference) {
+            self.tag = tag
+            self.name = name
+            self.type = type
+        }
+    }
+
+    public var name: String
+    public var tag: IntegerKind
+    public var cases: [Case]
+    public var location: SourceLocation
+
+    public init(name: String, tag: IntegerKind, cases: [Case], location: SourceLocation) {
+        self.name = name
+        self.tag = tag
+        self.cases = cases
+        self.location = location
+    }
+
+    public func caseFor(tag value: Int64) -> Case? {
+        cases.first { $0.tag == value }
+    }
+}
+
+/// `opaque Name "reason"`: a type known to exist whose encoding cannot be declared. Decoding stops at it
+/// (`.undecoded` with the reason); `schema --coverage` lists it with the reason.
+public struct OpaqueDeclaration: Hashable, Sendable {
+    public var name: String
+    public var reason: String
+    public var location: SourceLocation
+
+    public init(name: String, reason: String, location: SourceLocation) {
+        self.name = name
+        self.reason = reason
+        self.location = location
     }
 }
 

@@ -1,9 +1,14 @@
-/// Parses the body of an `@ipcscope` line comment (everything after the marker, up to the end of the line):
+/// Parses the body of an `@ipcscope` line comment (everything after the marker):
 ///
 ///     enum Demo::LoadState : u8 { Idle = 0, Loading, Complete = 5 }
 ///     type Demo::PageID = u64
+///     struct Demo::Header { ByteString name; ByteString value }
+///     variant Demo::Reply : u8 { 0 = JsonValue value, 1 = Demo::Error error }
+///     opaque Demo::Blob "the reason it cannot be declared"
 ///
-/// Enum values auto-increment like C; each must fit the underlying integer type.
+/// Enum values auto-increment like C; each must fit the underlying integer type. A declaration may go on
+/// over the following lines when each of them is a `//` comment too: wherever a space may stand, the line
+/// may end (a `<…>` must still close on its line).
 enum TypeDeclarationParser {
     static let marker = "@ipcscope"
 
@@ -17,8 +22,14 @@ enum TypeDeclarationParser {
             declaration = .enumeration(try parseEnum(&scanner, at: location))
         case "type":
             declaration = .alias(try parseAlias(&scanner, at: location))
+        case "struct":
+            declaration = .structure(try parseStruct(&scanner, at: location))
+        case "variant":
+            declaration = .taggedUnion(try parseTaggedUnion(&scanner, at: location))
+        case "opaque":
+            declaration = .opaque(try parseOpaque(&scanner, at: location))
         default:
-            throw SchemaError("expected 'enum' or 'type' after '\(marker)'", at: location)
+            throw SchemaError("expected 'enum', 'type', 'struct', 'variant' or 'opaque' after '\(marker)'", at: location)
         }
         scanner.skipSpaces(includingNewlines: false)
         if !scanner.isAtEnd {
@@ -29,19 +40,33 @@ enum TypeDeclarationParser {
         return declaration
     }
 
+    /// Spaces, and line ends followed by a `//` comment line, between the tokens of a declaration. A `//`
+    /// inside the comment starts a remark that runs to the end of that line.
+    private static func space(_ scanner: inout SchemaScanner) {
+        while true {
+            scanner.skipSpaces(includingNewlines: false)
+            if scanner.matches("//") { scanner.skipToEndOfLine() }
+            guard scanner.isAtEnd, scanner.continueOnNextCommentLine() else { return }
+        }
+    }
+
+    private static func found(_ scanner: SchemaScanner) -> String {
+        scanner.currentCharacterText
+    }
+
     private static func parseEnum(_ scanner: inout SchemaScanner, at location: SourceLocation) throws(SchemaError) -> EnumDeclaration {
         let name = try parseQualifiedName(&scanner, after: "enum")
-        scanner.skipSpaces(includingNewlines: false)
+        space(&scanner)
         var underlying = IntegerKind.i32
         if scanner.consume(":") {
-            scanner.skipSpaces(includingNewlines: false)
+            space(&scanner)
             let typeLocation = scanner.location
             let type = try scanner.parseTypeReference()
             guard type.arguments.isEmpty, let kind = IntegerKind(typeName: type.unqualifiedBaseName) else {
                 throw SchemaError("underlying type of enum '\(name)' must be an integer type, found '\(type.spelling)'", at: typeLocation)
             }
             underlying = kind
-            scanner.skipSpaces(includingNewlines: false)
+            space(&scanner)
         }
         guard scanner.consume("{") else {
             throw SchemaError("expected '{' after enum '\(name)', found '\(scanner.currentCharacterText)'", at: scanner.location)
@@ -51,7 +76,7 @@ enum TypeDeclarationParser {
         var seen: Set<String> = []
         var nextValue: Int64? = 0
         while true {
-            scanner.skipSpaces(includingNewlines: false)
+            space(&scanner)
             if scanner.consume("}") { break }
             let caseLocation = scanner.location
             let caseName = scanner.readIdentifier()
@@ -61,10 +86,10 @@ enum TypeDeclarationParser {
             guard seen.insert(caseName).inserted else {
                 throw SchemaError("duplicate case '\(caseName)' in enum '\(name)'", at: caseLocation)
             }
-            scanner.skipSpaces(includingNewlines: false)
+            space(&scanner)
             var value: Int64
             if scanner.consume("=") {
-                scanner.skipSpaces(includingNewlines: false)
+                space(&scanner)
                 value = try parseInteger(&scanner, for: caseName)
             } else if let nextValue {
                 value = nextValue
@@ -77,7 +102,7 @@ enum TypeDeclarationParser {
             cases.append(EnumDeclaration.Case(name: caseName, value: value))
             let (following, overflow) = value.addingReportingOverflow(1)
             nextValue = overflow ? nil : following
-            scanner.skipSpaces(includingNewlines: false)
+            space(&scanner)
             if scanner.consume(",") { continue }
             if scanner.consume("}") { break }
             throw SchemaError(
@@ -88,18 +113,129 @@ enum TypeDeclarationParser {
 
     private static func parseAlias(_ scanner: inout SchemaScanner, at location: SourceLocation) throws(SchemaError) -> AliasDeclaration {
         let name = try parseQualifiedName(&scanner, after: "type")
-        scanner.skipSpaces(includingNewlines: false)
+        space(&scanner)
         guard scanner.consume("=") else {
             throw SchemaError("expected '=' after type name '\(name)', found '\(scanner.currentCharacterText)'", at: scanner.location)
         }
-        scanner.skipSpaces(includingNewlines: false)
+        space(&scanner)
         let target = try scanner.parseTypeReference()
         return AliasDeclaration(name: name, target: target, location: location)
     }
 
+    private static func parseStruct(_ scanner: inout SchemaScanner, at location: SourceLocation) throws(SchemaError) -> StructDeclaration {
+        let name = try parseQualifiedName(&scanner, after: "struct")
+        space(&scanner)
+        guard scanner.consume("{") else {
+            throw SchemaError("expected '{' after struct '\(name)', found '\(found(scanner))'", at: scanner.location)
+        }
+        var fields: [StructDeclaration.Field] = []
+        var seen: Set<String> = []
+        while true {
+            space(&scanner)
+            if scanner.consume("}") { break }
+            let fieldLocation = scanner.location
+            let type = try scanner.parseTypeReference()
+            space(&scanner)
+            let fieldName = scanner.readIdentifier()
+            guard !fieldName.isEmpty else {
+                throw SchemaError(
+                    "expected a field name after type '\(type.spelling)' in struct '\(name)', found '\(found(scanner))'",
+                    at: scanner.location)
+            }
+            guard seen.insert(fieldName).inserted else {
+                throw SchemaError("duplicate field '\(fieldName)' in struct '\(name)'", at: fieldLocation)
+            }
+            fields.append(StructDeclaration.Field(name: fieldName, type: type))
+            space(&scanner)
+            if scanner.consume(";") || scanner.consume(",") { continue }
+            if scanner.consume("}") { break }
+            throw SchemaError(
+                "expected ';' or '}' after field '\(fieldName)' of struct '\(name)', found '\(found(scanner))'", at: scanner.location)
+        }
+        return StructDeclaration(name: name, fields: fields, location: location)
+    }
+
+    private static func parseTaggedUnion(
+        _ scanner: inout SchemaScanner, at location: SourceLocation
+    ) throws(SchemaError) -> TaggedUnionDeclaration {
+        let name = try parseQualifiedName(&scanner, after: "variant")
+        space(&scanner)
+        guard scanner.consume(":") else {
+            throw SchemaError("expected ':' and the tag type after variant '\(name)', found '\(found(scanner))'", at: scanner.location)
+        }
+        space(&scanner)
+        let tag = try parseIntegerKind(&scanner, of: "tag of variant '\(name)'")
+        space(&scanner)
+        guard scanner.consume("{") else {
+            throw SchemaError("expected '{' after variant '\(name)', found '\(found(scanner))'", at: scanner.location)
+        }
+        var cases: [TaggedUnionDeclaration.Case] = []
+        while true {
+            space(&scanner)
+            if scanner.consume("}") { break }
+            let caseLocation = scanner.location
+            let value = try parseInteger(&scanner, for: "variant '\(name)'")
+            guard tag.contains(value) else {
+                throw SchemaError("tag \(value) does not fit \(tag.rawValue) in variant '\(name)'", at: caseLocation)
+            }
+            guard !cases.contains(where: { $0.tag == value }) else {
+                throw SchemaError("duplicate tag \(value) in variant '\(name)'", at: caseLocation)
+            }
+            space(&scanner)
+            guard scanner.consume("=") else {
+                throw SchemaError("expected '=' and a type after tag \(value) of variant '\(name)', found '\(found(scanner))'",
+                                  at: scanner.location)
+            }
+            space(&scanner)
+            let type = try scanner.parseTypeReference()
+            scanner.skipSpaces(includingNewlines: false)
+            var caseName = scanner.readIdentifier()
+            if caseName.isEmpty { caseName = "value" }
+            cases.append(TaggedUnionDeclaration.Case(tag: value, name: caseName, type: type))
+            space(&scanner)
+            if scanner.consume(",") || scanner.consume(";") { continue }
+            if scanner.consume("}") { break }
+            throw SchemaError(
+                "expected ',' or '}' after tag \(value) of variant '\(name)', found '\(found(scanner))'", at: scanner.location)
+        }
+        guard !cases.isEmpty else {
+            throw SchemaError("variant '\(name)' needs at least one case", at: location)
+        }
+        return TaggedUnionDeclaration(name: name, tag: tag, cases: cases, location: location)
+    }
+
+    private static func parseOpaque(_ scanner: inout SchemaScanner, at location: SourceLocation) throws(SchemaError) -> OpaqueDeclaration {
+        let name = try parseQualifiedName(&scanner, after: "opaque")
+        space(&scanner)
+        let quoteLocation = scanner.location
+        guard scanner.consume("\"") else {
+            throw SchemaError("expected a quoted reason after opaque '\(name)', found '\(found(scanner))'", at: quoteLocation)
+        }
+        var reason: [UInt8] = []
+        while let byte = scanner.peek(), byte != UInt8(ascii: "\"") {
+            reason.append(byte)
+            scanner.advance()
+        }
+        guard scanner.consume("\"") else {
+            throw SchemaError("unterminated reason of opaque '\(name)': the closing '\"' must be on the same line", at: quoteLocation)
+        }
+        return OpaqueDeclaration(name: name, reason: String(decoding: reason, as: UTF8.self), location: location)
+    }
+
+    /// `u8`…`i64`, C spellings, or `bool` (one byte).
+    private static func parseIntegerKind(_ scanner: inout SchemaScanner, of what: String) throws(SchemaError) -> IntegerKind {
+        let typeLocation = scanner.location
+        let type = try scanner.parseTypeReference()
+        if type.arguments.isEmpty, type.unqualifiedBaseName == "bool" { return .u8 }
+        guard type.arguments.isEmpty, let kind = IntegerKind(typeName: type.unqualifiedBaseName) else {
+            throw SchemaError("\(what) must be an integer type or bool, found '\(type.spelling)'", at: typeLocation)
+        }
+        return kind
+    }
+
     /// `A::B::C` or `::A::B`; returned without the leading `::`.
     private static func parseQualifiedName(_ scanner: inout SchemaScanner, after keyword: String) throws(SchemaError) -> String {
-        scanner.skipSpaces(includingNewlines: false)
+        space(&scanner)
         let location = scanner.location
         _ = scanner.consume("::")
         var components: [String] = []

@@ -1,0 +1,231 @@
+import Foundation
+import IPCWire
+import TestSupport
+import Testing
+
+/// `@ipcscope struct`, `variant` and `opaque`, multi-line declarations, and round trips through
+/// IPCEncoder and PayloadDecoder of every message of the fixtures and of every type of the Ladybird pack.
+@Suite struct StructDeclarationTests {
+    @Test func parsesStructsVariantsAndOpaqueTypesOverSeveralLines() throws {
+        let file = try SchemaFixtures.schema("Structs")
+        let byName = Dictionary(uniqueKeysWithValues: file.typeDeclarations.map { ($0.name, $0) })
+        guard case .structure(let bitmap)? = byName["Fixture::Bitmap"] else { Issue.record("no struct Bitmap"); return }
+        #expect(bitmap.fields.map(\.name) == ["buffer", "size", "format"])
+        #expect(bitmap.fields.map(\.type.spelling) == ["IPC::File", "Gfx::IntSize", "u32"])
+        #expect(bitmap.location.line == 4)
+        guard case .structure(let request)? = byName["Fixture::Request"] else { Issue.record("no struct Request"); return }
+        #expect(request.fields.map(\.name) == ["url", "id", "headers", "priority", "body"])
+        guard case .taggedUnion(let answer)? = byName["Fixture::Answer"] else { Issue.record("no variant Answer"); return }
+        #expect(answer.tag == .u32)
+        #expect(answer.cases.map(\.tag) == [7, 9])
+        #expect(answer.cases.map(\.name) == ["nothing", "bitmaps"])
+        guard case .opaque(let serialized)? = byName["Fixture::Serialized"] else { Issue.record("no opaque"); return }
+        #expect(serialized.reason == "length-prefixed blob of nested encodings")
+        // The endpoint after the multi-line declarations is still found, on its own line.
+        #expect(file.endpoints.map(\.name) == ["StructFixture"])
+        #expect(file.endpoints[0].location.line == 18)
+    }
+
+    @Test(arguments: [
+        ("// @ipcscope struct A { u32 x;\n//   u32 }\nendpoint E { m() =| }", "expected a field name after type 'u32' in struct 'A', found '}'", 2, 10),
+        ("// @ipcscope struct A { u32 x;\nendpoint E { m() =| }", "expected a type, found end of file", 1, 31),
+        ("// @ipcscope struct A { u32 x; u8 x }", "duplicate field 'x' in struct 'A'", 1, 32),
+        ("// @ipcscope variant A : u8 { 0 = u8, 0 = u16 }", "duplicate tag 0 in variant 'A'", 1, 39),
+        ("// @ipcscope variant A : u8 { 300 = u8 }", "tag 300 does not fit u8", 1, 31),
+        ("// @ipcscope variant A { 0 = u8 }", "expected ':' and the tag type after variant 'A'", 1, 24),
+        ("// @ipcscope variant A : String { 0 = u8 }", "tag of variant 'A' must be an integer type or bool", 1, 26),
+        ("// @ipcscope opaque A why", "expected a quoted reason after opaque 'A'", 1, 23),
+        ("// @ipcscope opaque A \"why", "unterminated reason of opaque 'A'", 1, 23),
+        ("// @ipcscope union A { }", "expected 'enum', 'type', 'struct', 'variant' or 'opaque'", 1, 14),
+        ("// @ipcscope enum A : u8 {\n//  X = 1,\n//  Y = 300 }", "value 300 of case 'Y' does not fit u8", 3, 5),
+    ])
+    func reportsErrorsWhereTheyAre(_ source: String, _ message: String, _ line: Int, _ column: Int) {
+        do {
+            _ = try SchemaParser.parse(source, path: "bad.ipc")
+            Issue.record("parsed: \(source)")
+        } catch {
+            #expect(error.message.contains(message), "\(error)")
+            #expect((error.location.line, error.location.column) == (line, column), "\(error)")
+        }
+    }
+
+    @Test func multiLineEnumsAndRoutedEndpointsParse() throws {
+        let file = try SchemaParser.parse("""
+            // @ipcscope enum A : u8 {
+            //     X = 1,
+            //     Y
+            // }
+            // not a declaration
+            endpoint Routed routed by Compositing::PageId page_id
+            {
+                [NotRouted] hello(Compositing::PageId page_id, A a) =|
+            }
+            """, path: "routed.ipc")
+        guard case .enumeration(let a)? = file.typeDeclarations.first else { Issue.record("no enum"); return }
+        #expect(a.cases.map(\.value) == [1, 2])
+        #expect(file.endpoints[0].routing?.name == "page_id")
+        #expect(file.endpoints[0].routing?.type.spelling == "Compositing::PageId")
+        #expect(file.endpoints[0].messages[0].attributes == ["NotRouted"])
+        #expect(file.endpoints[0].messages[0].parameters.map(\.name) == ["page_id", "a"])
+    }
+
+    @Test func decodesStructFieldsAndTheFdsInsideThem() throws {
+        let set = SchemaSet(files: [try SchemaFixtures.schema("Structs")])
+        let descriptor = try #require(set.files[0].messageDescriptors.first { $0.name == "send_request" })
+        let request = IPCValue.structure([
+            .structure([.string("https://example.com/"), .bool(0)]),
+            .present(.unsigned(42)),
+            .list([.structure([.string("Accept"), .string("*/*")])]),
+            .enumCase(name: "High", raw: 2),
+            .attachment(IPCAttachment(index: 0, kind: .anonymousBuffer, bufferSize: 4096)),
+        ])
+        let bitmaps = IPCValue.list([
+            .structure([.attachment(IPCAttachment(index: 1, kind: .file)), .structure([.signed(3), .signed(4)]), .unsigned(1)]),
+            .structure([.attachment(IPCAttachment(index: 2, kind: .file)), .structure([.signed(5), .signed(6)]), .unsigned(2)]),
+        ])
+        var encoder = IPCEncoder()
+        try encoder.encode(message: descriptor, arguments: [request, bitmaps], types: set.types)
+        #expect(encoder.attachments == [0, 1, 2])
+        let decoded = PayloadDecoder(schemas: set).decode(payload: encoder.bytes, attachmentCount: 3)
+        #expect(decoded.outcome == .complete(trailingBytes: 0, leftoverAttachments: 0), "\(decoded.outcome)")
+        #expect(decoded.parameters.map(\.value) == [request, bitmaps])
+        #expect(decoded.attachmentsConsumed == 3)
+        // Field by field: names and byte ranges come from the declaration.
+        let fields = decoded.parameters[0].children
+        #expect(fields.map(\.name) == ["url", "id", "headers", "priority", "body"])
+        #expect(fields.map(\.type) == ["URL::URL", "Optional<u64>", "Vector<Fixture::Header>", "Fixture::Priority", "Core::AnonymousBuffer"])
+        let firstBitmap = decoded.parameters[1].children[0]
+        #expect(firstBitmap.children.map(\.name) == ["buffer", "size", "format"])
+        #expect(firstBitmap.children[0].value == .attachment(IPCAttachment(index: 1, kind: .file)))
+        // Header fields are contiguous and cover the whole structure.
+        let header = fields[2].children[0]
+        #expect(header.children[0].byteRange.upperBound == header.children[1].byteRange.lowerBound)
+        #expect(header.byteRange == header.children[0].byteRange.lowerBound..<header.children[1].byteRange.upperBound)
+    }
+
+    @Test func aTaggedUnionWritesItsOwnTagAndAnUndeclaredTagStopsDecoding() throws {
+        let set = SchemaSet(files: [try SchemaFixtures.schema("Structs")])
+        let descriptor = try #require(set.files[0].messageDescriptors.first { $0.name == "reply" })
+        var encoder = IPCEncoder()
+        try encoder.encode(
+            message: descriptor,
+            arguments: [.variant(index: 1, .structure([.unsigned(404), .string("gone")])), .variant(index: 7, .empty)],
+            types: set.types)
+        // u8 tag 1, u32 code, String; then u32 tag 7 and nothing.
+        #expect(Array(encoder.bytes[8...]) == [1, 0x94, 1, 0, 0, 4, 0, 0, 0] + Array("gone".utf8) + [7, 0, 0, 0])
+        let decoder = PayloadDecoder(schemas: set)
+        let decoded = decoder.decode(payload: encoder.bytes, attachmentCount: 0)
+        #expect(decoded.outcome.isComplete)
+        #expect(decoded.parameters[0].children.map(\.name) == ["error"])
+
+        var bad = encoder.bytes
+        bad[8] = 5  // no case 5
+        #expect(decoder.decode(payload: bad, attachmentCount: 0).outcome == .undecoded(offset: 8, reason: "tag 5 is not a declared case of Fixture::Reply"))
+        #expect(throws: IPCEncodingError.self) {
+            var other = IPCEncoder()
+            try other.encode(.variant(index: 2, .empty), as: "Fixture::Reply", types: set.types)
+        }
+    }
+
+    @Test func decodingStopsAtAnOpaqueTypeWithItsReason() throws {
+        let set = SchemaSet(files: [try SchemaFixtures.schema("Structs")])
+        var encoder = IPCEncoder()
+        let descriptor = try #require(set.files[0].messageDescriptors.first { $0.name == "serialized" })
+        encoder.envelope(magic: descriptor.magic, id: descriptor.id)
+        encoder.u32(7)
+        encoder.byteBuffer([1, 2, 3])
+        let decoded = PayloadDecoder(schemas: set).decode(payload: encoder.bytes, attachmentCount: 0)
+        #expect(decoded.parameters.map(\.name) == ["before"])
+        #expect(decoded.outcome == .undecoded(
+            offset: 12, reason: "'Fixture::Serialized' is not declarable: length-prefixed blob of nested encodings"))
+        let coverage = SchemaCoverage(schemas: set)
+        #expect(coverage.unresolved.map(\.name) == ["Fixture::Serialized"])
+        #expect(coverage.messages == 5 && coverage.decodableMessages == 4)
+    }
+
+    /// Every message of every fixture: random values encoded by IPCEncoder decode back to the same values,
+    /// field by field, with every fd taken in order.
+    @Test(arguments: ["AllTypes", "WorkedExamples", "Grammar", "Structs"])
+    func everyFixtureMessageRoundTrips(_ fixture: String) throws {
+        var files = [try SchemaFixtures.schema(fixture)]
+        if fixture == "AllTypes" { files.append(try SchemaFixtures.schema("SharedTypes")) }
+        let set = SchemaSet(files: files)
+        try RoundTrip.everyMessage(of: set, seed: 0x5EED_0000 + UInt64(fixture.utf8.count))
+    }
+
+    /// One message per type the Ladybird pack declares (its own examples): each round-trips too.
+    @Test func everyTypeOfTheLadybirdPackRoundTrips() throws {
+        let pack = TypePack.ladybird
+        #expect(pack.parseError == nil, "\(String(describing: pack.parseError))")
+        let file = try #require(pack.file)
+        let declarable = file.typeDeclarations.filter { if case .opaque = $0 { false } else { true } }
+        #expect(declarable.count > 0)
+        let text = "endpoint LadybirdPackExamples {\n"
+            + declarable.enumerated().map { "    example_\($0.offset)(\($0.element.name) value) =|\n" }.joined() + "}\n"
+        let examples = try SchemaParser.parse(text, path: "examples.ipc")
+        let set = SchemaSet(files: [examples])
+        #expect(set.loadedTypePacks.map(\.name) == ["ladybird"])
+        let coverage = SchemaCoverage(schemas: set)
+        #expect(coverage.unresolved.isEmpty, "\(coverage.unresolved)")
+        try RoundTrip.everyMessage(of: set, seed: 0x1AD1_B12D, rounds: 8)
+    }
+
+    @Test func thePackTextIsTheCommittedPackFile() throws {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/IPCWire/TypePacks/Ladybird.ipc")
+        let committed = try String(contentsOf: source, encoding: .utf8)
+        #expect(try #require(TypePack.ladybird.file).typeDeclarations == (try SchemaParser.parse(committed, path: "<type pack ladybird>")).typeDeclarations,
+                "run Scripts/generate-type-pack.sh")
+        #expect(committed.contains("// describes: " + TypePack.ladybird.describes))
+    }
+
+    @Test func ownDeclarationsOverrideThePackAndThePackLoadsOnlyWhenReferred() throws {
+        let plain = SchemaSet(files: [try SchemaParser.parse("endpoint P { m(u32 x) =| }", path: "p.ipc")])
+        #expect(plain.loadedTypePacks.isEmpty)
+        #expect(!plain.types.declares("Web::UniqueNodeID"))
+
+        let uses = try SchemaParser.parse("endpoint P { m(Web::UniqueNodeID node) =| }", path: "p.ipc")
+        let withPack = SchemaSet(files: [uses])
+        #expect(withPack.loadedTypePacks.map(\.name) == ["ladybird"])
+        #expect(withPack.types.declares("Web::UniqueNodeID"))
+        #expect(SchemaSet(files: [uses], typePacks: []).loadedTypePacks.isEmpty)
+
+        let overriding = try SchemaParser.parse(
+            "// @ipcscope type Web::UniqueNodeID = u8\nendpoint P { m(Web::UniqueNodeID node) =| }", path: "o.ipc")
+        let overridden = SchemaSet(files: [overriding])
+        #expect(overridden.issues.isEmpty, "\(overridden.issues)")
+        var encoder = IPCEncoder()
+        try encoder.encode(message: overridden.files[0].messageDescriptors[0], arguments: [.unsigned(9)], types: overridden.types)
+        #expect(encoder.bytes.count == 9)  // envelope + one byte: the user's u8, not the pack's width
+    }
+}
+
+enum RoundTrip {
+    /// Encodes random arguments for every message id of `set` and expects them decoded back exactly.
+    static func everyMessage(of set: SchemaSet, seed: UInt64, rounds: Int = 4, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+        var generator = IPCValueGenerator(types: set.types, random: SplitMix64(seed: seed))
+        let decoder = PayloadDecoder(schemas: set)
+        var checked = 0
+        for indexed in set.endpointsByMagic.values {
+            for descriptor in indexed.descriptors {
+                if descriptor.parameters.contains(where: { !set.types.unresolvedTypes(in: $0.type).isEmpty }) { continue }
+                for _ in 0..<rounds {
+                    let arguments = try generator.arguments(for: descriptor)
+                    var encoder = IPCEncoder()
+                    try encoder.encode(message: descriptor, arguments: arguments, types: set.types)
+                    let decoded = decoder.decode(payload: encoder.bytes, attachmentCount: encoder.attachments.count)
+                    #expect(decoded.message == descriptor.name, sourceLocation: sourceLocation)
+                    #expect(decoded.outcome == .complete(trailingBytes: 0, leftoverAttachments: 0),
+                            "\(descriptor.endpointName).\(descriptor.name): \(decoded.outcome)", sourceLocation: sourceLocation)
+                    #expect(decoded.parameters.map(\.name) == descriptor.parameters.map(\.name), sourceLocation: sourceLocation)
+                    for (value, argument) in zip(decoded.parameters, arguments) where value.value != argument {
+                        Issue.record("\(descriptor.name).\(value.name): decoded \(value.value), encoded \(argument)", sourceLocation: sourceLocation)
+                    }
+                    #expect(decoded.attachmentsConsumed == encoder.attachments.count, sourceLocation: sourceLocation)
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 0, sourceLocation: sourceLocation)
+    }
+}
