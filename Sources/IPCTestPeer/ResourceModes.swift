@@ -13,11 +13,13 @@ enum ResourceModes {
     /// One channel, `count` messages each carrying one fd (the read end of a new pipe); at most 64 messages
     /// unacknowledged at a time, as a LibIPC sender would keep below the peer's limits.
     static func fdFlood(count: Int) {
+        // Taken while the recorder is idle: counted with a channel open it could include an fd still in
+        // flight (the control connection that handed the channel over closes on the recorder's own time).
+        let recorderBefore = Recorder.openFDCount()
         let pair = makeChannel()
         let (sender, receiver) = (pair.sender, pair.receiver)
         roundTrip(sender, receiver)
         let selfBefore = Descriptor.openDescriptors().count
-        let recorderBefore = Recorder.openFDCount()
         let rssBefore = Recorder.residentKiB()
 
         var received = 0
@@ -43,10 +45,12 @@ enum ResourceModes {
         guard waitUntil({ sender.statistics.retainedFDs == 0 }) else {
             fail("fd-flood: \(sender.statistics.retainedFDs) fds never acknowledged")
         }
-        // Measured with the channel still open: every fd the recorder passed on must be closed by now.
-        report(recorderBefore: recorderBefore, rssBefore: rssBefore, selfBefore: selfBefore)
+        // This process is measured with the channel still open (every fd it received is closed by now); the
+        // recorder once the channel is closed too, back at its idle count.
+        let selfAfter = Descriptor.openDescriptors().count
         sender.close()
         receiver.close()
+        report(recorderBefore: recorderBefore, rssBefore: rssBefore, selfBefore: selfBefore, selfNow: selfAfter)
     }
 
     /// `count` channels one after another: one message each way on each, then both ends closed.
@@ -137,11 +141,11 @@ enum ResourceModes {
 
     /// Waits (bounded; it ends as soon as they match) for the recorder and this process to be back at their
     /// earlier fd counts, and prints the figures. `selfBefore` counts what this process should hold now.
-    private static func report(recorderBefore: Int, rssBefore: Int, selfBefore: Int) {
+    private static func report(recorderBefore: Int, rssBefore: Int, selfBefore: Int, selfNow: Int? = nil) {
         _ = waitUntil({ Recorder.openFDCount() == recorderBefore })
-        _ = waitUntil({ Descriptor.openDescriptors().count == selfBefore })
+        if selfNow == nil { _ = waitUntil({ Descriptor.openDescriptors().count == selfBefore }) }
         let line = "recorder-fds before=\(recorderBefore) after=\(Recorder.openFDCount()) "
-            + "self-fds before=\(selfBefore) after=\(Descriptor.openDescriptors().count) "
+            + "self-fds before=\(selfBefore) after=\(selfNow ?? Descriptor.openDescriptors().count) "
             + "recorder-rss-kib before=\(rssBefore) after=\(Recorder.residentKiB())"
         print(line)
     }
