@@ -63,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "ipcscope",
             dependencies: [
-                "IPCWire", "IPCTransport", "TraceFormat", "TraceAnalysis", "TraceExport", "DemoPeers", "Recorder",
+                "IPCWire", "IPCTransport", "TraceFormat", "TraceAnalysis", "TraceExport", "DemoPeers", "Recorder", "ViewerModel", "TerminalUI", "TerminalTheme",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -128,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TerminalUITests",
-            dependencies: ["TerminalUI", "TerminalTheme", "ViewerModel", "CNCurses", "TestSupport", "TerminalUIFixture"]
+            dependencies: ["ipcscope", "IPCTestPeer", "TerminalUI", "TerminalTheme", "ViewerModel", "CNCurses", "TestSupport", "TerminalUIFixture"]
         ),
         .testTarget(name: "ViewerModelTests", dependencies: ["ViewerModel", "TraceAnalysis", "TraceFormat", "IPCWire", "TestSupport"]),
         .testTarget(name: "TraceExportTests", dependencies: ["TraceExport", "TraceAnalysis", "TraceFormat", "TestSupport", "ipcscope"]),

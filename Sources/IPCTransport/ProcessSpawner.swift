@@ -12,6 +12,14 @@ public enum ProcessSpawner {
         /// A pipe whose read end is `ChildProcess.standardOutput` / `standardError`. Drain it, or a chatty
         /// child blocks.
         case capture
+        /// This open file (borrowed, ≥ 3; it may be close-on-exec): a log the child appends to.
+        case file(Int32)
+    }
+
+    public enum Input: Sendable {
+        case inherit
+        /// /dev/null: the child must not read the terminal (a viewer in the parent does).
+        case null
     }
 
     /// Spawns `executable` (a path; searched in PATH when it has no `/`) with `arguments` (argv[0] is the
@@ -24,9 +32,13 @@ public enum ProcessSpawner {
         arguments: [String] = [],
         environment: [String: String] = [:],
         passing: [(childFD: Int32, parentFD: Int32)] = [],
+        standardInput: Input = .inherit,
         standardOutput: Output = .inherit,
         standardError: Output = .inherit
     ) throws(SystemError) -> ChildProcess {
+        for case .file(let fd) in [standardOutput, standardError] where fd < 3 {
+            throw SystemError(errno: EINVAL, operation: "spawn: output file fd \(fd) is a stdio number")
+        }
         if let bad = passing.first(where: { $0.childFD < 3 }) {
             throw SystemError(errno: EINVAL, operation: "spawn: child fd \(bad.childFD) would replace stdio")
         }
@@ -45,6 +57,12 @@ public enum ProcessSpawner {
         defer { posix_spawn_file_actions_destroy(&actions) }
 
         // stdio first: later dup2s must not be able to clobber the pipe ends they read from.
+        if case .null = standardInput {
+            let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            guard null >= 0 else { throw SystemError.current("open /dev/null") }
+            parentFDsToClose.append(OwnedFD(adopting: null))
+            try check(posix_spawn_file_actions_adddup2(&actions, null, 0), "adddup2")
+        }
         for (target, output) in [(Int32(1), standardOutput), (Int32(2), standardError)] {
             switch output {
             case .inherit:
@@ -54,6 +72,8 @@ public enum ProcessSpawner {
                 guard null >= 0 else { throw SystemError.current("open /dev/null") }
                 parentFDsToClose.append(OwnedFD(adopting: null))
                 try check(posix_spawn_file_actions_adddup2(&actions, null, target), "adddup2")
+            case .file(let fd):
+                try check(posix_spawn_file_actions_adddup2(&actions, fd, target), "adddup2")
             case .capture:
                 let pipe = try Pipe.make()
                 let writeEnd = pipe.writeEnd.rawValue

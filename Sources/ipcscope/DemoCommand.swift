@@ -41,6 +41,9 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Seed for every generated value (bodies, bitmaps, input events).")
     var seed: UInt64 = 1
 
+    @Flag(name: .customLong("no-view"), help: "Do not open the viewer on the recorded trace (it opens only when standard output is a terminal).")
+    var noView = false
+
     /// Set by a recording run for the UI it starts: launch each helper under a nested `ipcscope record`.
     @Flag(name: .customLong("wrap-helpers"), help: .hidden)
     var wrapHelpers = false
@@ -51,6 +54,7 @@ struct DemoCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if noRecord && noView { throw ValidationError("--no-view does nothing with --no-record (nothing is recorded to view)") }
         guard messages >= 0 else { throw ValidationError("--messages must be 0 or more") }
     }
 
@@ -91,7 +95,14 @@ struct DemoCommand: ParsableCommand {
         if misbehave { arguments.append("--misbehave") }
         if via == .takeover { arguments.append("--wrap-helpers") }
         let recorder = try ProcessSpawner.spawn(executable: executable, arguments: arguments)
-        SignalWaiter.exit(like: recorder.wait())
+        let status = recorder.wait()
+        // The demo ran and its trace is complete: show it, when there is someone to look at it.
+        if status == .exited(0), !noView, isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 {
+            let viewed = try ViewLauncher.view(
+                path: output, filter: "", schemaPaths: [], theme: nil, follow: false, mouse: true, title: nil, command: "demo")
+            throw ExitCode(viewed)
+        }
+        SignalWaiter.exit(like: status)
     }
 
     private func writeToStandardError(_ text: String) {

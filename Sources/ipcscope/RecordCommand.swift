@@ -68,7 +68,14 @@ struct RecordCommand: ParsableCommand {
     @Flag(help: "Replace an existing output file even when it is not an ipcscope trace.")
     var force = false
 
+    @Flag(help: "Open the viewer on the trace while it is recorded (following it). COMMAND's input is /dev/null and its output goes to a log file next to the trace (named on stderr).")
+    var view = false
+
     func validate() throws {
+        if view {
+            guard !command.isEmpty else { throw ValidationError("--view needs a command after -- (socket-path mode runs until stopped: view its trace with `ipcscope view --follow FILE`)") }
+            guard let output, !output.isEmpty, output != "-" else { throw ValidationError("--view needs -o FILE") }
+        }
         guard (0...(16 << 20)).contains(snaplen) else {
             throw ValidationError("--snaplen must be between 0 and 16777216, not \(snaplen)")
         }
@@ -86,6 +93,9 @@ struct RecordCommand: ParsableCommand {
     }
 
     func run() throws {
+        if view {
+            throw ExitCode(try RecordViewer.run(arguments: Array(CommandLine.arguments.dropFirst()), tracePath: output ?? ""))
+        }
         do {
             try record()
         } catch let failure as CommandFailure {

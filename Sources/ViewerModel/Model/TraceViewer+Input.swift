@@ -277,7 +277,7 @@ extension TraceViewer {
     /// Rebuilds what depends on the events known (names, lanes, violations, samples, the rows unless only
     /// appended to) and keeps the selected event selected.
     func refreshAfterGrowth(selected: Int?, appended: Bool) {
-        facts = TraceFacts(trace: trace, schemas: configuration.schemas)
+        facts.advance(over: trace)
         lanes = LaneTable(trace: trace, facts: facts)
         violationList = nil
         detailCache = nil

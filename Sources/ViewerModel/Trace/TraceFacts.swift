@@ -35,11 +35,11 @@ enum FDAcknowledgement: Equatable, Sendable {
 /// The one place the viewer asks a trace what a record alone does not say: side identities, message names
 /// and kinds, sync latencies, delivery times, fd acknowledgements, limits, the payload decoder.
 ///
-/// Today it is a thin layer over `TraceFilterContext` (built by one pass over the indexed records) and
-/// the index; the analysis layer (processes and endpoints over time, sync pairing, fd lifecycles) replaces
-/// what is behind these methods, and only this file changes.
+/// Names, identities and latencies come from TraceAnalysis's `TraceAnalyzer`, fed the indexed events once
+/// each: when the trace grows (indexing, follow) only the new events are analysed, so keeping up with a
+/// trace being recorded costs what it adds, not what it holds.
 final class TraceFacts {
-    let context: TraceFilterContext
+    let context: TraceAnalyzer
     let decoder: PayloadDecoder?
     let header: TraceHeader?
     /// Records walked per selection to find fd acknowledgements before giving up (``FDAcknowledgement/unknown``).
@@ -48,18 +48,21 @@ final class TraceFacts {
     /// the frame, so a few records on).
     static let deliveryWalkLimit = 65_536
 
-    /// Reads the records indexed so far once (the context's one pass).
+    /// Analyses the events indexed so far.
     init(trace: IndexedTrace, schemas: [SchemaFile]) {
-        let indexed = trace.index.indexedBytes
-        context = TraceFilterContext(
-            records: trace.reader.records().lazy.prefix { $0.offset < indexed }.map { (offset: $0.offset, record: $0.record) },
-            schemas: schemas)
+        context = TraceAnalyzer(schemas: schemas)
+        context.advance(over: trace)
         header = trace.reader.header
         var files = schemas
         for schema in header?.schemas ?? [] {
             if let file = try? SchemaParser.parse(schema.text, path: schema.path) { files.append(file) }  // errors: context.schemaErrors
         }
         decoder = files.isEmpty ? nil : PayloadDecoder(files: files)
+    }
+
+    /// Analyses the events indexed since the last call (the trace grew or indexing went on).
+    func advance(over trace: IndexedTrace) {
+        context.advance(over: trace)
     }
 
     // MARK: names
