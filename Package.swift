@@ -78,7 +78,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-nostartfiles", "-static-stdlib"], .when(platforms: [.linux]))]
         ),
         // libFuzzer harness; see docs/fuzzing.md. Built normally it replays inputs given as files.
-        .executableTarget(name: "IPCScopeFuzz", dependencies: ["IPCWire", "TraceFormat", "TraceAnalysis", "CSystemShims"]),
+        .executableTarget(name: "IPCScopeFuzz", dependencies: ["IPCWire", "TraceFormat", "TraceAnalysis", "TerminalTheme", "CSystemShims"]),
         // Filter evaluation throughput over synthetic events (docs/filters.md, "Speed").
         // Counts mallocs for FilterBench only (it replaces the process's allocation functions).
         .target(name: "CAllocationCounter"),

@@ -2,7 +2,7 @@
 //
 // Built with `-sanitize=fuzzer,address -DFUZZING` it hands control to libFuzzer; built normally it replays
 // the files named on its command line, so a saved crash input can be rerun in a plain debug build.
-// The target is chosen with IPCSCOPE_FUZZ_TARGET: `frames` (default), `schema`, `trace`, `filter` or `index`.
+// The target is chosen with IPCSCOPE_FUZZ_TARGET: `frames` (default), `schema`, `trace`, `filter`, `index`, `decode` or `theme`.
 // See docs/fuzzing.md.
 import CSystemShims
 import IPCWire
@@ -17,6 +17,8 @@ enum FuzzTarget: String {
     case trace
     case filter
     case index
+    case decode
+    case theme
 
     static var selected: FuzzTarget {
         guard let name = getenv("IPCSCOPE_FUZZ_TARGET") else { return .frames }
@@ -30,6 +32,8 @@ enum FuzzTarget: String {
         case .trace: TraceFuzzing.run(data)
         case .filter: FilterFuzzing.run(data)
         case .index: IndexFuzzing.run(data)
+        case .decode: DecodeFuzzing.run(data)
+        case .theme: ThemeFuzzing.run(data)
         }
     }
 }
@@ -53,7 +57,9 @@ struct FuzzMain {
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
         exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOne(data, size) })
         #else
-        exit(replay(CommandLine.arguments.dropFirst()))
+        let arguments = CommandLine.arguments.dropFirst()
+        if arguments.first == "--write-decode-seeds", arguments.count == 2 { exit(DecodeFuzzing.writeSeeds(into: arguments.last!)) }
+        exit(replay(arguments))
         #endif
     }
 
