@@ -36,5 +36,46 @@ enum LadybirdTypePackText {
 // @ipcscope enum Web::Bindings::NavigationHistoryBehavior : u8 { Auto, Push, Replace }
 // @ipcscope enum Web::HTML::HistoryStepResult : i32 { InitiatorDisallowed, CanceledByBeforeUnload, CanceledByNavigate }
 // @ipcscope type Web::Bindings::NavigationType = u8
+
+// ---- Added for the current endpoint files (issue 14, second pass) ----
+
+// Ids (AK_TYPEDEF_DISTINCT_ORDERED_ID(u64, …)): LibWebCommon/Page/PageId.h (Web::PageId is Compositing::PageId),
+// LibWebCommon/Page/CompositorContextId.h, LibCompositing/Types.h, LibWeb/Compositor/Types.h,
+// LibWeb/Painting/DisplayListResourceIds.h (CanvasId, VideoFrameResourceId, CompositorSurfaceId).
+// @ipcscope type Web::PageId = u64
+// @ipcscope type Compositing::CompositorContextId = u64
+// @ipcscope type Web::CompositorContextId = u64
+// @ipcscope type Web::Compositor::CompositorContextId = u64
+// @ipcscope type Compositing::ScreenshotRequestId = u64
+// @ipcscope type Web::Compositor::ScreenshotRequestId = u64
+// @ipcscope type Web::Painting::CanvasId = u64
+// @ipcscope type Web::Painting::VideoFrameResourceId = u64
+// @ipcscope type Web::Painting::CompositorSurfaceId = u64
+
+// LibCompositing/Types.h, LibWeb/Compositor/Types.h: enum class WindowResizingInProgress : u8 { No, Yes };
+// LibWebCommon/Page/CompositorContextId.h: enum class PagePresentationRegistration (no fixed type) { No, Yes }.
+// @ipcscope enum Compositing::WindowResizingInProgress : u8 { No, Yes }
+// @ipcscope enum Web::Compositor::WindowResizingInProgress : u8 { No, Yes }
+// @ipcscope enum Compositing::PagePresentationRegistration : i32 { No, Yes }
+
+// LibWeb/WebDriver/Response.cpp: a u8 ResponseType (0 Success, 1 Error), then the JsonValue, or the Error's
+// fields in order (LibWeb/WebDriver/Error.h: unsigned http_status, error, message, Optional<JsonValue> data).
+// @ipcscope struct Web::WebDriver::Error {
+//     u32 http_status;
+//     ByteString error;
+//     ByteString message;
+//     Optional<JsonValue> data
+// }
+// @ipcscope variant Web::WebDriver::Response : u8 { 0 = JsonValue value, 1 = Web::WebDriver::Error error }
+
+// LibHTTP/Header.h: encode writes name, then value.
+// @ipcscope struct HTTP::Header { ByteString name; ByteString value }
+
+// LibWebCommon/HTML/WorkerTypes.h: enum class AgentType : u8; RequestCredentials and WorkerType are the
+// generated binding enums (u8, IDL order). LibWeb/HTML/VisibilityState.h: Bindings::DocumentVisibilityState.
+// @ipcscope enum Web::HTML::AgentType : u8 { SimilarOriginWindow, DedicatedWorker, SharedWorker, ServiceWorker, Worklet }
+// @ipcscope enum Web::HTML::RequestCredentials : u8 { Omit, SameOrigin, Include }
+// @ipcscope enum Web::HTML::WorkerType : u8 { Classic, Module }
+// @ipcscope enum Web::HTML::VisibilityState : u8 { Visible, Hidden }
 """#
 }
