@@ -16,7 +16,7 @@ enum LadybirdTypePackText {
 //   LibWeb/HTML/CrossProcessId.cpp                     encode: u64 namespace_id, u64 local_id
 //   LibWeb/StorageAPI/StorageEndpoint.h                enum class StorageEndpointType : u8
 //   generated LibWeb/Bindings (Navigation)             enum class NavigationHistoryBehavior : u8
-//   LibWeb/HTML/ApplyHistoryStep.h                     enum class HistoryStepResult (no fixed type: int)
+//   LibWeb/HTML (2026 header with ApplyHistoryStep)    enum class HistoryStepResult (no fixed type: int), 7 cases
 //   LibWeb/Bindings forward declarations               enum class NavigationType : u8
 
 // Ids: distinct numeric types encode as their underlying integer.
@@ -34,7 +34,10 @@ enum LadybirdTypePackText {
 //     Caches = 0, IndexedDB = 1, LocalStorage = 2, ServiceWorkerRegistrations = 3, SessionStorage = 4
 // }
 // @ipcscope enum Web::Bindings::NavigationHistoryBehavior : u8 { Auto, Push, Replace }
-// @ipcscope enum Web::HTML::HistoryStepResult : i32 { InitiatorDisallowed, CanceledByBeforeUnload, CanceledByNavigate }
+// @ipcscope enum Web::HTML::HistoryStepResult : i32 {
+//     InitiatorDisallowed, CanceledByBeforeUnload, CanceledByNavigate, CanceledByMissingPage,
+//     CanceledPendingNavigation, NoMatchingEntry, Applied
+// }
 // @ipcscope type Web::Bindings::NavigationType = u8
 
 // ---- Added for the current endpoint files (issue 14, second pass) ----
@@ -77,5 +80,8 @@ enum LadybirdTypePackText {
 // @ipcscope enum Web::HTML::RequestCredentials : u8 { Omit, SameOrigin, Include }
 // @ipcscope enum Web::HTML::WorkerType : u8 { Classic, Module }
 // @ipcscope enum Web::HTML::VisibilityState : u8 { Visible, Hidden }
+
+// LibWeb/WebDriver/Capabilities.h: enum class PageLoadStrategy (no fixed type: int) { None, Eager, Normal }.
+// @ipcscope enum Web::WebDriver::PageLoadStrategy : i32 { None, Eager, Normal }
 """#
 }
