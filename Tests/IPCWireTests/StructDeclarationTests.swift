@@ -170,6 +170,47 @@ import Testing
         try RoundTrip.everyMessage(of: set, seed: 0x1AD1_B12D, rounds: 8)
     }
 
+    /// The pack's layouts are Ladybird's facts, so they are pinned byte for byte here (a round trip alone
+    /// would pass with any self-consistent declaration): WebDriver::Response's u8 ResponseType then the
+    /// Error's fields, HistoryStepResult's last case (Applied = 6) in 4 bytes, Web::PageId in 8 bytes.
+    @Test func theLadybirdPackEncodesAsLadybirdsEncoders() throws {
+        let text = """
+            endpoint PackLayouts {
+                response(Web::WebDriver::Response response) =|
+                step(Web::HTML::HistoryStepResult result, Web::PageId page_id, HTTP::Header header) =|
+            }
+            """
+        let set = SchemaSet(files: [try SchemaParser.parse(text, path: "layouts.ipc")])
+        #expect(SchemaCoverage(schemas: set).unresolved.isEmpty)
+        let descriptors = set.files[0].messageDescriptors
+        let error = IPCValue.variant(index: 1, .structure([
+            .unsigned(404), .string("no such window"), .string("gone"), .absent,
+        ]))
+        var encoder = IPCEncoder()
+        try encoder.encode(message: descriptors[0], arguments: [error], types: set.types)
+        let expected: [UInt8] = [1, 0x94, 1, 0, 0, 14, 0, 0, 0] + Array("no such window".utf8) + [4, 0, 0, 0]
+            + Array("gone".utf8) + [0]
+        #expect(Array(encoder.bytes[8...]) == expected)
+        let decoder = PayloadDecoder(schemas: set)
+        let decoded = decoder.decode(payload: encoder.bytes, attachmentCount: 0)
+        #expect(decoded.outcome == .complete(trailingBytes: 0, leftoverAttachments: 0))
+        #expect(decoded.parameters[0].value == error)
+        #expect(decoded.parameters[0].children.map(\.name) == ["error"])
+
+        var success = IPCEncoder()
+        try success.encode(message: descriptors[0], arguments: [.variant(index: 0, .string("{}"))], types: set.types)
+        #expect(Array(success.bytes[8...]) == [0, 2, 0, 0, 0] + Array("{}".utf8))
+
+        var step = IPCEncoder()
+        try step.encode(message: descriptors[1],
+                        arguments: [.enumCase(name: "Applied", raw: 6), .unsigned(7), .structure([.string("a"), .string("b")])],
+                        types: set.types)
+        #expect(Array(step.bytes[8...]) == [6, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x61, 1, 0, 0, 0, 0x62])
+        let stepDecoded = decoder.decode(payload: step.bytes, attachmentCount: 0)
+        #expect(stepDecoded.outcome == .complete(trailingBytes: 0, leftoverAttachments: 0))
+        #expect(stepDecoded.parameters[0].value == .enumCase(name: "Applied", raw: 6))
+    }
+
     @Test func thePackTextIsTheCommittedPackFile() throws {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Sources/IPCWire/TypePacks/Ladybird.ipc")
