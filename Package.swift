@@ -33,10 +33,10 @@ let package = Package(
         // and `stats`' report. Pure: no I/O beyond the reader, no terminal.
         .target(
             name: "TraceAnalysis",
-            dependencies: ["TraceFormat", "IPCWire", .product(name: "Histogram", package: "hdrhistogram-swift")]
+            dependencies: ["TraceFormat", "IPCWire", "SystemSupport", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
         // `export`: JSON, JSON Lines and Chrome Trace Event Format from an indexed trace (docs/export.md).
-        .target(name: "TraceExport", dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire"]),
+        .target(name: "TraceExport", dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire", "SystemSupport"]),
         // The viewer's model: state, key table, layout and views rendering into a CellGrid. No terminal in it.
         .target(name: "ViewerModel", dependencies: ["TraceAnalysis", "TraceFormat", "IPCWire"]),
         // The shipped theme files (Themes/*.toml), as resources; the folder holds one Swift file that finds them.
@@ -48,7 +48,7 @@ let package = Package(
         // Pure: no terminal, so it is tested without one.
         .target(
             name: "TerminalTheme",
-            dependencies: ["ViewerModel", "ShippedThemes", .product(name: "TOMLKit", package: "TOMLKit")]
+            dependencies: ["ViewerModel", "ShippedThemes", "SystemSupport", .product(name: "TOMLKit", package: "TOMLKit")]
         ),
         // ncursesw for Swift: the module map and a shim for macros and C globals (docs/architecture.md).
         .systemLibrary(name: "CNCurses", pkgConfig: "ncursesw", providers: [.apt(["libncurses-dev"])]),
@@ -64,6 +64,7 @@ let package = Package(
             name: "ipcscope",
             dependencies: [
                 "IPCWire", "IPCTransport", "TraceFormat", "TraceAnalysis", "TraceExport", "DemoPeers", "Recorder", "ViewerModel", "TerminalUI", "TerminalTheme",
+                "SystemSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,3 +1,4 @@
+import CSystemShims
 import Glibc
 
 /// A failed system call: the errno it set and what was being done.
@@ -18,37 +19,27 @@ public struct SystemError: Error, Equatable, Hashable, Sendable, CustomStringCon
     /// EAGAIN / EWOULDBLOCK: try again when the fd is ready.
     public var isWouldBlock: Bool { errno == EAGAIN || errno == EWOULDBLOCK }
 
-    /// The symbolic name where it is a common one, e.g. "EPIPE".
-    public var errnoName: String {
-        switch errno {
-        case EPERM: return "EPERM"
-        case ENOENT: return "ENOENT"
-        case EINTR: return "EINTR"
-        case EIO: return "EIO"
-        case EBADF: return "EBADF"
-        case ECHILD: return "ECHILD"
-        case EAGAIN: return "EAGAIN"
-        case ENOMEM: return "ENOMEM"
-        case EACCES: return "EACCES"
-        case EFAULT: return "EFAULT"
-        case EINVAL: return "EINVAL"
-        case EMFILE: return "EMFILE"
-        case ENFILE: return "ENFILE"
-        case ENOTSOCK: return "ENOTSOCK"
-        case EPIPE: return "EPIPE"
-        case ECONNRESET: return "ECONNRESET"
-        case ENOBUFS: return "ENOBUFS"
-        case ETOOMANYREFS: return "ETOOMANYREFS"
-        case ENOTCONN: return "ENOTCONN"
-        case ESRCH: return "ESRCH"
-        case ENOEXEC: return "ENOEXEC"
-        default: return "errno \(errno)"
-        }
-    }
+    /// The symbolic name, e.g. "EPIPE" ("errno N" for a value glibc does not name).
+    public var errnoName: String { ErrnoText.name(errno) }
 
     public var description: String {
-        let message = strerror(errno).map { String(cString: $0) } ?? "unknown error"
-        return "\(operation): \(errnoName) (\(message))"
+        "\(operation): \(ErrnoText.describe(errno))"
     }
 }
 
+
+/// The one wording of an errno value in every message ipcscope prints: the system's message, the
+/// symbolic name and the number, so a message can be searched for whatever the locale.
+public enum ErrnoText {
+    /// "ENOSPC", or "errno N" for a value glibc does not name.
+    public static func name(_ error: Int32) -> String {
+        guard let name = ipcs_errno_name(error) else { return "errno \(error)" }
+        return String(cString: name)
+    }
+
+    /// "No space left on device (ENOSPC, errno 28)".
+    public static func describe(_ error: Int32) -> String {
+        let message = strerror(error).map { String(cString: $0) } ?? "unknown error"
+        return "\(message) (\(name(error)), errno \(error))"
+    }
+}

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import SystemSupport
 #endif
 import ShippedThemes
 
@@ -44,10 +45,10 @@ extension Theme {
     static func readBounded(path: String) throws(ThemeError) -> [UInt8] {
         // O_NONBLOCK: opening a FIFO without a writer must not wait.
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw ThemeError(source: path, "cannot open: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ThemeError(source: path, "cannot open: \(ErrnoText.describe(errno))") }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
-            let message = String(cString: strerror(errno))
+            let message = ErrnoText.describe(errno)
             _ = close(fd) // read-only: nothing to lose if close fails
             throw ThemeError(source: path, "cannot stat: \(message)")
         }
@@ -62,7 +63,7 @@ extension Theme {
             let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
             if n < 0, errno == EINTR { continue }
             if n < 0 {
-                let message = String(cString: strerror(errno))
+                let message = ErrnoText.describe(errno)
                 _ = close(fd)
                 throw ThemeError(source: path, "cannot read: \(message)")
             }

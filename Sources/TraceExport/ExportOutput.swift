@@ -1,12 +1,22 @@
 import Glibc
+import SystemSupport
 
 /// Why an export could not be written.
 public struct ExportError: Error, CustomStringConvertible, Sendable {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    /// The output could not be created (as opposed to written): `ipcscope` exits 73, not 74.
+    public var isCreation: Bool
+    public init(_ description: String, isCreation: Bool = false) {
+        self.description = description
+        self.isCreation = isCreation
+    }
 
     static func system(_ operation: String, _ path: String, _ number: Int32) -> ExportError {
-        ExportError("\(operation) \(path): \(String(cString: strerror(number)))")
+        ExportError("\(operation) \(path): \(ErrnoText.describe(number))")
+    }
+
+    static func creating(_ operation: String, _ path: String, _ number: Int32) -> ExportError {
+        ExportError("\(operation) \(path): \(ErrnoText.describe(number))", isCreation: true)
     }
 }
 
@@ -30,9 +40,9 @@ public final class ExportOutput {
         destination = path
         var info = stat()
         if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
-            guard info.st_mode & S_IFMT != S_IFDIR else { throw ExportError("\(path) is a directory") }
+            guard info.st_mode & S_IFMT != S_IFDIR else { throw ExportError("\(path) is a directory", isCreation: true) }
             let descriptor = open(path, O_WRONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw .system("open", path, errno) }
+            guard descriptor >= 0 else { throw .creating("open", path, errno) }
             fd = descriptor
             return
         }
@@ -42,13 +52,13 @@ public final class ExportOutput {
         var template = Array(((directory.isEmpty ? "" : directory) + "/." + base + ".export-XXXXXX").utf8CString)
         // mkstemp creates the file with mode 0600 (fchmod below makes sure whatever the umask).
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard descriptor >= 0 else { throw .system("cannot create a file in", directory.isEmpty ? "/" : directory, errno) }
+        guard descriptor >= 0 else { throw .creating("cannot create a file in", directory.isEmpty ? "/" : directory, errno) }
         fd = descriptor
         temporaryPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard fcntl(descriptor, F_SETFD, FD_CLOEXEC) == 0, fchmod(descriptor, 0o600) == 0 else {
             let number = errno
             discard()
-            throw .system("fchmod", temporaryPath ?? path, number)  // or fcntl
+            throw .creating("fchmod", temporaryPath ?? path, number)  // or fcntl
         }
     }
 

@@ -1,4 +1,5 @@
 import Glibc
+import SystemSupport
 
 /// Errors opening, writing or reading a trace file. Messages name the file and the system's reason.
 public enum TraceFileError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -26,7 +27,7 @@ public enum TraceFileError: Error, Sendable, Equatable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .system(let path, let operation, let errno):
-            return "\(path): \(operation) failed: \(String(cString: strerror(errno))) (errno \(errno))"
+            return "\(path): \(operation) failed: \(ErrnoText.describe(errno))"
         case .notARegularFile(let path):
             return "\(path): not a regular file"
         case .notATrace(let path):

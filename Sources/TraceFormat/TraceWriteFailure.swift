@@ -1,5 +1,5 @@
-import CSystemShims
 import Glibc
+import SystemSupport
 
 /// Why a ``TraceWriter`` stopped writing before it was closed: the first write error. The trace holds
 /// whole records up to `offset`; nothing after it reaches the file (but the end record, when it fits).
@@ -26,20 +26,5 @@ public struct TraceWriteFailure: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         "\(path): stopped writing at offset \(offset): \(reason)"
-    }
-}
-
-/// Text for an errno value: its message and its symbolic name.
-public enum ErrnoText {
-    /// "ENOSPC", or "errno N" for a value glibc does not name.
-    public static func name(_ error: Int32) -> String {
-        guard let name = ipcs_errno_name(error) else { return "errno \(error)" }
-        return String(cString: name)
-    }
-
-    /// "No space left on device (ENOSPC, errno 28)".
-    public static func describe(_ error: Int32) -> String {
-        let message = strerror(error).map { String(cString: $0) } ?? "unknown error"
-        return "\(message) (\(name(error)), errno \(error))"
     }
 }

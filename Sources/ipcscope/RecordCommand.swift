@@ -31,10 +31,20 @@ struct RecordCommand: ParsableCommand {
             listens: a failed start leaves FILE untouched. An existing FILE is replaced only when it is an \
             ipcscope trace or empty (--force: any regular file); a symlink is never followed.
 
+            Options of the other mode are refused: --no-preload and --interpose-connect with --listen, \
+            --interpose-connect with --no-preload, --view with --listen.
+
+            Examples:
+              ipcscope record -o t.ipctrace -- ./Build/release/bin/Ladybird
+              ipcscope record --view -o t.ipctrace --schema Services/ -- ladybird.sh
+              ipcscope record -o t.ipctrace --listen /tmp/proxy.sock --upstream /tmp/server.sock
+
             Exit status: COMMAND's when it is not 0 (or its signal). Otherwise 74 (EX_IOERR) when the \
             trace is incomplete because writing it failed (a full disk, an I/O error, the file size limit: \
             reported on stderr at once, the traffic keeps flowing unrecorded, the trace ends with an end \
-            record saying why), else 0. Socket-path mode: 74 or 0 likewise. 1 when recording cannot start.
+            record saying why), else 0. Socket-path mode: 74 or 0 likewise. When recording cannot start: \
+            64 for a usage error (a --schema that cannot be used too), 73 when the trace cannot be created \
+            (or must not be replaced), 1 otherwise (COMMAND cannot be run, the socket cannot listen).
             """
     )
 
@@ -56,7 +66,7 @@ struct RecordCommand: ParsableCommand {
     @Argument(parsing: .postTerminator, help: ArgumentHelp("The command to run and record.", valueName: "command"))
     var command: [String] = []
 
-    @Option(help: ArgumentHelp("Payload bytes captured per frame (at least the 8-byte envelope); the true length is always recorded.", valueName: "bytes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Payload bytes captured per frame (at least the 8-byte envelope); the true length is always recorded.", valueName: "bytes"))
     var snaplen: Int = 4096
 
     @Option(name: .customLong("schema"), help: ArgumentHelp("An .ipc file used to pair sync requests with their responses; embedded in the trace. Repeatable.", valueName: "file"))
@@ -80,15 +90,25 @@ struct RecordCommand: ParsableCommand {
             throw ValidationError("--snaplen must be between 0 and 16777216, not \(snaplen)")
         }
         if command.isEmpty {
-            guard let listen, let upstream else {
-                throw ValidationError("give a command after --, or --listen PATH and --upstream PATH")
+            switch (listen, upstream) {
+            case (nil, nil): throw ValidationError("give a command after --, or --listen PATH and --upstream PATH")
+            case (_?, nil): throw ValidationError("--listen needs --upstream PATH (the server each client is relayed to)")
+            case (nil, _?): throw ValidationError("--upstream needs --listen PATH (the socket clients connect to)")
+            case let (listen?, upstream?):
+                guard listen != upstream else { throw ValidationError("--listen and --upstream must differ") }
             }
-            guard listen != upstream else { throw ValidationError("--listen and --upstream must differ") }
+            // Command-mode options do nothing in socket-path mode: refused rather than ignored.
+            if noPreload { throw ValidationError("--no-preload applies to a command after --; it does nothing with --listen") }
+            if interposeConnect { throw ValidationError("--interpose-connect applies to a command after --; it does nothing with --listen") }
         } else if listen != nil || upstream != nil {
-            throw ValidationError("--listen/--upstream and a command exclude each other")
+            throw ValidationError("\(listen != nil ? "--listen" : "--upstream") and a command after -- exclude each other")
+        }
+        if noPreload && interposeConnect {
+            throw ValidationError("--interpose-connect needs the preloaded interposer; it does nothing with --no-preload")
         }
         if ControlClient.controlPathFromEnvironment == nil || command.isEmpty {
             guard let output, !output.isEmpty else { throw ValidationError("missing -o FILE (the trace to write)") }
+            guard output != "-" else { throw ValidationError("-o needs a file: a trace is not written to standard output") }
         }
     }
 
@@ -99,8 +119,8 @@ struct RecordCommand: ParsableCommand {
         do {
             try record()
         } catch let failure as CommandFailure {
-            standardError("ipcscope record: \(failure)")
-            throw ExitCode(1)
+            ErrorLine.write("record", failure.description)
+            throw ExitCode(failure.status)
         }
     }
 
@@ -172,7 +192,7 @@ struct RecordCommand: ParsableCommand {
         } catch {
             var reason = error.description
             if case .existingOutput(_, let problem) = error, problem.replacedWhenForced { reason += " (--force replaces it)" }
-            throw CommandFailure("cannot create the trace: \(reason)")
+            throw CommandFailure("cannot create the trace: \(reason)", status: CLIStatus.cannotCreate)
         }
     }
 
@@ -220,12 +240,12 @@ struct SchemaFiles {
             let bytes: [UInt8]
             switch SchemaFileReader.read(path) {
             case .success(let read): bytes = read
-            case .failure(let failure): throw CommandFailure("\(failure)")
+            case .failure(let failure): throw CommandFailure("--schema \(failure)", status: CLIStatus.usage)
             }
             do {
                 files.append(try SchemaParser.parse(bytes: bytes, path: path))
             } catch {
-                throw CommandFailure("\(error)")
+                throw CommandFailure("--schema \(error)", status: CLIStatus.usage)
             }
             embedded.append(.init(path: path, text: String(decoding: bytes, as: UTF8.self)))
         }
@@ -286,12 +306,6 @@ enum RecordExitStatus {
         if case .exited(0) = command, !traceComplete { return .exited(traceIncomplete) }
         return command
     }
-}
-
-/// A failure with a message for the user: printed as `ipcscope record: …` with exit status 1.
-struct CommandFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }
 
 func standardError(_ line: String) {

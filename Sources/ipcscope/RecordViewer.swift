@@ -3,6 +3,7 @@ import Foundation
 import IPCTransport
 import DemoPeers
 import Recorder
+import SystemSupport
 
 /// `ipcscope record --view -o FILE -- COMMAND…`: the recording runs as a child (`ipcscope record` with the
 /// same arguments but --view), so the viewer owns this process's terminal; COMMAND reads /dev/null and writes
@@ -49,7 +50,7 @@ enum RecordViewer {
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
             if fd >= 0 { return (path, fd) }
             guard errno == EEXIST else {
-                say("cannot create the command's log \(path): \(String(cString: strerror(errno)))")
+                say("cannot create the command's log \(path): \(ErrnoText.describe(errno))")
                 throw ExitCode(1)
             }
         }

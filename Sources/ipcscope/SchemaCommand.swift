@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IPCWire
+import SystemSupport
 
 /// `ipcscope schema FILE.ipc|DIR…`: the endpoints, magics and message ids that LibIPC derives from `.ipc`
 /// files; with `--coverage`, how much of them the decoder can decode.
@@ -10,9 +11,16 @@ struct SchemaCommand: ParsableCommand {
         abstract: "List the endpoints, magics and message ids of .ipc files, or how much of them decodes.",
         discussion: """
             A directory is searched recursively for .ipc files. Every file is parsed before anything is \
-            printed: a malformed file prints 'error: FILE:LINE:COL: message' on stderr and nothing on stdout, \
-            and the command exits non-zero. The Ladybird type pack is loaded when the files name one of its \
-            types (--no-type-pack leaves it out).
+            printed: a malformed file prints 'ipcscope schema: FILE:LINE:COL: message' on stderr and nothing on \
+            stdout. The Ladybird type pack is loaded when the files name one of its types (--no-type-pack leaves it out).
+
+            Examples:
+              ipcscope schema Services/WebContent/WebContentServer.ipc
+              ipcscope schema --json Services/ | jq '.endpoints[].name'
+              ipcscope schema --coverage Services/WebContent/
+
+            Exit status: 0; 65 when a file does not parse (or is too large for a schema); 66 when a file or \
+            directory cannot be read or holds no .ipc file; 64 for a usage error.
             """
     )
 
@@ -34,20 +42,20 @@ struct SchemaCommand: ParsableCommand {
 
     func run() throws {
         var parsed: [SchemaFile] = []
-        var errors: [String] = []
+        var errors: [(message: String, status: Int32)] = []
         for path in files {
             switch SchemaFileLoader.loadAll(path) {
             case .success(let loaded): parsed += loaded
-            case .failure(let message): errors.append(message)
+            case .failure(let message, let status): errors.append((message, status))
             }
         }
-        guard errors.isEmpty else {
-            for message in errors { StandardError.write("error: " + message) }
-            throw ExitCode.failure
+        if let first = errors.first {
+            for error in errors { ErrorLine.write("schema", error.message) }
+            throw ExitCode(first.status)
         }
         let set = SchemaSet(files: parsed, typePacks: noTypePack ? [] : TypePack.defaults)
         for issue in set.issues {
-            StandardError.write("warning: \(issue)")
+            ErrorLine.write("schema", "warning: \(issue)")
         }
         if coverage {
             let report = SchemaCoverage(schemas: set)
@@ -63,58 +71,61 @@ struct SchemaCommand: ParsableCommand {
 
 /// Reads and parses one file, turning every failure into the message to print after `error: `.
 enum SchemaFileLoader {
+    /// A failure carries its exit status: 66 (cannot be read) or 65 (does not parse).
     enum Loaded {
         case success(SchemaFile)
-        case failure(String)
+        case failure(String, Int32)
     }
 
     enum LoadedAll {
         case success([SchemaFile])
-        case failure(String)
+        case failure(String, Int32)
     }
 
     /// A file, or every `.ipc` file under a directory (recursively, in path order).
     static func loadAll(_ path: String) -> LoadedAll {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            return .failure("\(path): no such file")
+            return .failure("\(path): \(ErrnoText.describe(ENOENT))", CLIStatus.noInput)
         }
         guard isDirectory.boolValue else {
             switch load(path) {
             case .success(let file): return .success([file])
-            case .failure(let message): return .failure(message)
+            case .failure(let message, let status): return .failure(message, status)
             }
         }
         guard let walker = FileManager.default.enumerator(atPath: path) else {
-            return .failure("\(path): cannot be listed")
+            return .failure("\(path): cannot be listed", CLIStatus.noInput)
         }
         let base = path.hasSuffix("/") ? path : path + "/"
         var files: [SchemaFile] = []
         for relative in walker.compactMap({ $0 as? String }).filter({ $0.hasSuffix(".ipc") }).sorted() {
             switch load(base + relative) {
             case .success(let file): files.append(file)
-            case .failure(let message): return .failure(message)
+            case .failure(let message, let status): return .failure(message, status)
             }
         }
-        guard !files.isEmpty else { return .failure("\(path): no .ipc files in this directory") }
+        guard !files.isEmpty else { return .failure("\(path): no .ipc files in this directory", CLIStatus.noInput) }
         return .success(files)
     }
 
     static func load(_ path: String) -> Loaded {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            return .failure("\(path): no such file")
+            return .failure("\(path): \(ErrnoText.describe(ENOENT))", CLIStatus.noInput)
         }
-        if isDirectory.boolValue { return .failure("\(path): is a directory") }
+        if isDirectory.boolValue { return .failure("\(path): \(ErrnoText.describe(EISDIR))", CLIStatus.noInput) }
         let bytes: [UInt8]
         switch SchemaFileReader.read(path) {
         case .success(let read): bytes = read
-        case .failure(let failure): return .failure(failure.description)
+        case .failure(let failure):
+            if case .tooLarge = failure { return .failure(failure.description, CLIStatus.dataError) }
+            return .failure(failure.description, CLIStatus.noInput)
         }
         do {
             return .success(try SchemaParser.parse(bytes: bytes, path: path))
         } catch {
-            return .failure(error.description)
+            return .failure(error.description, CLIStatus.dataError)
         }
     }
 }
@@ -179,12 +190,6 @@ enum SchemaCoverageOutput {
         guard whole > 0 else { return "100.0%" }
         let tenths = part * 1000 / whole
         return "\(tenths / 10).\(tenths % 10)%"
-    }
-}
-
-enum StandardError {
-    static func write(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 
 /// Reads `.ipc` files named on the command line. They are user input: only regular files, and at most
 /// `limit` bytes, so a wrong path (a device, a huge log) is an error message, never an unbounded read.
@@ -21,7 +22,7 @@ enum SchemaFileReader {
 
     static func read(_ path: String) -> Result<[UInt8], Failure> {
         var info = stat()
-        guard stat(path, &info) == 0 else { return .failure(.unreadable(path, String(cString: strerror(errno)))) }
+        guard stat(path, &info) == 0 else { return .failure(.unreadable(path, ErrnoText.describe(errno))) }
         guard info.st_mode & S_IFMT == S_IFREG else { return .failure(.notARegularFile(path)) }
         guard Int(info.st_size) <= limit else { return .failure(.tooLarge(path, Int(info.st_size))) }
         guard let handle = FileHandle(forReadingAtPath: path) else {

@@ -1,5 +1,6 @@
 import Foundation
 import IPCWire
+import SystemSupport
 import TraceAnalysis
 
 /// `--schema FILE.ipc|DIR…` for show, stats and export: reads the files named, and the `.ipc` files
@@ -12,7 +13,7 @@ enum SchemaOptions {
         for path in paths {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                return .failure(.init("--schema \(path): no such file or directory"))
+                return .failure(.init("--schema \(path): \(ErrnoText.describe(ENOENT))"))
             }
             guard isDirectory.boolValue else {
                 switch SchemaFileReader.read(path) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SystemSupport
 import IPCWire
 import TraceAnalysis
 import TraceFormat
@@ -13,9 +14,16 @@ struct ShowCommand: ParsableCommand {
         discussion: """
             Columns: number, time, channel, sender → receiver, message (or magic:id), payload size, fds, \
             flags (SYNC/RESP with latency, VIOLATION, EOF, TRANSFER…). Queue samples and the header are not \
-            listed unless a -f filter names `kind`. Exit status 0; 1 when the trace cannot be read or has \
-            damaged records (listed around and reported); 64 for a filter that does not compile or a schema \
-            that cannot be read.
+            listed unless a -f filter names `kind`. -c N stops after N lines, with --follow too.
+
+            Examples:
+              ipcscope show t.ipctrace -c 20
+              ipcscope show t.ipctrace -f 'message == "*Load*"' -V --schema Services/
+              ipcscope show --follow --time delta t.ipctrace
+
+            Exit status: 0; 64 for a usage error (a filter that does not compile, a --schema that cannot be \
+            read); 65 when the file is not a trace or has damaged records (listed around and reported); 66 \
+            when it cannot be opened; 74 when reading it or writing standard output fails.
             """
     )
 
@@ -28,7 +36,7 @@ struct ShowCommand: ParsableCommand {
     @Option(name: .long, help: "A .ipc schema file, or a directory searched recursively for .ipc files (repeatable).")
     var schema: [String] = []
 
-    @Option(name: .short, help: "Stop after this many lines.")
+    @Option(name: .short, parsing: .unconditional, help: "Stop after this many lines (with --follow too: it stops following there).")
     var count: Int?
 
     @Option(name: .long, help: "relative (to the first event, default), absolute (UTC wall clock) or delta (since the previous line).")
@@ -40,30 +48,34 @@ struct ShowCommand: ParsableCommand {
     @Flag(help: "Keep printing as the trace grows (a recording in progress) until its end record or Ctrl-C.")
     var follow = false
 
-    func run() throws {
-        guard let timeMode = ShowTimeMode(rawValue: time) else {
-            fail("--time must be relative, absolute or delta, not '\(time)'", status: ExitCode.validationFailure)
+    func validate() throws {
+        guard ShowTimeMode(rawValue: time) != nil else {
+            throw ValidationError("--time must be relative, absolute or delta, not '\(time)'")
         }
-        if let count, count < 0 { fail("-c must be 0 or more", status: ExitCode.validationFailure) }
+        if let count, count < 0 { throw ValidationError("-c must be 0 or more, not \(count)") }
+    }
+
+    func run() throws {
+        let timeMode = ShowTimeMode(rawValue: time) ?? .relative
         var compiled: CompiledFilter?
         if let filter {
             do {
                 compiled = try CompiledFilter(filter)
             } catch {
                 fail("-f: \(error)\n  \(filter)\n  " + String(repeating: " ", count: max(error.column - 1, 0)) + "^",
-                     status: ExitCode.validationFailure)
+                     status: CLIStatus.usage)
             }
         }
         let schemas: [SchemaFile]
         switch SchemaOptions.load(schema, command: "show") {
         case .success(let files): schemas = files
-        case .failure(let problem): fail(problem.description, status: ExitCode.validationFailure)
+        case .failure(let problem): fail(problem.description, status: CLIStatus.usage)
         }
         var trace: IndexedTrace
         do {
             trace = try IndexedTrace(path: file)
         } catch {
-            fail("\(error)", status: ExitCode.failure)
+            fail("\(error)", status: CLIStatus.reading(error))
         }
         let colour = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         var printer = ShowPrinter(filter: compiled, schemas: schemas, limit: count, timeMode: timeMode, verbose: verbose, colour: colour, following: follow)
@@ -73,7 +85,7 @@ struct ShowCommand: ParsableCommand {
                 do {
                     try trace.follow()
                 } catch {
-                    fail("\(error)", status: ExitCode.failure)
+                    fail("\(error)", status: CLIStatus.reading(error))
                 }
                 let done = try printer.printNew(trace, upTo: trace.eventCount, everything: true)
                 if done || ShowInterrupt.requested { break }
@@ -102,13 +114,13 @@ struct ShowCommand: ParsableCommand {
                 printToStandardError("ipcscope show: \(file): damaged record at offset \(damage.offset): \(damage.reason); \(resumed)")
             }
             if damaged > 5 { printToStandardError("ipcscope show: \(file): \(damaged - 5) more damaged regions") }
-            throw ExitCode.failure
+            throw ExitCode(CLIStatus.dataError)
         }
     }
 
-    private func fail(_ message: String, status: ExitCode) -> Never {
+    private func fail(_ message: String, status: Int32) -> Never {
         printToStandardError("ipcscope show: \(message)")
-        Foundation.exit(status.rawValue)
+        Foundation.exit(status)
     }
 }
 
@@ -220,7 +232,15 @@ enum ShowInterrupt {
 
 private func writeStandardOutput(_ text: String) throws {
     guard !text.isEmpty else { return }
-    try FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
+    let failure: SystemError? = Array(text.utf8).withUnsafeBytes { bytes in
+        do throws(SystemError) {
+            try writeAll(bytes, "write to standard output") { Glibc.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            return nil
+        } catch {
+            return error
+        }
+    }
+    if let failure { throw CommandFailure("\(failure)", status: CLIStatus.ioError) }
 }
 
 private func printToStandardError(_ line: String) {

@@ -16,9 +16,16 @@ struct StatsCommand: ParsableCommand {
             by kind; queue depth maxima per direction; fds never acknowledged; violations, warnings and EOFs by \
             kind; damage. With -f only the events the filter selects are counted (names and latencies still come \
             from the whole trace). With -o the report is written to a temporary file next to OUT and renamed over \
-            it when complete. Exit status 0; 1 when the trace cannot be read, the report cannot be written, or \
-            the trace has damaged records (the report of what was readable is still written); 64 for a filter \
-            that does not compile or a schema that cannot be read.
+            it when complete.
+
+            Examples:
+              ipcscope stats t.ipctrace
+              ipcscope stats t.ipctrace --json -f 'channel == 2' | jq .messages
+              ipcscope stats t.ipctrace --schema Services/ -o report.txt
+
+            Exit status: 0; 64 for a usage error (a filter that does not compile, a --schema that cannot be \
+            read); 65 when the file is not a trace or has damaged records (the report of what was readable is \
+            still written); 66 when it cannot be opened; 73 when OUT cannot be created; 74 when writing fails.
             """
     )
 
@@ -43,19 +50,19 @@ struct StatsCommand: ParsableCommand {
             do {
                 compiled = try CompiledFilter(filter)
             } catch {
-                fail("-f: \(error)\n  \(filter)\n  " + String(repeating: " ", count: max(error.column - 1, 0)) + "^", status: 64)
+                fail("-f: \(error)\n  \(filter)\n  " + String(repeating: " ", count: max(error.column - 1, 0)) + "^", status: CLIStatus.usage)
             }
         }
         let schemas: [SchemaFile]
         switch SchemaOptions.load(schema, command: "stats") {
         case .success(let files): schemas = files
-        case .failure(let problem): fail(problem.description, status: 64)
+        case .failure(let problem): fail(problem.description, status: CLIStatus.usage)
         }
         var trace: IndexedTrace
         do {
             trace = try IndexedTrace(path: file)
         } catch {
-            fail("\(error)", status: 1)
+            fail("\(error)", status: CLIStatus.reading(error))
         }
         trace.indexToEnd()
         let analyzer = TraceAnalyzer(schemas: schemas)
@@ -86,11 +93,11 @@ struct StatsCommand: ParsableCommand {
             if let failure { throw failure }
             try sink.commit()
         } catch {
-            fail("\(error)", status: 1)
+            fail("\(error)", status: (error as? ExportError).map(CLIStatus.writing) ?? CLIStatus.ioError)
         }
         if report.isDamaged {
             printError("\(file): damaged: \(report.damagedRegions) corrupt stretches skipped; the report counts what was readable (ipcscope check \(file) says where)")
-            throw ExitCode.failure
+            throw ExitCode(CLIStatus.dataError)
         }
     }
 

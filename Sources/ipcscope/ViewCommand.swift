@@ -24,8 +24,9 @@ struct ViewCommand: ParsableCommand {
               ipcscope view t.ipctrace -f 'message == "*Load*" or kind == violation'
               ipcscope view --follow --theme light t.ipctrace
 
-            Exit status: 0; 1 when the trace cannot be opened or standard input/output is not a terminal; 64 \
-            for a theme or schema that cannot be used; 128+N when ended by signal N (the terminal is restored).
+            Exit status: 0; 1 when standard input/output is not a terminal; 64 for a usage error (a theme or \
+            schema that cannot be used); 65 when the file is not a trace; 66 when it cannot be opened; 128+N \
+            when ended by signal N (the terminal is restored).
             """
     )
 
@@ -66,21 +67,21 @@ enum ViewLauncher {
         do {
             theme = try Theme.load(nameOrPath: themeName, environment: ProcessInfo.processInfo.environment)
         } catch {
-            return complain(command, "\(error)", 64)
+            return complain(command, "\(error)", CLIStatus.usage)
         }
         let schemas: [SchemaFile]
         switch SchemaOptions.load(schemaPaths, command: command) {
         case .success(let files): schemas = files
-        case .failure(let problem): return complain(command, problem.description, 64)
+        case .failure(let problem): return complain(command, problem.description, CLIStatus.usage)
         }
         let trace: IndexedTrace
         do {
             trace = try IndexedTrace(path: path)
         } catch {
-            return complain(command, "\(error)", 1)
+            return complain(command, "\(error)", CLIStatus.reading(error))
         }
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
-            return complain(command, "standard input and output must be a terminal (use `ipcscope show` in pipes)", 1)
+            return complain(command, "standard input and output must be a terminal (use `ipcscope show` in pipes)", CLIStatus.failure)
         }
         // The locale decides the glyphs before the model is built (ASCII when it is not UTF-8).
         let locale = TerminalLocale.prepare()
@@ -93,12 +94,12 @@ enum ViewLauncher {
         do {
             return try TerminalSession.run(program: viewer, theme: theme, mouse: mouse)
         } catch {
-            return complain(command, "\(error)", 1)
+            return complain(command, "\(error)", CLIStatus.failure)
         }
     }
 
     private static func complain(_ command: String, _ message: String, _ status: Int32) -> Int32 {
-        FileHandle.standardError.write(Data("ipcscope \(command): \(message)\n".utf8))
+        ErrorLine.write(command, message)
         return status
     }
 }

@@ -107,36 +107,36 @@ import Testing
     @Test func reportsAMalformedFileWithItsLocationAndPrintsNothing() throws {
         let paths = try temporaryFiles([("bad.ipc", "endpoint Bad\n{\n    foo u32 =|\n}\n")])
         let alone = try run(paths)
-        #expect(alone.status != 0)
+        #expect(alone.status == 65)  // EX_DATAERR
         #expect(alone.stdout.isEmpty)
-        #expect(alone.stderr == "error: \(paths[0]):3:9: expected '(' after message name 'foo', found 'u32'\n")
+        #expect(alone.stderr == "ipcscope schema: \(paths[0]):3:9: expected '(' after message name 'foo', found 'u32'\n")
 
         // One bad file among good ones: still no partial output.
         let mixed = try run([Self.demoPath("DemoRequestClient"), paths[0]])
-        #expect(mixed.status != 0)
+        #expect(mixed.status == 65)
         #expect(mixed.stdout.isEmpty)
-        #expect(mixed.stderr.hasPrefix("error: \(paths[0]):3:9:"))
+        #expect(mixed.stderr.hasPrefix("ipcscope schema: \(paths[0]):3:9:"))
     }
 
     @Test func reportsMissingFilesAndMissingArguments() throws {
         let missing = try run(["/nonexistent/nothing.ipc"])
-        #expect(missing.status != 0)
+        #expect(missing.status == 66)  // EX_NOINPUT
         #expect(missing.stdout.isEmpty)
-        #expect(missing.stderr == "error: /nonexistent/nothing.ipc: no such file\n")
+        #expect(missing.stderr == "ipcscope schema: /nonexistent/nothing.ipc: No such file or directory (ENOENT, errno 2)\n")
 
         let none = try run([])
-        #expect(none.status != 0)
+        #expect(none.status == 64)  // EX_USAGE
         #expect(none.stderr.contains("at least one .ipc file"))
     }
 
     @Test func refusesDevicesAndHugeFilesWithoutReadingThem() throws {
         let device = try run(["/dev/zero"])
-        #expect(device.status != 0)
-        #expect(device.stderr == "error: /dev/zero: not a regular file\n")
+        #expect(device.status == 66)
+        #expect(device.stderr == "ipcscope schema: /dev/zero: not a regular file\n")
         let huge = try temporaryFiles([("huge.ipc", "")])[0]
         #expect(Glibc.truncate(huge, 64 << 20) == 0)  // sparse: costs no disk
         let tooLarge = try run([huge])
-        #expect(tooLarge.status != 0)
+        #expect(tooLarge.status == 65)
         #expect(tooLarge.stderr.contains("too large for a schema"))
     }
 
@@ -144,7 +144,7 @@ import Testing
         let paths = try temporaryFiles([("a.ipc", "endpoint Same { a() =| }"), ("b.ipc", "endpoint Same { b() => () }")])
         let result = try run(paths)
         #expect(result.status == 0)
-        #expect(result.stderr.hasPrefix("warning: \(paths[1]):1:1: endpoint 'Same' has magic 0x"))
+        #expect(result.stderr.hasPrefix("ipcscope schema: warning: \(paths[1]):1:1: endpoint 'Same' has magic 0x"))
         #expect(result.stdout.components(separatedBy: "endpoint Same").count == 3)
         #expect(result.stdout.contains("BResponse"))
     }
@@ -234,9 +234,9 @@ import Testing
         let directory = try coverageTree()
         try "endpoint Bad {\n  x(\n".write(toFile: directory + "/nested/Bad.ipc", atomically: true, encoding: .utf8)
         let result = try run(["--coverage", directory])
-        #expect(result.status != 0)
+        #expect(result.status == 65)
         #expect(result.stdout.isEmpty)
-        #expect(result.stderr.hasPrefix("error: \(directory)/nested/Bad.ipc:3:1:"), "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("ipcscope schema: \(directory)/nested/Bad.ipc:3:1:"), "\(result.stderr)")
     }
 
     private func hex(_ value: UInt32) -> String {

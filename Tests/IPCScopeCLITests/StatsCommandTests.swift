@@ -23,10 +23,11 @@ import Testing
         #expect(pairs.allSatisfy { Set($0.keys) == ["sender", "receiver", "frames", "bytes", "fds", "requests", "responses", "latency_ns"] })
     }
 
+    /// Usage errors exit 64; a trace that does not exist, 66 (README, "Exit status").
     @Test func usageErrorsExit64() throws {
         let binary = try SchemaCommandTests.ipcscopeBinary()
         #expect(try CommandRunner.run(binary, ["stats", Self.traces[0], "-f", "chanel == 1"]).status == 64)
         #expect(try CommandRunner.run(binary, ["stats", Self.traces[0], "--schema", "/nonexistent/x.ipc"]).status == 64)
-        #expect(try CommandRunner.run(binary, ["stats", "/nonexistent/trace.ipctrace"]).status == 1)
+        #expect(try CommandRunner.run(binary, ["stats", "/nonexistent/trace.ipctrace"]).status == 66)
     }
 }

@@ -72,7 +72,7 @@ import Testing
         let badTheme = try CommandRunner.run(try Self.ipcscope(), ["view", "--theme", "no-such-theme", Self.demoTrace], timeoutSeconds: 60)
         #expect(badTheme.status == 64)
         let missing = try CommandRunner.run(try Self.ipcscope(), ["view", "/nonexistent.ipctrace"], timeoutSeconds: 60)
-        #expect(missing.status == 1)
+        #expect(missing.status == 66)  // EX_NOINPUT
         #expect(missing.stderr.contains("ipcscope view:"))
     }
 }

@@ -88,10 +88,10 @@ import TraceFormat
 
     @Test func missingAndNonTraceFilesFail() throws {
         let missing = try Self.show(["/nonexistent/trace.ipctrace"])
-        #expect(missing.status == 1)
+        #expect(missing.status == 66)  // EX_NOINPUT
         #expect(missing.stderr.hasPrefix("ipcscope show: "), "\(missing.stderr)")
         let notATrace = try Self.show([#filePath])
-        #expect(notATrace.status == 1)
+        #expect(notATrace.status == 65)  // EX_DATAERR
         #expect(notATrace.stderr.hasPrefix("ipcscope show: ") && notATrace.stderr.contains("not an ipcscope trace"), "\(notATrace.stderr)")
         #expect(notATrace.stdout.isEmpty)
     }
@@ -136,7 +136,7 @@ import TraceFormat
             let path = directory.appendingPathComponent("\(name).ipctrace").path
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             let result = try Self.show([path])
-            #expect(result.status == 1, "\(name): \(result.stderr)")
+            #expect(result.status == 65, "\(name): \(result.stderr)")  // EX_DATAERR
             #expect(result.stderr.hasPrefix("ipcscope show: \(path): damaged record at offset "), "\(name): \(result.stderr)")
             let lines = Self.summaryLines(result.stdout).count
             #expect(lines > 0 && lines < intact, "\(name): \(lines) of \(intact)")

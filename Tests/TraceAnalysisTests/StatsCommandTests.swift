@@ -134,13 +134,13 @@ import TraceFormat
         let damaged = directory + "/flipped.ipctrace"
         try flipped.write(to: URL(fileURLWithPath: damaged))
         let (result, stats) = try Self.statsJSON([damaged])
-        #expect(result.status == 1)
+        #expect(result.status == 65)  // EX_DATAERR
         #expect(result.stderr.contains("damaged"), "\(result.stderr)")
         let damage = try #require(stats["damage"] as? [String: Any])
         #expect((damage["damaged_regions"] as? Int ?? 0) > 0)
         #expect((stats["events"] as? Int ?? 0) > 100)
         let text = try Self.run(["stats", damaged])
-        #expect(text.status == 1 && text.stdout.contains("damaged region"))
+        #expect(text.status == 65 && text.stdout.contains("damaged region"))
         // A truncated copy (a killed recorder): no end record, the cut record reported as a truncated tail.
         let truncated = directory + "/truncated.ipctrace"
         try original.prefix(original.count / 2 + 7).write(to: URL(fileURLWithPath: truncated))
@@ -152,7 +152,7 @@ import TraceFormat
         let garbage = directory + "/garbage.ipctrace"
         try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 37) }).write(to: URL(fileURLWithPath: garbage))
         let refused = try Self.run(["stats", garbage])
-        #expect(refused.status == 1 && refused.stderr.hasPrefix("ipcscope stats:") && refused.stdout.isEmpty)
+        #expect(refused.status == 65 && refused.stderr.hasPrefix("ipcscope stats:") && refused.stdout.isEmpty)
     }
 
     @Test func outputFileUsageErrorsAndSchemas() throws {
@@ -169,9 +169,9 @@ import TraceFormat
         let badFilter = try Self.run(["stats", Self.traces[0], "-f", "size >"])
         #expect(badFilter.status == 64 && badFilter.stderr.contains("-f:"))
         let missing = try Self.run(["stats", directory + "/nope.ipctrace"])
-        #expect(missing.status == 1)
+        #expect(missing.status == 66)  // EX_NOINPUT
         let unwritable = try Self.run(["stats", Self.traces[0], "-o", directory + "/no/such/dir/out.txt"])
-        #expect(unwritable.status == 1 && unwritable.stderr.hasPrefix("ipcscope stats:"))
+        #expect(unwritable.status == 73 && unwritable.stderr.hasPrefix("ipcscope stats:"))  // EX_CANTCREAT
         // --schema: a broken file named on the command line is an error naming its line; one found in a
         // directory is skipped with a warning; a good one found recursively is used.
         try "endpoint Broken {\n  oops(\n".write(toFile: directory + "/broken.ipc", atomically: true, encoding: .utf8)

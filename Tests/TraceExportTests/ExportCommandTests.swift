@@ -210,7 +210,7 @@ import TraceFormat
     }
 
     /// A flipped byte mid-trace: what is readable is exported (every line still parses), the damage is
-    /// reported and the exit status is 1; garbage is refused without a crash.
+    /// reported and the exit status is 65 (EX_DATAERR); garbage is refused without a crash.
     @Test func damagedTraceIsReportedAndTheRestExported() throws {
         let original = try Data(contentsOf: URL(fileURLWithPath: Self.traces[0]))
         var damaged = original
@@ -221,7 +221,7 @@ import TraceFormat
         let path = directory + "/damaged.ipctrace"
         try damaged.write(to: URL(fileURLWithPath: path))
         let run = try export(path, ["--format", "jsonl"])
-        #expect(run.status == 1)
+        #expect(run.status == 65)  // EX_DATAERR
         #expect(run.stderr.hasPrefix("ipcscope export: ") && run.stderr.contains("damaged"), "\(run.stderr)")
         let lines = run.stdout.split(separator: "\n")
         let total = try handCount(Self.traces[0]).values.reduce(0, +)
@@ -231,7 +231,7 @@ import TraceFormat
         let garbage = directory + "/garbage.ipctrace"
         try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }).write(to: URL(fileURLWithPath: garbage))
         let refused = try export(garbage, ["--format", "chrome"])
-        #expect(refused.status == 1)
+        #expect(refused.status == 65)
         #expect(refused.stderr.hasPrefix("ipcscope export: "), "\(refused.stderr)")
     }
 

@@ -1,3 +1,4 @@
+import SystemSupport
 import TraceFormat
 
 /// What `ipcscope check --json` prints: an array with one report per file (docs/trace-format.md, "Checking

@@ -1,4 +1,5 @@
 import Glibc
+import SystemSupport
 
 /// Where complete indexes are stored so that reopening a large trace costs almost nothing (the format:
 /// docs/index-format.md). Stored indexes live in a cache directory of the user's, never next to the
@@ -57,6 +58,6 @@ public struct IndexStoreError: Error, Sendable, Equatable, CustomStringConvertib
     public var errno: Int32
 
     public var description: String {
-        "\(path): \(operation) failed: \(String(cString: strerror(errno))) (errno \(errno))"
+        "\(path): \(operation) failed: \(ErrnoText.describe(errno))"
     }
 }
