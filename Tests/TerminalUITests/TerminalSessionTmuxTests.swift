@@ -34,10 +34,13 @@ import ViewerModel
             _ = try pane.waitFor("line \(index) to read \(text)") { _ in (try? line(index)).map { $0.hasPrefix(text) } ?? false }
         }
 
+        /// The fixture's pid from its first line. Waited for, not read once: a frame being redrawn (after the
+        /// first resize ncurses clears and repaints) can have line 0 momentarily blank on a loaded machine.
         var pid: pid_t {
             get throws {
-                let first = try line(0)
-                let digits = try #require(first.split(separator: " ").first { $0.hasPrefix("pid=") }).dropFirst(4)
+                func token(_ line: String) -> Substring? { line.split(separator: " ").first { $0.hasPrefix("pid=") } }
+                _ = try pane.waitFor("line 0 to show the pid") { _ in (try? line(0)).flatMap(token) != nil }
+                let digits = try #require(token(try line(0))).dropFirst(4)
                 return try #require(pid_t(digits))
             }
         }
