@@ -316,5 +316,87 @@ enum LadybirdTypePackText {
 // u8, and Yes comes first (Yes = 0).
 // @ipcscope enum AK::CaseSensitivity : i32 { CaseInsensitive, CaseSensitive }
 // @ipcscope enum Web::ViewportIsFullscreen : u8 { Yes, No }
+
+// ---- Session history entries ----
+
+// LibWebCommon/PixelUnits.h @068f7acd: Web's pixel types are LibCompositing's (using-declarations).
+// LibCompositing/PixelUnits.cpp @92440a0e: CSSPixelPoint encodes the raw i32 fixed-point values (6 fractional
+// bits) of x, then y.
+// @ipcscope struct Compositing::CSSPixelPoint { i32 x_raw; i32 y_raw }
+// @ipcscope type Web::CSSPixelPoint = Compositing::CSSPixelPoint
+// @ipcscope type Web::DevicePixelPoint = Compositing::DevicePixelPoint
+// @ipcscope type Web::DevicePixelSize = Compositing::DevicePixelSize
+// @ipcscope type Web::DevicePixelRect = Compositing::DevicePixelRect
+
+// LibWebCommon/ContentSecurityPolicy @4c03c7cf: SerializedDirective.cpp writes name (Utf16FlyString), then
+// value (Vector<Utf16String>); SerializedPolicy.cpp writes directives, disposition (the generated binding
+// enum SecurityPolicyViolationEventDisposition : u8 { Enforce, Report }), source (PolicySource.h @068f7acd:
+// int { Header, Meta }), self_origin, pre_parsed_policy_string (String).
+// @ipcscope struct Web::ContentSecurityPolicy::Directives::SerializedDirective { Utf16FlyString name; Vector<Utf16String> value }
+// @ipcscope enum Web::Bindings::SecurityPolicyViolationEventDisposition : u8 { Enforce, Report }
+// @ipcscope enum Web::ContentSecurityPolicy::PolicySource : i32 { Header, Meta }
+// @ipcscope struct Web::ContentSecurityPolicy::SerializedPolicy {
+//     Vector<Web::ContentSecurityPolicy::Directives::SerializedDirective> directives;
+//     Web::Bindings::SecurityPolicyViolationEventDisposition disposition;
+//     Web::ContentSecurityPolicy::PolicySource source;
+//     URL::Origin self_origin;
+//     String pre_parsed_policy_string
+// }
+
+// LibWebCommon/HTML/EmbedderPolicy.{h,cpp} @ba7e4fe2/@5bd4b55c: EmbedderPolicyValue : u8; the encoder writes value,
+// reporting_endpoint, report_only_value, report_only_reporting_endpoint (not the declaration's order).
+// SerializedPolicyContainer.cpp @4c03c7cf: csp_list, embedder_policy, referrer_policy.
+// @ipcscope enum Web::HTML::EmbedderPolicyValue : u8 { UnsafeNone, RequireCorp, Credentialless }
+// @ipcscope struct Web::HTML::EmbedderPolicy {
+//     Web::HTML::EmbedderPolicyValue value;
+//     Utf16String reporting_endpoint;
+//     Web::HTML::EmbedderPolicyValue report_only_value;
+//     Utf16String report_only_reporting_endpoint
+// }
+// @ipcscope struct Web::HTML::SerializedPolicyContainer {
+//     Vector<Web::ContentSecurityPolicy::SerializedPolicy> csp_list;
+//     Web::HTML::EmbedderPolicy embedder_policy;
+//     Web::ReferrerPolicy::ReferrerPolicy referrer_policy
+// }
+
+// LibWebCommon/HTML/DocumentStateClient.h @e10a29fb: enum class DocumentStateClient (int) { Tag }.
+// Fetch/Infrastructure/HTTP/RequestReferrer.h @068f7acd: enum class RequestReferrer (int), and
+// RequestReferrerType = Variant<RequestReferrer, URL::URL>. POSTResource.h: DocumentResource =
+// Variant<Empty, Utf16String, POSTResource>. SerializationRecords.cpp: StorageSerializationRecord is its ByteBuffer.
+// @ipcscope enum Web::HTML::DocumentStateClient : i32 { Tag }
+// @ipcscope enum Web::Fetch::Infrastructure::RequestReferrer : i32 { NoReferrer, Client }
+// @ipcscope type Web::Fetch::Infrastructure::RequestReferrerType = Variant<Web::Fetch::Infrastructure::RequestReferrer, URL::URL>
+// @ipcscope type Web::HTML::DocumentResource = Variant<Empty, Utf16String, Web::HTML::POSTResource>
+// @ipcscope struct Web::HTML::StorageSerializationRecord { ByteBuffer data }
+
+// LibWebCommon/HTML/SessionHistoryEntryDescriptor.cpp @5774688c (the struct as in the header @e10a29fb): the
+// encoders of SessionHistoryDocumentStateDescriptor (nested_histories is not encoded),
+// SessionHistoryEntryScrollPositionData and SessionHistoryEntryDescriptor. A newer stored header (@dd5d12a4)
+// adds a user_agent_initiated field to the document state; no stored encoder writes it, so it is not declared.
+// @ipcscope struct Web::HTML::SessionHistoryDocumentStateDescriptor {
+//     Web::HTML::CrossProcessId id;
+//     Variant<Web::HTML::SerializedPolicyContainer, Web::HTML::DocumentStateClient> history_policy_container;
+//     Web::Fetch::Infrastructure::RequestReferrerType request_referrer;
+//     Web::ReferrerPolicy::ReferrerPolicy request_referrer_policy;
+//     Optional<URL::Origin> initiator_origin;
+//     Optional<URL::Origin> origin;
+//     Optional<URL::URL> about_base_url;
+//     Web::HTML::DocumentResource resource;
+//     bool reload_pending;
+//     bool ever_populated;
+//     Utf16String navigable_target_name
+// }
+// @ipcscope struct Web::HTML::SessionHistoryEntryScrollPositionData { Optional<Web::CSSPixelPoint> viewport_scroll_position }
+// @ipcscope struct Web::HTML::SessionHistoryEntryDescriptor {
+//     i32 step;
+//     URL::URL url;
+//     Web::HTML::SessionHistoryDocumentStateDescriptor document_state;
+//     Web::HTML::StorageSerializationRecord classic_history_api_state;
+//     Web::HTML::StorageSerializationRecord navigation_api_state;
+//     Utf16String navigation_api_key;
+//     Utf16String navigation_api_id;
+//     Web::HTML::ScrollRestorationMode scroll_restoration_mode;
+//     Web::HTML::SessionHistoryEntryScrollPositionData scroll_position_data
+// }
 """#
 }
