@@ -398,5 +398,24 @@ enum LadybirdTypePackText {
 //     Web::HTML::ScrollRestorationMode scroll_restoration_mode;
 //     Web::HTML::SessionHistoryEntryScrollPositionData scroll_position_data
 // }
+
+// ---- Small leftovers ----
+
+// LibWebCommon/HTML/Scripting/EnvironmentId.cpp @b5f37b31: encodes its to_string() (a String).
+// @ipcscope type Web::HTML::EnvironmentId = String
+// LibHTTP/Cache/CacheMode.h @a12dfcd4: u8. LibRequests/CameFromCache.h @3e33216d: u8.
+// LibRequests/NetworkError.h: enum class NetworkError with no fixed type (int); its cases differ between the
+// stored versions, so it is shown as its number.
+// @ipcscope enum HTTP::CacheMode : u8 { Default, NoStore, Reload, NoCache, ForceCache, OnlyIfCached }
+// @ipcscope enum Requests::CameFromCache : u8 { No, Yes }
+// @ipcscope type Requests::NetworkError = i32
+// LibWeb/Page/Page.h and LibWeb/HistoryOperation headers (every stored version): HistoryTraversalPrecheck : u8 and
+// NavigationProcessDecision : u8. LibCompositing/Types.h @00cd7cfe: ContextVisibility : u8; LibWeb/Compositor/
+// Types.h: PagePresentationRegistration (int), as in LibWebCommon. LibWeb/WebGL/Types.h @056c4725: WebGLVersion (int).
+// @ipcscope enum Web::HistoryTraversalPrecheck : u8 { Needed, AlreadyDone }
+// @ipcscope enum Web::NavigationProcessDecision : u8 { Local, Remote }
+// @ipcscope enum Compositing::ContextVisibility : u8 { Visible, Hidden }
+// @ipcscope enum Web::Compositor::PagePresentationRegistration : i32 { No, Yes }
+// @ipcscope enum Web::WebGL::WebGLVersion : i32 { WebGL1, WebGL2 }
 """#
 }
