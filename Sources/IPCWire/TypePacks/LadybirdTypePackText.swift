@@ -417,5 +417,29 @@ enum LadybirdTypePackText {
 // @ipcscope enum Compositing::ContextVisibility : u8 { Visible, Hidden }
 // @ipcscope enum Web::Compositor::PagePresentationRegistration : i32 { No, Yes }
 // @ipcscope enum Web::WebGL::WebGLVersion : i32 { WebGL1, WebGL2 }
+// LibWebCommon/WebView/Geolocation.cpp @2e627386: seven Optional<double>s in this order.
+// LibRequests/RequestTimingInfo.{h,cpp} @c1000417: nine i64s, then ALPNHttpVersion (ALPNHttpVersion.h @20d37c74: int).
+// @ipcscope struct WebView::GeolocationPositionData {
+//     Optional<double> latitude;
+//     Optional<double> longitude;
+//     Optional<double> accuracy;
+//     Optional<double> altitude;
+//     Optional<double> altitude_accuracy;
+//     Optional<double> heading;
+//     Optional<double> speed
+// }
+// @ipcscope enum Requests::ALPNHttpVersion : i32 { None, Http1_0, Http1_1, Http2_TLS, Http2_TCP, Http3 }
+// @ipcscope struct Requests::RequestTimingInfo {
+//     i64 domain_lookup_start_microseconds;
+//     i64 domain_lookup_end_microseconds;
+//     i64 connect_start_microseconds;
+//     i64 connect_end_microseconds;
+//     i64 secure_connect_start_microseconds;
+//     i64 request_start_microseconds;
+//     i64 response_start_microseconds;
+//     i64 response_end_microseconds;
+//     i64 encoded_body_size;
+//     Requests::ALPNHttpVersion http_version_alpn_identifier
+// }
 """#
 }
