@@ -10,7 +10,8 @@ enum LadybirdTypePackText {
 // copied. Loaded by default whenever a schema names one of these types; a schema's own @ipcscope
 // declarations override them. How to extend or update it: docs/schemas.md, "The Ladybird type pack".
 //
-// Sources of the facts (LadybirdBrowser/ladybird):
+// Sources of the facts (LadybirdBrowser/ladybird) for the first pass; later passes name theirs next to each
+// declaration:
 //   Libraries/LibCompositing/PageId.h @92440a0e       AK_TYPEDEF_DISTINCT_ORDERED_ID(u64, PageId)
 //   LibWeb Forward.h / LibCompositing Forward.h        AK_TYPEDEF_DISTINCT_NUMERIC_GENERAL(i64, UniqueNodeID, …)
 //   LibWeb/HTML/CrossProcessId.cpp                     encode: u64 namespace_id, u64 local_id
@@ -404,8 +405,8 @@ enum LadybirdTypePackText {
 // LibWebCommon/HTML/Scripting/EnvironmentId.cpp @b5f37b31: encodes its to_string() (a String).
 // @ipcscope type Web::HTML::EnvironmentId = String
 // LibHTTP/Cache/CacheMode.h @a12dfcd4: u8. LibRequests/CameFromCache.h @3e33216d: u8.
-// LibRequests/NetworkError.h: enum class NetworkError with no fixed type (int); its cases differ between the
-// stored versions, so it is shown as its number.
+// LibRequests/NetworkError.h @11e70fc3: enum class NetworkError with no fixed type (int); the header has 7 stored
+// versions and only one was read, so it is shown as its number.
 // @ipcscope enum HTTP::CacheMode : u8 { Default, NoStore, Reload, NoCache, ForceCache, OnlyIfCached }
 // @ipcscope enum Requests::CameFromCache : u8 { No, Yes }
 // @ipcscope type Requests::NetworkError = i32
