@@ -303,6 +303,68 @@ import Testing
         #expect(decoded.parameters[0].value == event)
     }
 
+    /// SessionHistoryEntryDescriptor per SessionHistoryEntryDescriptor.cpp, with a policy container in its
+    /// document state (EmbedderPolicy's encoder interleaves value / endpoint, not the declaration's order), and
+    /// ParsedCookie, whose encoder writes same_site_attribute last: orders a round trip could not catch.
+    @Test func sessionHistoryEntryAndParsedCookieEncodeAsLadybirdsEncoders() throws {
+        let text = """
+            endpoint PackLayouts {
+                entry(Web::HTML::SessionHistoryEntryDescriptor entry) =|
+                cookie(HTTP::Cookie::ParsedCookie cookie) =|
+            }
+            """
+        let set = SchemaSet(files: [try SchemaParser.parse(text, path: "layouts.ipc")])
+        #expect(SchemaCoverage(schemas: set).unresolved.isEmpty)
+        let descriptors = set.files[0].messageDescriptors
+        let url = IPCValue.structure([.string("https://a.example/"), .bool(0)])
+        let embedder = IPCValue.structure([
+            .enumCase(name: "RequireCorp", raw: 1), .string("e"), .enumCase(name: "Credentialless", raw: 2), .string("r"),
+        ])
+        let container = IPCValue.structure([.list([]), embedder, .enumCase(name: "NoReferrer", raw: 1)])
+        let documentState = IPCValue.structure([
+            .structure([.unsigned(5), .unsigned(6)]), .variant(index: 0, container),
+            .variant(index: 0, .enumCase(name: "Client", raw: 1)), .enumCase(name: "UnsafeURL", raw: 8),
+            .absent, .absent, .absent, .variant(index: 1, .string("body")), .bool(1), .bool(0), .string("t"),
+        ])
+        let entry = IPCValue.structure([
+            .signed(-3), url, documentState, .structure([.bytes([9])]), .structure([.bytes([])]), .string("k"),
+            .string("i"), .enumCase(name: "Manual", raw: 1), .structure([.present(.structure([.signed(64), .signed(-32)]))]),
+        ])
+        var encoder = IPCEncoder()
+        try encoder.encode(message: descriptors[0], arguments: [entry], types: set.types)
+        var expected = IPCEncoder()
+        expected.i32(-3); expected.string("https://a.example/"); expected.bool(false)
+        expected.u64(5); expected.u64(6)  // document_state.id
+        expected.variantIndex(0); expected.count(0)  // SerializedPolicyContainer, empty csp_list
+        expected.u8(1); expected.utf16String("e"); expected.u8(2); expected.utf16String("r")  // EmbedderPolicy
+        expected.i32(1)  // container's referrer_policy
+        expected.variantIndex(0); expected.i32(1)  // request_referrer: RequestReferrer::Client
+        expected.i32(8)  // request_referrer_policy
+        expected.bool(false); expected.bool(false); expected.bool(false)  // two origins, about_base_url
+        expected.variantIndex(1); expected.utf16String("body")  // resource: Utf16String
+        expected.bool(true); expected.bool(false); expected.utf16String("t")
+        expected.byteBuffer([9]); expected.byteBuffer([])  // the two StorageSerializationRecords
+        expected.utf16String("k"); expected.utf16String("i"); expected.i32(1)
+        expected.bool(true); expected.i32(64); expected.i32(-32)  // viewport_scroll_position, raw CSSPixels
+        #expect(Array(encoder.bytes[8...]) == expected.bytes)
+        let decoded = PayloadDecoder(schemas: set).decode(payload: encoder.bytes, attachmentCount: 0)
+        #expect(decoded.outcome == .complete(trailingBytes: 0, leftoverAttachments: 0))
+        #expect(decoded.parameters[0].value == entry)
+
+        let cookie = IPCValue.structure([
+            .string("n"), .string("v"), .absent, .present(.signed(7)), .present(.string("d")), .absent,
+            .bool(1), .bool(0), .enumCase(name: "Lax", raw: 3),
+        ])
+        var cookieEncoder = IPCEncoder()
+        try cookieEncoder.encode(message: descriptors[1], arguments: [cookie], types: set.types)
+        var cookieExpected = IPCEncoder()
+        cookieExpected.string("n"); cookieExpected.string("v"); cookieExpected.bool(false)
+        cookieExpected.bool(true); cookieExpected.i64(7)  // max-age expiry: UnixDateTime, i64
+        cookieExpected.bool(true); cookieExpected.string("d"); cookieExpected.bool(false)
+        cookieExpected.bool(true); cookieExpected.bool(false); cookieExpected.u8(3)  // SameSite last
+        #expect(Array(cookieEncoder.bytes[8...]) == cookieExpected.bytes)
+    }
+
     @Test func thePackTextIsTheCommittedPackFile() throws {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Sources/IPCWire/TypePacks/Ladybird.ipc")
