@@ -211,6 +211,160 @@ import Testing
         #expect(stepDecoded.parameters[0].value == .enumCase(name: "Applied", raw: 6))
     }
 
+    /// The biggest struct of the third pass, pinned to ReplicatedNavigableState.cpp's encoder: 18 fields in
+    /// encode order, inside RemoteNavigableDescriptor (id, Optional parent id, state), with OpenerPolicy's four
+    /// fields, ReplicatedContainerState's five, SandboxingFlagSet as u32 and ReferrerPolicy as i32. URL and
+    /// Origin are built-ins; their bytes come from the encoder of those types.
+    @Test func remoteNavigableDescriptorEncodesAsLadybirdsEncoder() throws {
+        let text = """
+            endpoint PackLayouts {
+                insert(Web::HTML::RemoteNavigableDescriptor navigable) =|
+            }
+            """
+        let set = SchemaSet(files: [try SchemaParser.parse(text, path: "layouts.ipc")])
+        #expect(SchemaCoverage(schemas: set).unresolved.isEmpty)
+        let url = IPCValue.structure([.string("https://a.example/"), .bool(0)])
+        let topURL = IPCValue.structure([.string("https://b.example/"), .bool(0)])
+        let origin = IPCValue.structure([.bool(1), .bytes(Array(0..<16)), .enumCase(name: "Standard", raw: 0)])
+        let openerPolicy = IPCValue.structure([
+            .enumCase(name: "SameOrigin", raw: 2), .present(.string("coop")), .enumCase(name: "UnsafeNone", raw: 0), .absent,
+        ])
+        let container = IPCValue.structure([
+            .bool(1), .unsigned(0x21), .unsigned(0x1_0000), .present(.string("iframe")),
+            .enumCase(name: "StrictOriginWhenCrossOrigin", raw: 7),
+        ])
+        let state = IPCValue.structure([
+            .string("frame"), url, origin, .bool(1), topURL, origin, .bool(0), .present(.unsigned(9)), openerPolicy,
+            .bool(0), .bool(1), .present(.structure([.unsigned(3), .unsigned(4)])), .bool(1), .bool(0), container,
+            .bool(1), .bool(0), .present(.unsigned(77)),
+        ])
+        let descriptor = IPCValue.structure([.structure([.unsigned(1), .unsigned(2)]), .absent, state])
+        var encoder = IPCEncoder()
+        try encoder.encode(message: set.files[0].messageDescriptors[0], arguments: [descriptor], types: set.types)
+
+        var expected = IPCEncoder()
+        expected.u64(1); expected.u64(2)  // id: CrossProcessId
+        expected.bool(false)  // parent_id: absent
+        expected.utf16String("frame")  // target_name
+        expected.string("https://a.example/"); expected.bool(false)  // active_document_url
+        try expected.encode(origin, as: "URL::Origin", types: set.types)
+        expected.bool(true)  // active_document_is_fully_active
+        expected.string("https://b.example/"); expected.bool(false)  // top_level_creation_url
+        try expected.encode(origin, as: "URL::Origin", types: set.types)
+        expected.bool(false)  // has_cross_site_ancestor
+        expected.bool(true); expected.u64(9)  // browsing_context_group_id
+        expected.i32(2); expected.bool(true); expected.utf16String("coop"); expected.i32(0); expected.bool(false)  // opener_policy
+        expected.bool(false); expected.bool(true)  // auxiliary, has_opener
+        expected.bool(true); expected.u64(3); expected.u64(4)  // opener_navigable_id
+        expected.bool(true); expected.bool(false)  // completely_loaded, is_closing
+        expected.bool(true); expected.u32(0x21); expected.u32(0x1_0000); expected.bool(true); expected.utf16String("iframe")
+        expected.i32(7)  // container
+        expected.bool(true); expected.bool(false)  // delays_the_load_event…, has_session_history_entry…
+        expected.bool(true); expected.u64(77)  // compositor_context_id
+        #expect(Array(encoder.bytes[8...]) == expected.bytes)
+
+        let decoded = PayloadDecoder(schemas: set).decode(payload: encoder.bytes, attachmentCount: 0)
+        #expect(decoded.outcome == .complete(trailingBytes: 0, leftoverAttachments: 0))
+        #expect(decoded.parameters[0].value == descriptor)
+        #expect(decoded.parameters[0].children.map(\.name) == ["id", "parent_id", "replicated_state"])
+    }
+
+    /// Compositing::MouseEvent per InputEvent.cpp: u8 type, two DevicePixelPoints of i32s, two u8 MouseButton
+    /// sets, KeyModifier in 4 bytes (an enum with no fixed type), two doubles, two u8 enums, int click count,
+    /// bool, u64 id, then Optional<ScrollbarDraggedByCompositor> (i64 node id, u8 kind, u8 pseudo type, bool).
+    @Test func mouseEventEncodesAsLadybirdsEncoder() throws {
+        let text = """
+            endpoint PackLayouts {
+                mouse(Compositing::MouseEvent event) =|
+            }
+            """
+        let set = SchemaSet(files: [try SchemaParser.parse(text, path: "layouts.ipc")])
+        #expect(SchemaCoverage(schemas: set).unresolved.isEmpty)
+        let event = IPCValue.structure([
+            .enumCase(name: "MouseWheel", raw: 4),
+            .structure([.signed(10), .signed(-20)]), .structure([.signed(300), .signed(400)]),
+            .unsigned(1), .unsigned(5), .unsigned(0x84), .double(1.5), .double(-2),
+            .enumCase(name: "Precise", raw: 1), .enumCase(name: "Momentum", raw: 2), .signed(2), .bool(0), .unsigned(42),
+            .present(.structure([.structure([.signed(-7), .enumCase(name: "PseudoElement", raw: 2), .unsigned(3)]), .bool(1)])),
+        ])
+        var encoder = IPCEncoder()
+        try encoder.encode(message: set.files[0].messageDescriptors[0], arguments: [event], types: set.types)
+        var expected = IPCEncoder()
+        expected.u8(4)
+        expected.i32(10); expected.i32(-20); expected.i32(300); expected.i32(400)
+        expected.u8(1); expected.u8(5); expected.u32(0x84)
+        expected.f64(1.5); expected.f64(-2)
+        expected.u8(1); expected.u8(2); expected.i32(2); expected.bool(false); expected.u64(42)
+        expected.bool(true); expected.i64(-7); expected.u8(2); expected.u8(3); expected.bool(true)
+        #expect(Array(encoder.bytes[8...]) == expected.bytes)
+        #expect(encoder.bytes.count - 8 == 1 + 16 + 2 + 4 + 16 + 2 + 4 + 1 + 8 + 1 + 8 + 1 + 1 + 1)
+        let decoded = PayloadDecoder(schemas: set).decode(payload: encoder.bytes, attachmentCount: 0)
+        #expect(decoded.outcome == .complete(trailingBytes: 0, leftoverAttachments: 0))
+        #expect(decoded.parameters[0].value == event)
+    }
+
+    /// SessionHistoryEntryDescriptor per SessionHistoryEntryDescriptor.cpp, with a policy container in its
+    /// document state (EmbedderPolicy's encoder interleaves value / endpoint, not the declaration's order), and
+    /// ParsedCookie, whose encoder writes same_site_attribute last: orders a round trip could not catch.
+    @Test func sessionHistoryEntryAndParsedCookieEncodeAsLadybirdsEncoders() throws {
+        let text = """
+            endpoint PackLayouts {
+                entry(Web::HTML::SessionHistoryEntryDescriptor entry) =|
+                cookie(HTTP::Cookie::ParsedCookie cookie) =|
+            }
+            """
+        let set = SchemaSet(files: [try SchemaParser.parse(text, path: "layouts.ipc")])
+        #expect(SchemaCoverage(schemas: set).unresolved.isEmpty)
+        let descriptors = set.files[0].messageDescriptors
+        let url = IPCValue.structure([.string("https://a.example/"), .bool(0)])
+        let embedder = IPCValue.structure([
+            .enumCase(name: "RequireCorp", raw: 1), .string("e"), .enumCase(name: "Credentialless", raw: 2), .string("r"),
+        ])
+        let container = IPCValue.structure([.list([]), embedder, .enumCase(name: "NoReferrer", raw: 1)])
+        let documentState = IPCValue.structure([
+            .structure([.unsigned(5), .unsigned(6)]), .variant(index: 0, container),
+            .variant(index: 0, .enumCase(name: "Client", raw: 1)), .enumCase(name: "UnsafeURL", raw: 8),
+            .absent, .absent, .absent, .variant(index: 1, .string("body")), .bool(1), .bool(0), .string("t"),
+        ])
+        let entry = IPCValue.structure([
+            .signed(-3), url, documentState, .structure([.bytes([9])]), .structure([.bytes([])]), .string("k"),
+            .string("i"), .enumCase(name: "Manual", raw: 1), .structure([.present(.structure([.signed(64), .signed(-32)]))]),
+        ])
+        var encoder = IPCEncoder()
+        try encoder.encode(message: descriptors[0], arguments: [entry], types: set.types)
+        var expected = IPCEncoder()
+        expected.i32(-3); expected.string("https://a.example/"); expected.bool(false)
+        expected.u64(5); expected.u64(6)  // document_state.id
+        expected.variantIndex(0); expected.count(0)  // SerializedPolicyContainer, empty csp_list
+        expected.u8(1); expected.utf16String("e"); expected.u8(2); expected.utf16String("r")  // EmbedderPolicy
+        expected.i32(1)  // container's referrer_policy
+        expected.variantIndex(0); expected.i32(1)  // request_referrer: RequestReferrer::Client
+        expected.i32(8)  // request_referrer_policy
+        expected.bool(false); expected.bool(false); expected.bool(false)  // two origins, about_base_url
+        expected.variantIndex(1); expected.utf16String("body")  // resource: Utf16String
+        expected.bool(true); expected.bool(false); expected.utf16String("t")
+        expected.byteBuffer([9]); expected.byteBuffer([])  // the two StorageSerializationRecords
+        expected.utf16String("k"); expected.utf16String("i"); expected.i32(1)
+        expected.bool(true); expected.i32(64); expected.i32(-32)  // viewport_scroll_position, raw CSSPixels
+        #expect(Array(encoder.bytes[8...]) == expected.bytes)
+        let decoded = PayloadDecoder(schemas: set).decode(payload: encoder.bytes, attachmentCount: 0)
+        #expect(decoded.outcome == .complete(trailingBytes: 0, leftoverAttachments: 0))
+        #expect(decoded.parameters[0].value == entry)
+
+        let cookie = IPCValue.structure([
+            .string("n"), .string("v"), .absent, .present(.signed(7)), .present(.string("d")), .absent,
+            .bool(1), .bool(0), .enumCase(name: "Lax", raw: 3),
+        ])
+        var cookieEncoder = IPCEncoder()
+        try cookieEncoder.encode(message: descriptors[1], arguments: [cookie], types: set.types)
+        var cookieExpected = IPCEncoder()
+        cookieExpected.string("n"); cookieExpected.string("v"); cookieExpected.bool(false)
+        cookieExpected.bool(true); cookieExpected.i64(7)  // max-age expiry: UnixDateTime, i64
+        cookieExpected.bool(true); cookieExpected.string("d"); cookieExpected.bool(false)
+        cookieExpected.bool(true); cookieExpected.bool(false); cookieExpected.u8(3)  // SameSite last
+        #expect(Array(cookieEncoder.bytes[8...]) == cookieExpected.bytes)
+    }
+
     @Test func thePackTextIsTheCommittedPackFile() throws {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Sources/IPCWire/TypePacks/Ladybird.ipc")

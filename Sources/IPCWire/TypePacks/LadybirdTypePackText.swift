@@ -10,7 +10,8 @@ enum LadybirdTypePackText {
 // copied. Loaded by default whenever a schema names one of these types; a schema's own @ipcscope
 // declarations override them. How to extend or update it: docs/schemas.md, "The Ladybird type pack".
 //
-// Sources of the facts (LadybirdBrowser/ladybird):
+// Sources of the facts (LadybirdBrowser/ladybird) for the first pass; later passes name theirs next to each
+// declaration:
 //   Libraries/LibCompositing/PageId.h @92440a0e       AK_TYPEDEF_DISTINCT_ORDERED_ID(u64, PageId)
 //   LibWeb Forward.h / LibCompositing Forward.h        AK_TYPEDEF_DISTINCT_NUMERIC_GENERAL(i64, UniqueNodeID, …)
 //   LibWeb/HTML/CrossProcessId.cpp                     encode: u64 namespace_id, u64 local_id
@@ -83,5 +84,363 @@ enum LadybirdTypePackText {
 
 // LibWeb/WebDriver/Capabilities.h: enum class PageLoadStrategy (no fixed type: int) { None, Eager, Normal }.
 // @ipcscope enum Web::WebDriver::PageLoadStrategy : i32 { None, Eager, Normal }
+
+// ---- Added in the third pass (issue 14): site-isolation state ----
+
+// LibWebCommon/ReferrerPolicy/ReferrerPolicy.h: enum class ReferrerPolicy (no fixed type: int), 9 cases.
+// @ipcscope enum Web::ReferrerPolicy::ReferrerPolicy : i32 {
+//     EmptyString, NoReferrer, NoReferrerWhenDowngrade, SameOrigin, Origin, StrictOrigin,
+//     OriginWhenCrossOrigin, StrictOriginWhenCrossOrigin, UnsafeURL
+// }
+
+// LibWebCommon/HTML/SandboxingFlagSet.h: enum class SandboxingFlagSet : u32, a bit set (any OR of 17 flags).
+// @ipcscope type Web::HTML::SandboxingFlagSet = u32
+
+// LibWebCommon/HTML/CrossOrigin/OpenerPolicy.h: enum class OpenerPolicyValue (int), 5 cases; the encoder of
+// OpenerPolicy (LibWebCommon/HTML/NavigationParamsDescriptor.cpp) writes value, reporting_endpoint,
+// report_only_value, report_only_reporting_endpoint.
+// @ipcscope enum Web::HTML::OpenerPolicyValue : i32 {
+//     UnsafeNone, SameOriginAllowPopups, SameOrigin, SameOriginPlusCOEP, NoopenerAllowPopups
+// }
+// @ipcscope struct Web::HTML::OpenerPolicy {
+//     Web::HTML::OpenerPolicyValue value;
+//     Optional<Utf16String> reporting_endpoint;
+//     Web::HTML::OpenerPolicyValue report_only_value;
+//     Optional<Utf16String> report_only_reporting_endpoint
+// }
+
+// LibWebCommon/HTML/ReplicatedNavigableState.cpp @3abc60b2: the encoders of ReplicatedContainerState,
+// ReplicatedNavigableState and RemoteNavigableDescriptor, field by field.
+// @ipcscope struct Web::HTML::ReplicatedContainerState {
+//     bool is_in_document_tree;
+//     Web::HTML::SandboxingFlagSet iframe_sandboxing_flag_set;
+//     Web::HTML::SandboxingFlagSet document_active_sandboxing_flag_set;
+//     Optional<Utf16FlyString> local_name;
+//     Web::ReferrerPolicy::ReferrerPolicy iframe_referrer_policy
+// }
+// @ipcscope struct Web::HTML::ReplicatedNavigableState {
+//     Utf16String target_name;
+//     URL::URL active_document_url;
+//     URL::Origin active_document_origin;
+//     bool active_document_is_fully_active;
+//     URL::URL top_level_creation_url;
+//     URL::Origin top_level_origin;
+//     bool has_cross_site_ancestor;
+//     Optional<u64> browsing_context_group_id;
+//     Web::HTML::OpenerPolicy opener_policy;
+//     bool active_browsing_context_is_auxiliary;
+//     bool active_browsing_context_has_opener;
+//     Optional<Web::HTML::CrossProcessId> opener_navigable_id;
+//     bool active_document_is_completely_loaded;
+//     bool is_closing;
+//     Web::HTML::ReplicatedContainerState container;
+//     bool delays_the_load_event_of_its_container;
+//     bool has_session_history_entry_and_ready_for_navigation;
+//     Optional<Compositing::CompositorContextId> compositor_context_id
+// }
+// @ipcscope struct Web::HTML::RemoteNavigableDescriptor {
+//     Web::HTML::CrossProcessId id;
+//     Optional<Web::HTML::CrossProcessId> parent_id;
+//     Web::HTML::ReplicatedNavigableState replicated_state
+// }
+
+// LibWebCommon/HTML/POSTResource.{h,cpp} @5bd4b55c: Optional<ByteBuffer> request_body, the (int) content-type
+// enum, then Vector<Directive> (two Utf16Strings each).
+// @ipcscope enum Web::HTML::POSTResource::RequestContentType : i32 { ApplicationXWWWFormUrlencoded, MultipartFormData, TextPlain }
+// @ipcscope struct Web::HTML::POSTResource::Directive { Utf16String type; Utf16String value }
+// @ipcscope struct Web::HTML::POSTResource {
+//     Optional<ByteBuffer> request_body;
+//     Web::HTML::POSTResource::RequestContentType request_content_type;
+//     Vector<Web::HTML::POSTResource::Directive> request_content_type_directives
+// }
+
+// ---- Compositing input events and geometry ----
+
+// LibCompositing/PixelUnits.{h,cpp} @92440a0e: DevicePixels is a distinct int; DevicePixelPoint encodes x, y;
+// DevicePixelSize width, height; DevicePixelRect its location, then its size.
+// @ipcscope type Compositing::DevicePixels = i32
+// @ipcscope struct Compositing::DevicePixelPoint { Compositing::DevicePixels x; Compositing::DevicePixels y }
+// @ipcscope struct Compositing::DevicePixelSize { Compositing::DevicePixels width; Compositing::DevicePixels height }
+// @ipcscope struct Compositing::DevicePixelRect { Compositing::DevicePixelPoint location; Compositing::DevicePixelSize size }
+
+// LibCompositing/KeyCode.h @92440a0e: enum KeyCode : u8 (about 130 key codes, not listed: shown as numbers);
+// enum KeyModifier has no fixed type and only non-negative values, so its underlying type is unsigned int
+// (a bit set). LibCompositing/MouseButton.h @00cd7cfe: enum MouseButton : u8, a bit set.
+// @ipcscope type Compositing::KeyCode = u8
+// @ipcscope type Compositing::KeyModifier = u32
+// @ipcscope type Compositing::MouseButton = u8
+
+// LibCompositing/Scrolling/AsyncScrollNodeStableID.h and LibCompositing/Types.cpp @00cd7cfe.
+// @ipcscope enum Compositing::AsyncScrollNodeKind : u8 { Viewport, Element, PseudoElement }
+// @ipcscope struct Compositing::AsyncScrollNodeStableID {
+//     Compositing::UniqueNodeID node_id;
+//     Compositing::AsyncScrollNodeKind kind;
+//     u8 pseudo_element_type
+// }
+// @ipcscope struct Compositing::ScrollbarDraggedByCompositor {
+//     Compositing::AsyncScrollNodeStableID scroller_stable_node_id;
+//     bool vertical
+// }
+
+// LibCompositing/InputEvent.{h,cpp} @00cd7cfe: the encoders of KeyEvent, MouseEvent and PinchEvent (browser_data
+// is not encoded).
+// @ipcscope enum Compositing::KeyEvent::Type : u8 { KeyDown, KeyUp }
+// @ipcscope struct Compositing::KeyEvent {
+//     Compositing::KeyEvent::Type type;
+//     Compositing::KeyCode key;
+//     Compositing::KeyModifier modifiers;
+//     u32 code_point;
+//     bool repeat;
+//     bool should_insert_text;
+//     bool async_scroll_performed_default_action;
+//     u64 id
+// }
+// @ipcscope enum Compositing::MouseEvent::Type : u8 { MouseDown, MouseUp, MouseMove, MouseLeave, MouseWheel }
+// @ipcscope enum Compositing::WheelDeltaPrecision : u8 { Discrete, Precise }
+// @ipcscope enum Compositing::ScrollGesturePhase : u8 { None, Ongoing, Momentum, Ended }
+// @ipcscope struct Compositing::MouseEvent {
+//     Compositing::MouseEvent::Type type;
+//     Compositing::DevicePixelPoint position;
+//     Compositing::DevicePixelPoint screen_position;
+//     Compositing::MouseButton button;
+//     Compositing::MouseButton buttons;
+//     Compositing::KeyModifier modifiers;
+//     double wheel_delta_x;
+//     double wheel_delta_y;
+//     Compositing::WheelDeltaPrecision wheel_delta_precision;
+//     Compositing::ScrollGesturePhase scroll_gesture_phase;
+//     i32 click_count;
+//     bool async_scroll_performed_default_action;
+//     u64 id;
+//     Optional<Compositing::ScrollbarDraggedByCompositor> scrollbar_dragged_by_compositor
+// }
+// @ipcscope struct Compositing::PinchEvent {
+//     Compositing::DevicePixelPoint position;
+//     Compositing::KeyModifier modifiers;
+//     double scale_delta;
+//     u64 id
+// }
+
+// ---- Cookies ----
+
+// LibHTTP/Cookie/Cookie.h @37e92fc8: enum class SameSite : u8, enum class Source : u8; VersionedCookie's encoder
+// (Cookie.cpp @8d973890) writes Optional<Core::SharedVersion> (LibCore/SharedVersion.h: using SharedVersion = u64),
+// then the String. LibHTTP/Cookie/IncludeCredentials.h @d75aee2a: enum class IncludeCredentials : u8.
+// @ipcscope enum HTTP::Cookie::SameSite : u8 { Default, None, Strict, Lax }
+// @ipcscope enum HTTP::Cookie::Source : u8 { NonHttp, Http }
+// @ipcscope enum HTTP::Cookie::IncludeCredentials : u8 { No, Yes }
+// @ipcscope type Core::SharedVersion = u64
+// @ipcscope type Core::SharedVersionIndex = u32
+// @ipcscope struct HTTP::Cookie::VersionedCookie { Optional<Core::SharedVersion> cookie_version; String cookie }
+
+// LibHTTP/Cookie/ParsedCookie.cpp @36e073a0 (the struct is the same in ParsedCookie.h @37e92fc8): the encoder's
+// order differs from the declaration's; same_site_attribute comes last.
+// @ipcscope struct HTTP::Cookie::ParsedCookie {
+//     String name;
+//     String value;
+//     Optional<UnixDateTime> expiry_time_from_expires_attribute;
+//     Optional<UnixDateTime> expiry_time_from_max_age_attribute;
+//     Optional<String> domain;
+//     Optional<String> path;
+//     bool secure_attribute_present;
+//     bool http_only_attribute_present;
+//     HTTP::Cookie::SameSite same_site_attribute
+// }
+
+// ---- WebDriver prompt handler, RequestServer enums ----
+
+// LibWebCommon/WebDriver/UserPrompt.h @d11c9531: PromptHandler, PromptType and PromptHandlerConfiguration::Notify
+// are enum classes with no fixed type (int); UserPromptHandler is Optional<HashMap<PromptType,
+// PromptHandlerConfiguration>>; LibWeb/WebDriver/UserPrompt.cpp @0acd7c98 encodes a configuration as handler,
+// then notify.
+// @ipcscope enum Web::WebDriver::PromptHandler : i32 { Accept, Dismiss, Ignore }
+// @ipcscope enum Web::WebDriver::PromptType : i32 { Alert, BeforeUnload, Confirm, Default, File, Prompt, FallbackDefault }
+// @ipcscope enum Web::WebDriver::PromptHandlerConfiguration::Notify : i32 { No, Yes }
+// @ipcscope struct Web::WebDriver::PromptHandlerConfiguration {
+//     Web::WebDriver::PromptHandler handler;
+//     Web::WebDriver::PromptHandlerConfiguration::Notify notify
+// }
+// @ipcscope type Web::WebDriver::UserPromptHandler = Optional<HashMap<Web::WebDriver::PromptType, Web::WebDriver::PromptHandlerConfiguration>>
+
+// Services/RequestServer/IsPrivate.h @1a9bfd76 and RequestType.h @c8e55882: enum classes : u8.
+// @ipcscope enum RequestServer::IsPrivate : u8 { No, Yes }
+// @ipcscope enum RequestServer::RequestType : u8 { Fetch, Connect, BackgroundRevalidation }
+
+// ---- Single-use enums (LibWebCommon/HTML) ----
+
+// ApplyHistoryStep.h @5774688c: TraversalYieldsTo : u8; UnloadPromptShown, UnloadDisplayedDocument,
+// ChildNavigableDestruction and StopHostingAfterUnload are enum classes : bool (one byte, No = 0, Yes = 1).
+// @ipcscope enum Web::HTML::TraversalYieldsTo : u8 { Nothing, AdmittedNavigation, UnadmittedNavigation }
+// @ipcscope enum Web::HTML::UnloadPromptShown : u8 { No, Yes }
+// @ipcscope enum Web::HTML::UnloadDisplayedDocument : u8 { No, Yes }
+// @ipcscope enum Web::HTML::ChildNavigableDestruction : u8 { No, Yes }
+// @ipcscope enum Web::HTML::StopHostingAfterUnload : u8 { No, Yes }
+// SessionHistoryEntryDescriptor.h @dd5d12a4: enum class ScrollRestorationMode (int) { Auto, Manual }.
+// UserNavigationInvolvement.h @068f7acd: no fixed type (int). UserActivationConsumption.h @ba7e4fe2 and
+// FocusTrigger.h @5b5ef2e3: u8.
+// @ipcscope enum Web::HTML::ScrollRestorationMode : i32 { Auto, Manual }
+// @ipcscope enum Web::HTML::UserNavigationInvolvement : i32 { BrowserUI, Activation, None }
+// @ipcscope enum Web::HTML::UserActivationConsumption : u8 { Transient, HistoryAction }
+// @ipcscope enum Web::HTML::FocusTrigger : u8 { Click, Key, Script, Other }
+
+// ---- Single-use enums (LibWebCommon, LibWeb) ----
+
+// LibWebCommon/CSS/PreferredColorScheme.h, PreferredMotion.h @5bd4b55c and LibWeb/CSS/PreferredContrast.h (every
+// stored version has the same cases): no fixed type (int).
+// @ipcscope enum Web::CSS::PreferredColorScheme : i32 { Auto, Dark, Light }
+// @ipcscope enum Web::CSS::PreferredContrast : i32 { Auto, Less, More, NoPreference }
+// @ipcscope enum Web::CSS::PreferredMotion : i32 { Auto, NoPreference, Reduce }
+// LibWebCommon/Fullscreen/FullscreenRequestType.h, Page/NavigationTarget.h @d11c9531,
+// Page/ContextMenuForInputEventsTarget.h @5b5ef2e3, HTML/AutoplayPolicy.h @5bd4b55c: u8.
+// Page/ScreenWakeLockState.h @4c03c7cf: no fixed type (int).
+// @ipcscope enum Web::Fullscreen::RequestType : u8 { Standard, WebKit }
+// @ipcscope enum Web::NavigationTarget : u8 { TopLevel, IFrame }
+// @ipcscope enum Web::ContextMenuForInputEventsTarget : u8 { No, Yes }
+// @ipcscope enum Web::HTML::AutoplayPolicy : u8 { AllowAudioAndVideo, BlockAudio, BlockAudioAndVideo }
+// @ipcscope enum Web::ScreenWakeLockState : i32 { Released, Acquired }
+
+// ---- WebView ----
+
+// LibWebCommon/WebView/PageInfo.h @44f5f7c8: enum class PageInfoType (int), a bit set.
+// Attribute.cpp, BrowsingBehavior.cpp @89673e65: name (Utf16FlyString) then value (Utf16String); two bools.
+// StorageSetResult.h @2e627386: Variant<StorageOperationError (u8), Optional<Utf16String>>.
+// LibWeb/Page/Page.h: Page::PendingDialog (int) { None, Alert, Confirm, Prompt } (the same cases as
+// LibWebCommon/Page/PendingDialog.h @068f7acd).
+// @ipcscope type WebView::PageInfoType = i32
+// @ipcscope struct WebView::Attribute { Utf16FlyString name; Utf16String value }
+// @ipcscope struct WebView::BrowsingBehavior { bool enable_autoscroll; bool enable_primary_paste }
+// @ipcscope enum WebView::StorageOperationError : u8 { QuotaExceededError }
+// @ipcscope type WebView::StorageSetResult = Variant<WebView::StorageOperationError, Optional<Utf16String>>
+// @ipcscope enum Web::Page::PendingDialog : i32 { None, Alert, Confirm, Prompt }
+
+// AK/StringUtils.h @052a112f: enum class CaseSensitivity (int). LibWeb/Page/ViewportIsFullscreen.h @77e158cc:
+// u8, and Yes comes first (Yes = 0).
+// @ipcscope enum AK::CaseSensitivity : i32 { CaseInsensitive, CaseSensitive }
+// @ipcscope enum Web::ViewportIsFullscreen : u8 { Yes, No }
+
+// ---- Session history entries ----
+
+// LibWebCommon/PixelUnits.h @068f7acd: Web's pixel types are LibCompositing's (using-declarations).
+// LibCompositing/PixelUnits.cpp @92440a0e: CSSPixelPoint encodes the raw i32 fixed-point values (6 fractional
+// bits) of x, then y.
+// @ipcscope struct Compositing::CSSPixelPoint { i32 x_raw; i32 y_raw }
+// @ipcscope type Web::CSSPixelPoint = Compositing::CSSPixelPoint
+// @ipcscope type Web::DevicePixelPoint = Compositing::DevicePixelPoint
+// @ipcscope type Web::DevicePixelSize = Compositing::DevicePixelSize
+// @ipcscope type Web::DevicePixelRect = Compositing::DevicePixelRect
+
+// LibWebCommon/ContentSecurityPolicy @4c03c7cf: SerializedDirective.cpp writes name (Utf16FlyString), then
+// value (Vector<Utf16String>); SerializedPolicy.cpp writes directives, disposition (the generated binding
+// enum SecurityPolicyViolationEventDisposition : u8 { Enforce, Report }), source (PolicySource.h @068f7acd:
+// int { Header, Meta }), self_origin, pre_parsed_policy_string (String).
+// @ipcscope struct Web::ContentSecurityPolicy::Directives::SerializedDirective { Utf16FlyString name; Vector<Utf16String> value }
+// @ipcscope enum Web::Bindings::SecurityPolicyViolationEventDisposition : u8 { Enforce, Report }
+// @ipcscope enum Web::ContentSecurityPolicy::PolicySource : i32 { Header, Meta }
+// @ipcscope struct Web::ContentSecurityPolicy::SerializedPolicy {
+//     Vector<Web::ContentSecurityPolicy::Directives::SerializedDirective> directives;
+//     Web::Bindings::SecurityPolicyViolationEventDisposition disposition;
+//     Web::ContentSecurityPolicy::PolicySource source;
+//     URL::Origin self_origin;
+//     String pre_parsed_policy_string
+// }
+
+// LibWebCommon/HTML/EmbedderPolicy.{h,cpp} @ba7e4fe2/@5bd4b55c: EmbedderPolicyValue : u8; the encoder writes value,
+// reporting_endpoint, report_only_value, report_only_reporting_endpoint (not the declaration's order).
+// SerializedPolicyContainer.cpp @4c03c7cf: csp_list, embedder_policy, referrer_policy.
+// @ipcscope enum Web::HTML::EmbedderPolicyValue : u8 { UnsafeNone, RequireCorp, Credentialless }
+// @ipcscope struct Web::HTML::EmbedderPolicy {
+//     Web::HTML::EmbedderPolicyValue value;
+//     Utf16String reporting_endpoint;
+//     Web::HTML::EmbedderPolicyValue report_only_value;
+//     Utf16String report_only_reporting_endpoint
+// }
+// @ipcscope struct Web::HTML::SerializedPolicyContainer {
+//     Vector<Web::ContentSecurityPolicy::SerializedPolicy> csp_list;
+//     Web::HTML::EmbedderPolicy embedder_policy;
+//     Web::ReferrerPolicy::ReferrerPolicy referrer_policy
+// }
+
+// LibWebCommon/HTML/DocumentStateClient.h @e10a29fb: enum class DocumentStateClient (int) { Tag }.
+// Fetch/Infrastructure/HTTP/RequestReferrer.h @068f7acd: enum class RequestReferrer (int), and
+// RequestReferrerType = Variant<RequestReferrer, URL::URL>. POSTResource.h: DocumentResource =
+// Variant<Empty, Utf16String, POSTResource>. SerializationRecords.cpp: StorageSerializationRecord is its ByteBuffer.
+// @ipcscope enum Web::HTML::DocumentStateClient : i32 { Tag }
+// @ipcscope enum Web::Fetch::Infrastructure::RequestReferrer : i32 { NoReferrer, Client }
+// @ipcscope type Web::Fetch::Infrastructure::RequestReferrerType = Variant<Web::Fetch::Infrastructure::RequestReferrer, URL::URL>
+// @ipcscope type Web::HTML::DocumentResource = Variant<Empty, Utf16String, Web::HTML::POSTResource>
+// @ipcscope struct Web::HTML::StorageSerializationRecord { ByteBuffer data }
+
+// LibWebCommon/HTML/SessionHistoryEntryDescriptor.cpp @5774688c (the struct as in the header @e10a29fb): the
+// encoders of SessionHistoryDocumentStateDescriptor (nested_histories is not encoded),
+// SessionHistoryEntryScrollPositionData and SessionHistoryEntryDescriptor. A newer stored header (@dd5d12a4)
+// adds a user_agent_initiated field to the document state; no stored encoder writes it, so it is not declared.
+// @ipcscope struct Web::HTML::SessionHistoryDocumentStateDescriptor {
+//     Web::HTML::CrossProcessId id;
+//     Variant<Web::HTML::SerializedPolicyContainer, Web::HTML::DocumentStateClient> history_policy_container;
+//     Web::Fetch::Infrastructure::RequestReferrerType request_referrer;
+//     Web::ReferrerPolicy::ReferrerPolicy request_referrer_policy;
+//     Optional<URL::Origin> initiator_origin;
+//     Optional<URL::Origin> origin;
+//     Optional<URL::URL> about_base_url;
+//     Web::HTML::DocumentResource resource;
+//     bool reload_pending;
+//     bool ever_populated;
+//     Utf16String navigable_target_name
+// }
+// @ipcscope struct Web::HTML::SessionHistoryEntryScrollPositionData { Optional<Web::CSSPixelPoint> viewport_scroll_position }
+// @ipcscope struct Web::HTML::SessionHistoryEntryDescriptor {
+//     i32 step;
+//     URL::URL url;
+//     Web::HTML::SessionHistoryDocumentStateDescriptor document_state;
+//     Web::HTML::StorageSerializationRecord classic_history_api_state;
+//     Web::HTML::StorageSerializationRecord navigation_api_state;
+//     Utf16String navigation_api_key;
+//     Utf16String navigation_api_id;
+//     Web::HTML::ScrollRestorationMode scroll_restoration_mode;
+//     Web::HTML::SessionHistoryEntryScrollPositionData scroll_position_data
+// }
+
+// ---- Small leftovers ----
+
+// LibWebCommon/HTML/Scripting/EnvironmentId.cpp @b5f37b31: encodes its to_string() (a String).
+// @ipcscope type Web::HTML::EnvironmentId = String
+// LibHTTP/Cache/CacheMode.h @a12dfcd4: u8. LibRequests/CameFromCache.h @3e33216d: u8.
+// LibRequests/NetworkError.h @11e70fc3: enum class NetworkError with no fixed type (int); the header has 7 stored
+// versions and only one was read, so it is shown as its number.
+// @ipcscope enum HTTP::CacheMode : u8 { Default, NoStore, Reload, NoCache, ForceCache, OnlyIfCached }
+// @ipcscope enum Requests::CameFromCache : u8 { No, Yes }
+// @ipcscope type Requests::NetworkError = i32
+// LibWeb/Page/Page.h and LibWeb/HistoryOperation headers (every stored version): HistoryTraversalPrecheck : u8 and
+// NavigationProcessDecision : u8. LibCompositing/Types.h @00cd7cfe: ContextVisibility : u8; LibWeb/Compositor/
+// Types.h: PagePresentationRegistration (int), as in LibWebCommon. LibWeb/WebGL/Types.h @056c4725: WebGLVersion (int).
+// @ipcscope enum Web::HistoryTraversalPrecheck : u8 { Needed, AlreadyDone }
+// @ipcscope enum Web::NavigationProcessDecision : u8 { Local, Remote }
+// @ipcscope enum Compositing::ContextVisibility : u8 { Visible, Hidden }
+// @ipcscope enum Web::Compositor::PagePresentationRegistration : i32 { No, Yes }
+// @ipcscope enum Web::WebGL::WebGLVersion : i32 { WebGL1, WebGL2 }
+// LibWebCommon/WebView/Geolocation.cpp @2e627386: seven Optional<double>s in this order.
+// LibRequests/RequestTimingInfo.{h,cpp} @c1000417: nine i64s, then ALPNHttpVersion (ALPNHttpVersion.h @20d37c74: int).
+// @ipcscope struct WebView::GeolocationPositionData {
+//     Optional<double> latitude;
+//     Optional<double> longitude;
+//     Optional<double> accuracy;
+//     Optional<double> altitude;
+//     Optional<double> altitude_accuracy;
+//     Optional<double> heading;
+//     Optional<double> speed
+// }
+// @ipcscope enum Requests::ALPNHttpVersion : i32 { None, Http1_0, Http1_1, Http2_TLS, Http2_TCP, Http3 }
+// @ipcscope struct Requests::RequestTimingInfo {
+//     i64 domain_lookup_start_microseconds;
+//     i64 domain_lookup_end_microseconds;
+//     i64 connect_start_microseconds;
+//     i64 connect_end_microseconds;
+//     i64 secure_connect_start_microseconds;
+//     i64 request_start_microseconds;
+//     i64 response_start_microseconds;
+//     i64 response_end_microseconds;
+//     i64 encoded_body_size;
+//     Requests::ALPNHttpVersion http_version_alpn_identifier
+// }
 """#
 }
