@@ -69,11 +69,10 @@ struct ExportCommand: ParsableCommand {
         guard let chosen = ExportFormat(rawValue: format) else {
             throw ExportFailure(message: "--format must be json, jsonl or chrome, not '\(format)'", status: CLIStatus.usage)
         }
-        var compiled: CompiledFilter?
-        if let filter {
-            do { compiled = try CompiledFilter(filter) } catch {
-                throw ExportFailure(message: "-f: \(error)", status: CLIStatus.usage)
-            }
+        let compiled: CompiledFilter?
+        switch FilterOption.compile(filter) {
+        case .success(let filter): compiled = filter
+        case .failure(let problem): throw ExportFailure(message: problem.description, status: CLIStatus.usage)
         }
         let schemas: [SchemaFile]
         switch SchemaOptions.load(schema, command: "export") {

@@ -57,14 +57,10 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         let timeMode = ShowTimeMode(rawValue: time) ?? .relative
-        var compiled: CompiledFilter?
-        if let filter {
-            do {
-                compiled = try CompiledFilter(filter)
-            } catch {
-                fail("-f: \(error)\n  \(filter)\n  " + String(repeating: " ", count: max(error.column - 1, 0)) + "^",
-                     status: CLIStatus.usage)
-            }
+        let compiled: CompiledFilter?
+        switch FilterOption.compile(filter) {
+        case .success(let filter): compiled = filter
+        case .failure(let problem): fail(problem.description, status: CLIStatus.usage)
         }
         let schemas: [SchemaFile]
         switch SchemaOptions.load(schema, command: "show") {

@@ -269,17 +269,31 @@ struct MalformedRequest: Sendable, CustomTestStringConvertible {
         withExtendedLifetime(probes) {}
     }
 
-    // Proved by order of events, not by a stopwatch: with a receive timeout far longer than the test, the
-    // other client's reply arrives while the silent one is still connected, so it did not wait for that timeout.
-    @Test func aSilentClientDoesNotHoldUpOthers() throws {
-        let server = try ControlServer(receiveTimeout: .seconds(600)) { request in
+    /// A control server that declines every request (closing its fds).
+    static func decliningServer(receiveTimeout: Duration) throws -> ControlServer {
+        try ControlServer(receiveTimeout: receiveTimeout) { request in
             Descriptor.closeAll(request.fds)
             return .declined
         }
-        defer { server.stop() }
+    }
+
+    /// A client that connects and never sends anything; the caller closes it.
+    func connectSilently(to server: ControlServer) throws -> Int32 {
         let silent = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | sockCloexec, 0)
+        do { try connectSeqPacket(silent, server.path) } catch {
+            Descriptor.close(silent)
+            throw error
+        }
+        return silent
+    }
+
+    // Proved by order of events, not by a stopwatch: with a receive timeout far longer than the test, the
+    // other client's reply arrives while the silent one is still connected, so it did not wait for that timeout.
+    @Test func aSilentClientDoesNotHoldUpOthers() throws {
+        let server = try Self.decliningServer(receiveTimeout: .seconds(600))
+        defer { server.stop() }
+        let silent = try connectSilently(to: server)
         defer { Descriptor.close(silent) }
-        try connectSeqPacket(silent, server.path)
         let quitter = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | sockCloexec, 0)
         try connectSeqPacket(quitter, server.path)
         Descriptor.close(quitter)
@@ -294,14 +308,10 @@ struct MalformedRequest: Sendable, CustomTestStringConvertible {
     }
 
     @Test func aSilentClientIsDroppedWithoutAReplyAfterTheReceiveTimeout() throws {
-        let server = try ControlServer(receiveTimeout: .milliseconds(100)) { request in
-            Descriptor.closeAll(request.fds)
-            return .declined
-        }
+        let server = try Self.decliningServer(receiveTimeout: .milliseconds(100))
         defer { server.stop() }
-        let silent = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | sockCloexec, 0)
+        let silent = try connectSilently(to: server)
         defer { Descriptor.close(silent) }
-        try connectSeqPacket(silent, server.path)
         // A bounded wait for the drop (the bound decides nothing: the server drops it after 0.1 s).
         var ready = pollfd(fd: silent, events: Int16(POLLIN), revents: 0)
         #expect(poll(&ready, 1, 30_000) == 1)
