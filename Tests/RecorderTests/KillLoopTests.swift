@@ -38,7 +38,7 @@ import TraceFormat
         #expect(outcomes["killed mid-run", default: 0] >= 1, "outcomes: \(outcomes)")
     }
 
-    /// One recording killed after a random delay. Returns what the kill hit.
+    /// One recording killed once its trace holds a random number of bytes. Returns what the kill hit.
     private func killOnce(mode: Mode, seed: UInt64) throws -> String {
         var random = SplitMix64(seed: seed)
         let directory = makeScratchDirectory()
@@ -66,7 +66,9 @@ import TraceFormat
             client = try SocketPathClient(path: directory + "/listen.sock", seed: seed)
         }
 
-        usleep(UInt32(random.next() % 400_000))
+        // The kill point is a random amount of recorded trace, not a random delay: where in the recording the
+        // kill lands does not depend on how fast this machine is today.
+        waitForTrace(in: directory, toHold: random.next() % 200_000, while: { recorder.tryWait() == nil })
         let wasRunning = recorder.tryWait() == nil
         recorder.kill(SIGKILL)
         let status = recorder.wait()
@@ -125,6 +127,22 @@ private final class SocketPathClient: @unchecked Sendable {
             if count == 0 || (count < 0 && errno != EAGAIN && errno != EINTR) { return true }
         }
         return false
+    }
+}
+
+/// Polls (a step of 1 ms, bounded at 60 s) until the trace files in `directory` (the output, or its temporary
+/// `killed.*.ipctrace.tmp` before the rename) hold `bytes`, or `running` turns false.
+private func waitForTrace(in directory: String, toHold bytes: UInt64, while running: () -> Bool) {
+    let deadline = ContinuousClock.now + .seconds(60)
+    while running(), ContinuousClock.now < deadline {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var held: UInt64 = 0
+        for name in names where name.hasPrefix("killed.") {
+            var info = stat()
+            if stat(directory + "/" + name, &info) == 0 { held += UInt64(info.st_size) }
+        }
+        if held >= bytes { return }
+        usleep(1000)
     }
 }
 
