@@ -56,7 +56,14 @@ public enum FilterPrinter {
     /// A literal as it would be typed: words and numbers as they were, strings quoted and escaped.
     public static func text(of literal: FilterLiteral) -> String {
         switch literal.form {
-        case .word, .number: return literal.text
+        case .number: return literal.text
+        case .word:
+            // A word cannot hold '>', so one there joins a direction's sender and receiver. Printed tight, a
+            // sender ending in '-' would lex as `…-` `->` and lose that hyphen: spaces keep it.
+            if literal.text.contains("->"), let join = literal.text.lastIndex(of: ">") {
+                return String(literal.text[..<join]) + " > " + String(literal.text[literal.text.index(after: join)...])
+            }
+            return literal.text
         case .string: return quoted(literal.text)
         }
     }
