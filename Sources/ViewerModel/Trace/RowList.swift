@@ -21,8 +21,19 @@ struct RowList {
     private(set) var backScanned: Int
     private(set) var forwardScanned: Int
 
+    /// The filter asks for what only analysis knows (sides' pids, processes, endpoints; latencies): an
+    /// event is analysed before the filter judges it.
+    let filterNeedsAnalysis: Bool
+    /// The filter reads `latency`: a request's is known once its response was analysed, later in the file.
+    let filterUsesLatency: Bool
+
     init(filter: CompiledFilter?, base: Int = 0) {
         self.filter = filter
+        filterNeedsAnalysis = filter.map { filter in
+            !filter.integerFields.isDisjoint(with: [.pidA, .pidB, .latency])
+                || !filter.textFields.isDisjoint(with: [.endpointA, .endpointB, .processA, .processB])
+        } ?? false
+        filterUsesLatency = filter?.integerFields.contains(.latency) ?? false
         self.base = max(0, base)
         backScanned = self.base
         forwardScanned = self.base
@@ -91,7 +102,11 @@ struct RowList {
     private func matches(_ number: Int, trace: IndexedTrace, facts: TraceFacts, counter: RecordCounter) -> Bool {
         guard Self.isListed(kind: trace.index.rawKind(of: number), filter: filter) else { return false }
         guard let filter else { return true }
+        if filterNeedsAnalysis { facts.ensureAnalysed(through: number, in: trace) }
         guard let record = counter.scanRecord(number, in: trace) else { return false }
+        if filterUsesLatency, case .payloadFrame(let frame) = record {
+            facts.ensureResponseAnalysed(to: frame, offset: trace.index.offset(of: number), in: trace)
+        }
         return filter.matches(facts.filterSubject(record, offset: trace.index.offset(of: number)))
     }
 
