@@ -295,8 +295,18 @@ extension TraceViewer {
         let screen = visibleOffsets
         let selectedOffset = selectedEvent.map { trace.index.offset(of: $0) }
         let limitBefore = facts.analysedOffsetLimit
+        let filterWaits = rows.waitsForAnalysis(trace, facts: facts)
         facts.advance(over: trace, budget: configuration.work.analysedPerTick)
         let done = facts.isComplete(trace)
+        if filterWaits {
+            // The filter's scan stopped where the analysis was: the next frame's render goes on from there.
+            if rows.count == 0 {
+                rows.extend(toRows: 1, trace: trace, facts: facts, counter: counter)
+                if rows.count > 0 { selectRow(0) }
+                if rows.count > 0 || done { message = rows.count > 0 ? nil : "no event matches" }
+            }
+            return true
+        }
         // The detail (names, the sync latency) is built again only when what it says may have changed.
         if done || selectedOffset.map({ limitBefore <= $0 && facts.isAnalysed(offset: $0) }) ?? false { detailCache = nil }
         // Some row on screen was not analysed and now is.
@@ -473,8 +483,10 @@ extension TraceViewer {
             rows.extend(toRows: 1, trace: trace, facts: facts, counter: counter)
             selectRow(0)
         }
-        if rows.count == 0 { message = "no event matches" }
+        if rows.count == 0 { message = rows.waitsForAnalysis(trace, facts: facts) ? Self.filterWaitsMessage : "no event matches" }
     }
+
+    static let filterWaitsMessage = "the filter needs what the analysis has not reached yet: rows come as it goes on"
 
     /// `:t 1.5s` (also ms, us, ns; seconds by default) and `:e 1234` (an event as `ipcscope show` numbers it).
     func run(command text: String) {

@@ -40,8 +40,8 @@ enum FDAcknowledgement: Equatable, Sendable {
 /// slice per background tick, so opening a large trace (or one whose stored index made it all known at
 /// once) costs a slice, not the trace. What the analyzer has not reached yet is said so: a side not yet
 /// identified is its channel side (`ch3 A`), a sync call not yet answered in what was analysed `sync …`.
-/// A filter that asks for what only analysis knows analyses up to the events it examines
-/// (``ensureAnalysed(through:in:)``), so its answer is never a guess.
+/// A filter that asks for what only analysis knows stops at the first event the analysis has not reached
+/// and goes on as it does (``RowList``), so its answer is never a guess.
 final class TraceFacts {
     let context: TraceAnalyzer
     let decoder: PayloadDecoder?
@@ -79,24 +79,14 @@ final class TraceFacts {
         return context.analyzedEvents - before
     }
 
-    /// Analyses (at once) every event up to and including `event`: what a filter on names, pids or latencies
-    /// needs before it may judge that event.
-    func ensureAnalysed(through event: Int, in trace: IndexedTrace) {
-        guard event >= context.analyzedEvents else { return }
-        advance(over: trace, budget: event + 1 - context.analyzedEvents)
-    }
-
     /// The trace grew (indexing, follow): what was analysed stays; the new events wait for ``advance(over:budget:)``.
     func noteGrowth(_ trace: IndexedTrace) { noteProgress(trace) }
 
-    /// For a sync request without a latency yet: analyses on until its response is found or every indexed
-    /// event is (a response follows its request within the call's latency, so this is usually a few events).
-    func ensureResponseAnalysed(to frame: PayloadFrameRecord, offset: Int, in trace: IndexedTrace) {
+    /// Whether a payload frame is a sync request whose latency is not known yet.
+    func awaitsResponse(_ frame: PayloadFrameRecord, offset: Int) -> Bool {
         guard let envelope = frame.capturedPayload.withUnsafeBytes({ MessageEnvelope(payload: $0) }),
-              messageKind(envelope) == .request else { return }
-        while latency(atOffset: offset) == nil && !isComplete(trace) {
-            advance(over: trace, budget: 1024)
-        }
+              messageKind(envelope) == .request else { return false }
+        return latency(atOffset: offset) == nil
     }
 
     /// Whether every indexed event was analysed.
