@@ -147,4 +147,39 @@ import TraceFormat
         #expect(again.trace.eventCount > indexed)
         #expect(again.selectedEvent == kept)
     }
+
+    @Test func aQuickOpenTakesOverTheStoredIndexKeepingTheSelectionAndTheFilter() throws {
+        let path = scratch.path + "/stored.ipctrace"
+        try SyntheticTrace.generated(frames: 150_000).write(to: path)
+        let store = IndexStore(directory: scratch.path + "/index", minimumEvents: 0)
+        var full = try IndexedTrace(path: path, store: store)
+        full.indexToEnd()
+        try full.storeIndex()
+
+        // The first screen from the quick open (the first chunk), a filter, a few rows down.
+        let viewer = try TraceViewer(
+            trace: try IndexedTrace(path: path, store: .disabled),
+            configuration: ViewerConfiguration(filterText: "message == \"*ping\"", rows: 30, columns: 140))
+        #expect(!viewer.trace.progress.isComplete)
+        for _ in 0..<5 { viewer.update(.key(.character("j"))) }
+        let selected = try #require(viewer.selectedEvent)
+        let analysed = viewer.facts.analysedEvents
+
+        let stored = try IndexedTrace(path: path, store: store)
+        guard case .stored = stored.source else { Issue.record("the stored index was not used: \(String(describing: stored.storedIndexRejection))"); return }
+        #expect(viewer.adopt(stored))
+        #expect(viewer.trace.progress.isComplete)
+        #expect(viewer.trace.eventCount == full.eventCount)
+        #expect(viewer.selectedEvent == selected)
+        #expect(viewer.activeFilter == "message == \"*ping\"")
+        #expect(viewer.facts.analysedEvents == analysed)  // the analysis goes on where it was
+        viewer.update(.key(.character("G")))  // the true end at once
+        #expect(viewer.selectedEvent.flatMap { viewer.trace.index.timePosition(ofEvent: $0) }.map { $0 > viewer.trace.eventCount - 10 } == true)
+
+        // Another file (or one that changed) is not taken over.
+        let otherPath = scratch.path + "/other.ipctrace"
+        try SyntheticTrace.browser().write(to: otherPath)
+        #expect(!viewer.adopt(try IndexedTrace(path: otherPath, store: .disabled)))
+        #expect(viewer.trace.path == path)
+    }
 }

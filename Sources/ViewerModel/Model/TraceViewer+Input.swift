@@ -288,6 +288,24 @@ extension TraceViewer {
         return true
     }
 
+    /// Takes over `other`, the same file opened again — with its stored index, loaded on another thread while
+    /// the first screen came from a quick open without it — when it holds at least what the viewer's own
+    /// trace has indexed (indexing it that far if not: it had no stored index). The analysis, the selection
+    /// and the filter carry over (event numbers are file positions, the same in both). Returns false, and
+    /// changes nothing, when `other` is not the same file as far as this one was indexed.
+    public func adopt(_ other: IndexedTrace) -> Bool {
+        var other = other
+        if other.eventCount < trace.eventCount { other.indexMore(untilEvents: trace.eventCount) }
+        let count = trace.eventCount
+        guard other.eventCount >= count, other.path == trace.path,
+              count == 0 || other.index.offset(of: count - 1) == trace.index.offset(of: count - 1) else { return false }
+        let selected = selectedEvent
+        trace = other
+        refreshAfterGrowth(selected: selected, appended: false)
+        if following || seekingEnd { selectLastRow() }
+        return true
+    }
+
     /// Analyses a slice of the events not analysed yet; says whether the screen should be drawn again: the
     /// status line's percentage moved, the analysis finished, or events on screen became analysed.
     func analyseSlice() -> Bool {
