@@ -56,6 +56,9 @@ public final class TraceViewer: ViewerProgram {
     /// G (or End) was pressed before the whole file was indexed: the selection stays on the last row as
     /// indexing goes on, until it is done or the selection is moved.
     var seekingEnd = false
+    /// The tick that last looked for growth of a followed file; followInterval apart while other work is left.
+    var lastFollow: UInt64?
+    static let followInterval: UInt64 = 200_000_000
     var filterText: String
 
     // Detail pane: the selected field (by position among the parameter lines), scroll, folded fields.

@@ -182,4 +182,34 @@ import TraceFormat
         #expect(!viewer.adopt(try IndexedTrace(path: otherPath, store: .disabled)))
         #expect(viewer.trace.path == path)
     }
+
+    @Test func followingTakesItsTurnWhileTheAnalysisIsBehind() throws {
+        let path = scratch.path + "/live.ipctrace"
+        let writer = try TraceWriter(path: path, header: SyntheticTrace.header)
+        let records = SyntheticTrace.generated(frames: 3000).records
+        for record in records.prefix(2000) { #expect(writer.submit(record, waitForRoom: true)) }
+        try writer.flush()
+        let viewer = try TraceViewer(
+            path: path, store: .disabled,
+            configuration: ViewerConfiguration(follow: true, rows: 30, columns: 140,
+                                               work: BackgroundWork(analysedAtOpen: 10, indexBytesPerTick: 64 << 20, analysedPerTick: 10)))
+        let opened = viewer.trace.eventCount
+        for record in records.dropFirst(2000) { #expect(writer.submit(record, waitForRoom: true)) }
+        try writer.flush()
+        // Ticks 1 ms apart: analysis slices, and a look for growth once per 200 ms of them, not never.
+        var grown: Int?
+        var analysedThen = 0
+        for tick in 1...400 {
+            _ = viewer.update(.tick(monotonicNanoseconds: UInt64(tick) * 1_000_000))
+            if grown == nil, viewer.trace.eventCount > opened {
+                grown = tick
+                analysedThen = viewer.facts.analysedEvents
+            }
+        }
+        let tick = try #require(grown, "the growth was never taken in")
+        #expect(tick <= 201)
+        #expect(analysedThen < opened)  // the analysis was still behind: it did not starve the follow
+        #expect(viewer.selectedEvent.flatMap { viewer.trace.index.timePosition(ofEvent: $0) } == viewer.trace.eventCount - 1)
+        try writer.close()
+    }
 }

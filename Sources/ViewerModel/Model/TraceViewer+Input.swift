@@ -223,12 +223,18 @@ extension TraceViewer {
 
     func tick(_ now: UInt64) -> ViewerEffect {
         var changed = false
-        if !trace.progress.isComplete {
+        // One slice per tick: indexing first, then analysis; following a growing file takes a turn at most
+        // every followInterval meanwhile, so a fast recording cannot keep the analysis from its end or the
+        // analysis the newest events from the screen.
+        let otherWork = !trace.progress.isComplete || !facts.isComplete(trace)
+        let followDue = following && (!otherWork || (lastFollow.map { now &- $0 >= Self.followInterval || now < $0 } ?? true))
+        if followDue && trace.progress.isComplete {
+            lastFollow = now
+            changed = traceChanged()
+        } else if !trace.progress.isComplete {
             changed = traceChanged()
         } else if !facts.isComplete(trace) {
             changed = analyseSlice()
-        } else if following {
-            changed = traceChanged()
         }
         if playing {
             if let last = lastTick, now > last {
@@ -316,14 +322,12 @@ extension TraceViewer {
         let filterWaits = rows.waitsForAnalysis(trace, facts: facts)
         facts.advance(over: trace, budget: configuration.work.analysedPerTick)
         let done = facts.isComplete(trace)
-        if filterWaits {
-            // The filter's scan stopped where the analysis was: the next frame's render goes on from there.
-            if rows.count == 0 {
-                rows.extend(toRows: 1, trace: trace, facts: facts, counter: counter)
-                if rows.count > 0 { selectRow(0) }
-                if rows.count > 0 || done { message = rows.count > 0 ? nil : "no event matches" }
-            }
-            return true
+        if filterWaits && rows.count == 0 {
+            // The filter's scan stopped where the analysis was (a render goes on from there for a screen
+            // with rows); with no row yet, look for the first.
+            rows.extend(toRows: 1, trace: trace, facts: facts, counter: counter)
+            if rows.count > 0 { selectRow(0) }
+            if rows.count > 0 || done { message = rows.count > 0 ? nil : "no event matches" }
         }
         // The detail (names, the sync latency) is built again only when what it says may have changed.
         if done || selectedOffset.map({ limitBefore <= $0 && facts.isAnalysed(offset: $0) }) ?? false { detailCache = nil }
@@ -333,7 +337,7 @@ extension TraceViewer {
             lanes = LaneTable(trace: trace, facts: facts)
             return true
         }
-        return false
+        return filterWaits
     }
 
     /// Analysed events in percent of those indexed (100 when done).
