@@ -92,7 +92,8 @@ let package = Package(
         // Writes trace records until killed; TraceFormatTests SIGKILLs it to test durability.
         .executableTarget(name: "TraceWriterStress", dependencies: ["TraceFormat", "IPCWire"]),
         // Reader benchmark: generated 1 M / 10 M event traces, first events, full index, reopen (docs/benchmarks.md).
-        .executableTarget(name: "TraceIndexBench", dependencies: ["TraceFormat", "IPCWire"]),
+        // `TraceIndexBench viewer`: the viewer's model on the same generated traces (10 k, 1 M, 10 M events).
+        .executableTarget(name: "TraceIndexBench", dependencies: ["TraceFormat", "IPCWire", "ViewerModel"]),
         // Proxy benchmark: direct socketpair vs `ipcscope record` vs socat (docs/benchmarks.md).
         .executableTarget(
             name: "IPCBench",

@@ -283,8 +283,10 @@ private struct SessionLoop<Program: ViewerProgram> {
 
     private mutating func scheduleTimers(now: UInt64) {
         if let interval = program.tickInterval {
+            // Zero: background work is waiting (the viewer's indexing and analysis slices): tick as soon as
+            // no input is, so a key waits at most one slice.
             let (seconds, attoseconds) = interval.components
-            let nanoseconds = UInt64(max(1_000_000, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+            let nanoseconds = interval <= .zero ? 0 : UInt64(max(1_000_000, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
             if nextTick == nil { nextTick = now + nanoseconds }
         } else {
             nextTick = nil

@@ -7,6 +7,7 @@
 //
 //   TraceIndexBench [--dir DIR] [--events 1000000,10000000] [--keep] [--ipcscope PATH | --no-commands] [--jq-events N]
 //   TraceIndexBench measure first|full|reopen|iterate TRACE STORE-DIR    (one measurement; used by the above)
+//   TraceIndexBench viewer [--dir DIR] [--events 10000,1000000,10000000] [--keep]   (ViewerBench.swift)
 import Glibc
 import TraceFormat
 
@@ -14,6 +15,10 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     if arguments.first == "measure", arguments.count == 4 {
         try Measurement.run(arguments[1], trace: arguments[2], storeDirectory: arguments[3])
+    } else if arguments.first == "viewer" {
+        try ViewerBench(arguments: Array(arguments.dropFirst())).run()
+    } else if arguments.first == "viewer-measure", arguments.count == 4 {
+        try ViewerMeasurement.run(trace: arguments[1], store: arguments[2], open: arguments[3])
     } else {
         try BenchRun(arguments: arguments).run()
     }

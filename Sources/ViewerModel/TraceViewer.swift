@@ -53,6 +53,12 @@ public final class TraceViewer: ViewerProgram {
     var showingHelp = false
     var helpTop = 0
     public internal(set) var following: Bool
+    /// G (or End) was pressed before the whole file was indexed: the selection stays on the last row as
+    /// indexing goes on, until it is done or the selection is moved.
+    var seekingEnd = false
+    /// The tick that last looked for growth of a followed file; followInterval apart while other work is left.
+    var lastFollow: UInt64?
+    static let followInterval: UInt64 = 200_000_000
     var filterText: String
 
     // Detail pane: the selected field (by position among the parameter lines), scroll, folded fields.
@@ -77,7 +83,7 @@ public final class TraceViewer: ViewerProgram {
         screenColumns = max(0, configuration.columns)
         following = configuration.follow
         filterText = ""
-        facts = TraceFacts(trace: trace, schemas: configuration.schemas)
+        facts = TraceFacts(trace: trace, schemas: configuration.schemas, budget: configuration.work.analysedAtOpen)
         lanes = LaneTable(trace: trace, facts: facts)
         rows = RowList(filter: nil)
         if !configuration.filterText.isEmpty {
@@ -100,10 +106,14 @@ public final class TraceViewer: ViewerProgram {
     // MARK: ViewerProgram
 
     public var tickInterval: Duration? {
+        if hasBackgroundWork { return .zero }
         if playing { return .milliseconds(33) }
-        if following || !trace.progress.isComplete { return .milliseconds(200) }
+        if following { return .milliseconds(200) }
         return nil
     }
+
+    /// Indexing or analysis is not done: a slice of it runs on each tick.
+    public var hasBackgroundWork: Bool { !trace.progress.isComplete || !facts.isComplete(trace) }
 
     public func update(_ event: InputEvent) -> ViewerEffect {
         switch event {

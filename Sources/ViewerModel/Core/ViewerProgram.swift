@@ -5,7 +5,8 @@ public protocol ViewerProgram: AnyObject {
     func update(_ event: InputEvent) -> ViewerEffect
     /// Draws the whole screen for the current state into `grid` (already sized to the terminal).
     func render(into grid: inout CellGrid)
-    /// How often the backend should send `.tick` (while replay plays or follow is on); nil: no ticks needed.
+    /// How often the backend should send `.tick` (while replay plays or follow is on); zero: as soon as no
+    /// input is waiting (background work is left, done a slice per tick); nil: no ticks needed.
     var tickInterval: Duration? { get }
 }
 

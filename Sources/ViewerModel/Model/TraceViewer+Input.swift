@@ -42,6 +42,7 @@ extension TraceViewer {
 
     func perform(_ action: ViewerAction) -> ViewerEffect {
         message = nil
+        if Self.movesSelection.contains(action) { seekingEnd = false }
         switch action {
         case .rowDown: move(by: 1)
         case .rowUp: move(by: -1)
@@ -86,6 +87,12 @@ extension TraceViewer {
         }
         return .redraw
     }
+
+    /// Actions that take the selection somewhere: they end a pending G (``seekingEnd``).
+    static let movesSelection: Set<ViewerAction> = [
+        .rowDown, .rowUp, .pageDown, .pageUp, .firstRow, .nextEvent, .previousEvent, .nextMatchOrEvent, .previousMatch,
+        .traceStart, .nextViolation, .previousViolation, .jumpToMark, .playPause,
+    ]
 
     var pageSize: Int { max(1, layout.rect(of: focus).inner.height - (focus == .diagram ? 1 : 0)) }
 
@@ -171,17 +178,18 @@ extension TraceViewer {
         selectRow(0)
     }
 
-    /// The last row of the whole trace: indexes what is not indexed yet first.
+    /// The last row of the trace. While the file is still being indexed, the last row indexed so far, and
+    /// the selection keeps to the last row as indexing goes on (``seekingEnd``): a key answers at once,
+    /// however much of the file is left.
     func selectLastRow() {
-        if !trace.progress.isComplete {
-            let selected = selectedEvent
-            trace.indexToEnd()
-            refreshAfterGrowth(selected: selected, appended: false)
-        }
+        seekingEnd = !trace.progress.isComplete
+        if seekingEnd { message = Self.seekingEndMessage } else if message == Self.seekingEndMessage { message = nil }
         if !rows.reachedEnd(trace) { rebase(at: trace.eventCount) }
         selectRow(rows.count - 1)
         topRow = max(0, selectedRow - max(1, layout.diagram.inner.height - 1) + 1)
     }
+
+    static let seekingEndMessage = "indexing: the end follows as the file is read"
 
     /// Selects the row of event `event`, or the nearest row when the filter hides it.
     func select(event: Int) {
@@ -215,7 +223,19 @@ extension TraceViewer {
 
     func tick(_ now: UInt64) -> ViewerEffect {
         var changed = false
-        if !trace.progress.isComplete || following { changed = traceChanged() || changed }
+        // One slice per tick: indexing first, then analysis; following a growing file takes a turn at most
+        // every followInterval meanwhile, so a fast recording cannot keep the analysis from its end or the
+        // analysis the newest events from the screen.
+        let otherWork = !trace.progress.isComplete || !facts.isComplete(trace)
+        let followDue = following && (!otherWork || (lastFollow.map { now &- $0 >= Self.followInterval || now < $0 } ?? true))
+        if followDue && trace.progress.isComplete {
+            lastFollow = now
+            changed = traceChanged()
+        } else if !trace.progress.isComplete {
+            changed = traceChanged()
+        } else if !facts.isComplete(trace) {
+            changed = analyseSlice()
+        }
         if playing {
             if let last = lastTick, now > last {
                 let advance = Double(now - last) * Self.speeds[speedIndex]
@@ -256,7 +276,7 @@ extension TraceViewer {
         let selected = selectedEvent
         let lastTimeBefore = before > 0 ? trace.index.time(of: trace.index.eventNumber(atTimePosition: before - 1)) : 0
         if !trace.progress.isComplete {
-            trace.indexMore(bytes: 8 << 20)
+            trace.indexMore(bytes: configuration.work.indexBytesPerTick)
         } else {
             do {
                 try trace.follow()
@@ -270,17 +290,81 @@ extension TraceViewer {
         // New events later than everything known extend the time order at its end: the rows stay. An
         // earlier one shifts positions: the rows are found again.
         refreshAfterGrowth(selected: selected, appended: (before..<trace.eventCount).allSatisfy { trace.index.time(of: $0) >= lastTimeBefore })
-        if following { selectLastRow() }
+        if following || seekingEnd { selectLastRow() }
         return true
+    }
+
+    /// Takes over `other`, the same file opened again — with its stored index, loaded on another thread while
+    /// the first screen came from a quick open without it — when it holds at least what the viewer's own
+    /// trace has indexed (indexing it that far if not: it had no stored index). The analysis, the selection
+    /// and the filter carry over (event numbers are file positions, the same in both). Returns false, and
+    /// changes nothing, when `other` is not the same file as far as this one was indexed.
+    public func adopt(_ other: IndexedTrace) -> Bool {
+        var other = other
+        if other.eventCount < trace.eventCount { other.indexMore(untilEvents: trace.eventCount) }
+        let count = trace.eventCount
+        guard other.eventCount >= count, other.path == trace.path,
+              count == 0 || other.index.offset(of: count - 1) == trace.index.offset(of: count - 1) else { return false }
+        let selected = selectedEvent
+        trace = other
+        refreshAfterGrowth(selected: selected, appended: false)
+        if following || seekingEnd { selectLastRow() }
+        return true
+    }
+
+    /// Analyses a slice of the events not analysed yet; says whether the screen should be drawn again: the
+    /// status line's percentage moved, the analysis finished, or events on screen became analysed.
+    func analyseSlice() -> Bool {
+        let percentBefore = analysedPercent
+        let screen = visibleOffsets
+        let selectedOffset = selectedEvent.map { trace.index.offset(of: $0) }
+        let limitBefore = facts.analysedOffsetLimit
+        let filterWaits = rows.waitsForAnalysis(trace, facts: facts)
+        facts.advance(over: trace, budget: configuration.work.analysedPerTick)
+        let done = facts.isComplete(trace)
+        if filterWaits && rows.count == 0 {
+            // The filter's scan stopped where the analysis was (a render goes on from there for a screen
+            // with rows); with no row yet, look for the first.
+            rows.extend(toRows: 1, trace: trace, facts: facts, counter: counter)
+            if rows.count > 0 { selectRow(0) }
+            if rows.count > 0 || done { message = rows.count > 0 ? nil : "no event matches" }
+        }
+        // The detail (names, the sync latency) is built again only when what it says may have changed.
+        if done || selectedOffset.map({ limitBefore <= $0 && facts.isAnalysed(offset: $0) }) ?? false { detailCache = nil }
+        // Some row on screen was not analysed and now is.
+        let screenChanged = screen.map { limitBefore <= $0.upperBound && facts.analysedOffsetLimit > $0.lowerBound } ?? false
+        if screenChanged || done || analysedPercent != percentBefore {
+            lanes = LaneTable(trace: trace, facts: facts)
+            return true
+        }
+        return filterWaits
+    }
+
+    /// Analysed events in percent of those indexed (100 when done).
+    var analysedPercent: Int { trace.eventCount == 0 ? 100 : facts.analysedEvents * 100 / trace.eventCount }
+
+    /// The smallest and largest file offsets of the rows on screen (nil: none).
+    var visibleOffsets: ClosedRange<Int>? {
+        let height = max(1, layout.diagram.inner.height)
+        let last = min(rows.count, topRow + height)
+        guard topRow < last else { return nil }
+        var low = Int.max, high = Int.min
+        for row in topRow..<last {
+            let offset = trace.index.offset(of: rows.eventNumber(ofRow: row, in: trace))
+            low = min(low, offset)
+            high = max(high, offset)
+        }
+        return low...high
     }
 
     /// Rebuilds what depends on the events known (names, lanes, violations, samples, the rows unless only
     /// appended to) and keeps the selected event selected.
     func refreshAfterGrowth(selected: Int?, appended: Bool) {
-        facts.advance(over: trace)
+        facts.noteGrowth(trace)  // the new events are analysed by the next ticks
         lanes = LaneTable(trace: trace, facts: facts)
         violationList = nil
-        detailCache = nil
+        // Built again only when new events may finish it (its acknowledgement walk can cost milliseconds).
+        if detailCache?.content.awaitsLaterEvents ?? true { detailCache = nil }
         if !appended {
             queueSeries = [:]  // samples of a direction are kept in time order only while growth is at the end
             rows = RowList(filter: rows.filter)
@@ -421,11 +505,14 @@ extension TraceViewer {
             rows.extend(toRows: 1, trace: trace, facts: facts, counter: counter)
             selectRow(0)
         }
-        if rows.count == 0 { message = "no event matches" }
+        if rows.count == 0 { message = rows.waitsForAnalysis(trace, facts: facts) ? Self.filterWaitsMessage : "no event matches" }
     }
+
+    static let filterWaitsMessage = "the filter needs what the analysis has not reached yet: rows come as it goes on"
 
     /// `:t 1.5s` (also ms, us, ns; seconds by default) and `:e 1234` (an event as `ipcscope show` numbers it).
     func run(command text: String) {
+        seekingEnd = false
         let words = text.split(separator: " ", omittingEmptySubsequences: true)
         guard let verb = words.first else { return }
         let argument = words.dropFirst().joined()
@@ -467,6 +554,7 @@ extension TraceViewer {
 
     func handle(_ mouse: MouseEvent) -> ViewerEffect {
         let layout = self.layout
+        if mouse.action != .release { seekingEnd = false }
         switch mouse.action {
         case .wheelUp, .wheelDown:
             let delta = mouse.action == .wheelUp ? -3 : 3

@@ -27,7 +27,8 @@ struct LaneTable {
         var lanesOfChannel: [UInt32: Set<Int>] = [:]
         var opened: [UInt32: UInt64] = [:]
         let naming: [TraceRecordKind] = [.channelOpened, .endpoint, .endpointResolved]
-        var events = naming.flatMap { Array(index.events(of: $0)) }
+        // Only what analysis reached names a side; the rest get lanes as their rows are drawn.
+        var events = naming.flatMap { Array(index.events(of: $0)) }.filter { facts.isAnalysed(offset: index.offset(of: $0)) }
         events.sort()
         for number in events {
             guard let channel = index.channel(of: number) else { continue }

@@ -21,8 +21,19 @@ struct RowList {
     private(set) var backScanned: Int
     private(set) var forwardScanned: Int
 
+    /// The filter asks for what only analysis knows (sides' pids, processes, endpoints; latencies): an
+    /// event is analysed before the filter judges it.
+    let filterNeedsAnalysis: Bool
+    /// The filter reads `latency`: a request's is known once its response was analysed, later in the file.
+    let filterUsesLatency: Bool
+
     init(filter: CompiledFilter?, base: Int = 0) {
         self.filter = filter
+        filterNeedsAnalysis = filter.map { filter in
+            !filter.integerFields.isDisjoint(with: [.pidA, .pidB, .latency])
+                || !filter.textFields.isDisjoint(with: [.endpointA, .endpointB, .processA, .processB])
+        } ?? false
+        filterUsesLatency = filter?.integerFields.contains(.latency) ?? false
         self.base = max(0, base)
         backScanned = self.base
         forwardScanned = self.base
@@ -70,10 +81,10 @@ struct RowList {
     mutating func extendBackward(rows: Int, trace: IndexedTrace, facts: TraceFacts, counter: RecordCounter) -> Int {
         let before = back.count
         while backScanned > 0 && back.count - before < rows {
+            let verdict = self.verdict(trace.index.eventNumber(atTimePosition: backScanned - 1), trace: trace, facts: facts, counter: counter)
+            if verdict == .notYetKnown { break }
             backScanned -= 1
-            if matches(trace.index.eventNumber(atTimePosition: backScanned), trace: trace, facts: facts, counter: counter) {
-                back.append(UInt32(backScanned))
-            }
+            if verdict == .listed { back.append(UInt32(backScanned)) }
         }
         return back.count - before
     }
@@ -81,18 +92,34 @@ struct RowList {
     private mutating func scanForward(trace: IndexedTrace, facts: TraceFacts, counter: RecordCounter, until done: (RowList) -> Bool) {
         let total = trace.index.count
         while forwardScanned < total, !done(self) {
-            if matches(trace.index.eventNumber(atTimePosition: forwardScanned), trace: trace, facts: facts, counter: counter) {
-                forward.append(UInt32(forwardScanned))
-            }
+            let verdict = self.verdict(trace.index.eventNumber(atTimePosition: forwardScanned), trace: trace, facts: facts, counter: counter)
+            if verdict == .notYetKnown { break }
+            if verdict == .listed { forward.append(UInt32(forwardScanned)) }
             forwardScanned += 1
         }
     }
 
-    private func matches(_ number: Int, trace: IndexedTrace, facts: TraceFacts, counter: RecordCounter) -> Bool {
-        guard Self.isListed(kind: trace.index.rawKind(of: number), filter: filter) else { return false }
-        guard let filter else { return true }
-        guard let record = counter.scanRecord(number, in: trace) else { return false }
-        return filter.matches(facts.filterSubject(record, offset: trace.index.offset(of: number)))
+    enum Verdict { case listed, notListed, notYetKnown }
+
+    /// Whether event `number` is a row. A filter on what only analysis knows cannot say for an event the
+    /// analysis has not reached (nor for a sync request whose response it has not reached, when the filter
+    /// reads `latency`): the scan stops there and goes on once the background analysis has gone further
+    /// (``waitsForAnalysis``), so a key never waits for the analysis of the file.
+    private func verdict(_ number: Int, trace: IndexedTrace, facts: TraceFacts, counter: RecordCounter) -> Verdict {
+        guard Self.isListed(kind: trace.index.rawKind(of: number), filter: filter) else { return .notListed }
+        guard let filter else { return .listed }
+        let offset = trace.index.offset(of: number)
+        if filterNeedsAnalysis && !facts.isAnalysed(offset: offset) { return .notYetKnown }
+        guard let record = counter.scanRecord(number, in: trace) else { return .notListed }
+        if filterUsesLatency, !facts.caughtUp, case .payloadFrame(let frame) = record, facts.awaitsResponse(frame, offset: offset) {
+            return .notYetKnown
+        }
+        return filter.matches(facts.filterSubject(record, offset: offset)) ? .listed : .notListed
+    }
+
+    /// The scan stopped at an event the analysis has not reached: more rows may come as it goes on.
+    func waitsForAnalysis(_ trace: IndexedTrace, facts: TraceFacts) -> Bool {
+        filter != nil && (filterNeedsAnalysis || filterUsesLatency) && !facts.caughtUp && (!reachedStart || !reachedEnd(trace))
     }
 
     /// The event number of row `row` (which must be known).

@@ -36,8 +36,12 @@ enum FDAcknowledgement: Equatable, Sendable {
 /// and kinds, sync latencies, delivery times, fd acknowledgements, limits, the payload decoder.
 ///
 /// Names, identities and latencies come from TraceAnalysis's `TraceAnalyzer`, fed the indexed events once
-/// each: when the trace grows (indexing, follow) only the new events are analysed, so keeping up with a
-/// trace being recorded costs what it adds, not what it holds.
+/// each, in file order and in slices (``advance(over:budget:)``): at open only the first events, then a
+/// slice per background tick, so opening a large trace (or one whose stored index made it all known at
+/// once) costs a slice, not the trace. What the analyzer has not reached yet is said so: a side not yet
+/// identified is its channel side (`ch3 A`), a sync call not yet answered in what was analysed `sync …`.
+/// A filter that asks for what only analysis knows stops at the first event the analysis has not reached
+/// and goes on as it does (``RowList``), so its answer is never a guess.
 final class TraceFacts {
     let context: TraceAnalyzer
     let decoder: PayloadDecoder?
@@ -48,21 +52,56 @@ final class TraceFacts {
     /// the frame, so a few records on).
     static let deliveryWalkLimit = 65_536
 
-    /// Analyses the events indexed so far.
-    init(trace: IndexedTrace, schemas: [SchemaFile]) {
+    /// Events analysed so far (file order: event numbers below this one).
+    var analysedEvents: Int { context.analyzedEvents }
+    /// Offsets below this one were analysed (the analyzer goes in file order).
+    private(set) var analysedOffsetLimit = 0
+
+    /// Analyses at most `budget` of the events indexed so far (nil: all of them).
+    init(trace: IndexedTrace, schemas: [SchemaFile], budget: Int? = nil) {
         context = TraceAnalyzer(schemas: schemas)
-        context.advance(over: trace)
+        context.advance(over: trace, upTo: budget.map { min($0, trace.eventCount) })
         header = trace.reader.header
         var files = schemas
         for schema in header?.schemas ?? [] {
             if let file = try? SchemaParser.parse(schema.text, path: schema.path) { files.append(file) }  // errors: context.schemaErrors
         }
         decoder = files.isEmpty ? nil : PayloadDecoder(files: files)
+        noteProgress(trace)
     }
 
-    /// Analyses the events indexed since the last call (the trace grew or indexing went on).
-    func advance(over trace: IndexedTrace) {
-        context.advance(over: trace)
+    /// Analyses at most `budget` more of the events indexed (nil: all of them); returns how many it analysed.
+    @discardableResult
+    func advance(over trace: IndexedTrace, budget: Int?) -> Int {
+        let before = context.analyzedEvents
+        context.advance(over: trace, upTo: budget.map { before + max(0, $0) })
+        noteProgress(trace)
+        return context.analyzedEvents - before
+    }
+
+    /// The trace grew (indexing, follow): what was analysed stays; the new events wait for ``advance(over:budget:)``.
+    func noteGrowth(_ trace: IndexedTrace) { noteProgress(trace) }
+
+    /// Whether a payload frame is a sync request whose latency is not known yet.
+    func awaitsResponse(_ frame: PayloadFrameRecord, offset: Int) -> Bool {
+        guard let envelope = frame.capturedPayload.withUnsafeBytes({ MessageEnvelope(payload: $0) }),
+              messageKind(envelope) == .request else { return false }
+        return latency(atOffset: offset) == nil
+    }
+
+    /// Whether every indexed event was analysed.
+    func isComplete(_ trace: IndexedTrace) -> Bool { context.analyzedEvents >= trace.eventCount }
+
+    /// Whether the record at `offset` was analysed (what it says about sides and sync calls is known).
+    func isAnalysed(offset: Int) -> Bool { offset < analysedOffsetLimit }
+
+    /// Every event of the whole file analysed (as of the last call).
+    private(set) var caughtUp = false
+
+    private func noteProgress(_ trace: IndexedTrace) {
+        let analysed = context.analyzedEvents
+        caughtUp = analysed >= trace.eventCount && trace.progress.isComplete
+        analysedOffsetLimit = analysed < trace.eventCount ? trace.index.offset(of: analysed) : trace.progress.indexedBytes
     }
 
     // MARK: names
@@ -90,6 +129,9 @@ final class TraceFacts {
 
     /// Request-to-response time of the sync frame at `offset` (set on both frames of a pair).
     func latency(atOffset offset: Int) -> Int64? { context.latency(at: offset) }
+
+    /// Whether a sync request without a latency may still get one from what is not analysed (or indexed) yet.
+    var responsesMayFollow: Bool { !caughtUp }
 
     func participant(channel: UInt32, side: Int, atOffset offset: Int) -> Participant {
         let channelSide = "ch\(channel) \(side == 0 ? "A" : "B")"

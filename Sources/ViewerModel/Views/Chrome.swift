@@ -40,6 +40,9 @@ extension TraceViewer {
         let progress = trace.progress
         if !progress.isComplete && progress.fileBytes > 0 {
             parts.append("indexing \(Int(Double(progress.indexedBytes) / Double(progress.fileBytes) * 100))%")
+        } else if !facts.isComplete(trace) {
+            // Names, lanes and latencies of what is not analysed yet are provisional (docs/viewer.md).
+            parts.append("analysing \(analysedPercent)%")
         }
         grid.put(" " + parts.joined(separator: "  "), row: rect.row, column: rect.column, style: style, limit: rect.width)
     }

@@ -15,6 +15,8 @@ struct DetailContent {
     var lines: [DetailLine]
     /// The captured payload, dumped in hex under the lines.
     var payload: [UInt8]?
+    /// What events appended later could change: a delivery or an acknowledgement not found yet.
+    var awaitsLaterEvents = false
 }
 
 /// The selected event in full: header fields, both timestamps and the time queued, the decoded parameter
@@ -153,13 +155,17 @@ extension TraceViewer {
             route(frame.channel, frame.direction)
             add("frame \(frame.frameIndex)  \(Format.bytes(UInt64(frame.header.payloadSize)))  \(frame.header.fdCount) fd  stream offset \(frame.streamOffset)")
             add("sent      \(format.offset(relative(frame.time)))")
+            var awaitsLaterEvents = false
             if let delivered = facts.deliveryTime(of: frame, event: event, in: trace, counter: counter) {
                 add("delivered \(format.offset(relative(delivered)))  queued \(format.duration(Int64(bitPattern: delivered &- frame.time)))")
             } else {
                 add("delivered (no frames-delivered record)", .dim)
+                awaitsLaterEvents = true
             }
             if let latency = facts.latency(atOffset: offset) {
                 add(kind == .response ? "response, \(format.duration(latency)) after its request" : "sync request, answered in \(format.duration(latency))", .sync)
+            } else if kind == .request && facts.responsesMayFollow {
+                add("sync request, response not analysed yet", .dim)
             } else if kind == .request {
                 add("sync request, no response in the trace", .warning)
             }
@@ -182,12 +188,14 @@ extension TraceViewer {
                     }
                     switch position < acks.count ? acks[position] : .unknown {
                     case .acknowledged(let time): lines.append(DetailLine(text: text + "  \(glyphs.check) ack \(format.offset(relative(time)))", role: .normal))
-                    case .unacknowledged: lines.append(DetailLine(text: text + "  not acknowledged", role: .warning))
+                    case .unacknowledged:
+                        lines.append(DetailLine(text: text + "  not acknowledged", role: .warning))
+                        awaitsLaterEvents = true
                     case .unknown: lines.append(DetailLine(text: text + "  ack not worked out (long channel)", role: .dim))
                     }
                 }
             }
-            return DetailContent(lines: lines, payload: frame.capturedPayload)
+            return DetailContent(lines: lines, payload: frame.capturedPayload, awaitsLaterEvents: awaitsLaterEvents)
         case .acknowledgement(let ack):
             add("acknowledgement of \(ack.count) fd" + (ack.count == 1 ? "" : "s"), .title, bold: true)
             route(ack.channel, ack.direction)

@@ -114,7 +114,7 @@ struct DiagramRowBuilder {
         if frame.header.fdCount > 0 { label += " \(frame.header.fdCount) fd" }
         switch facts.messageKind(envelope) {
         case .request?:
-            label += facts.latency(atOffset: offset).map { " sync \(format.duration($0))" } ?? " sync, no response"
+            label += facts.latency(atOffset: offset).map { " sync \(format.duration($0))" } ?? (facts.responsesMayFollow ? " sync \(glyphs.ellipsis)" : " sync, no response")
             return (label, .sync)
         case .response?:
             label += facts.latency(atOffset: offset).map { " \(format.duration($0))" } ?? ""
