@@ -3,16 +3,19 @@ import TraceAnalysis
 import TraceFormat
 
 /// An indexed trace with what an exported event needs besides its own record: side identities, message
-/// names and sync latencies (the ``TraceAnalyzer``, fed every record once) and delivery times from
+/// names and sync latencies (a ``TraceAnalyzer`` in its names scope: only those) and delivery times from
 /// frames-delivered records (read through the index's posting list for that kind only).
 public final class ExportContext {
     public let trace: IndexedTrace
     public let header: TraceHeader?
+    /// Identities, message names and latencies only (``TraceAnalyzer/Scope/names``).
     public let names: TraceAnalyzer
     /// The time of the first event after the header, in time order: `t` counts from here.
     public let firstTime: UInt64
     /// Per channel and direction (`channel << 1 | direction`), delivery ranges in file order.
     private let deliveries: [UInt64: [(first: UInt64, last: UInt64, time: UInt64)]]
+    /// The ranges of the direction asked last (key all ones: none yet).
+    private var lastDelivery: (key: UInt64, ranges: [(first: UInt64, last: UInt64, time: UInt64)]) = (.max, [])
 
     /// - Parameter schemas: `--schema` files, used before those embedded in the trace.
     public init(path: String, store: IndexStore = .userCache, schemas: [SchemaFile] = []) throws(TraceFileError) {
@@ -20,7 +23,9 @@ public final class ExportContext {
         trace.indexToEnd()
         self.trace = trace
         if trace.eventCount > 0, case .header(let header)? = trace.record(0) { self.header = header } else { header = nil }
-        names = TraceAnalyzer(schemas: schemas)
+        // Only what an exported event is named with (identities, message names, latencies): the export reads
+        // no other analysis, and async frames need no read.
+        names = TraceAnalyzer(schemas: schemas, scope: .names)
         names.advance(over: trace)
         names.isComplete = true
         var first: UInt64 = 0
@@ -49,7 +54,16 @@ public final class ExportContext {
 
     /// When the receiver took frame `frameIndex` of `channel`'s `direction`, if a frames-delivered record says.
     public func deliveredTime(channel: UInt32, direction: Direction, frameIndex: UInt64) -> UInt64? {
-        guard let ranges = deliveries[Self.key(channel, direction)] else { return nil }
+        let key = Self.key(channel, direction)
+        // Most events are of the same direction as the one before: no hashing then.
+        let ranges: [(first: UInt64, last: UInt64, time: UInt64)]
+        if key == lastDelivery.key {
+            ranges = lastDelivery.ranges
+        } else {
+            guard let found = deliveries[key] else { return nil }
+            lastDelivery = (key, found)
+            ranges = found
+        }
         // Ranges arrive in frame order per direction: binary search for the last range starting at or before.
         var low = 0, high = ranges.count
         while low < high {
