@@ -18,12 +18,28 @@ public struct EventJSON {
         if case .payloadFrame(let frame) = record {
             common(.payloadFrame, time: frame.time, channel: frame.channel, direction: frame.direction,
                    offset: offset, context: context, into: out)
-            payloadFields(of: frame, offset: offset, context: context, into: out)
+            payloadFields(of: frame, envelope: frame.capturedPayload.withUnsafeBytes { MessageEnvelope(payload: $0) },
+                          capturedSize: frame.capturedPayload.count, offset: offset, context: context, into: out)
         } else {
             common(record.kind, time: record.time, channel: record.channel, direction: record.direction,
                    offset: offset, context: context, into: out)
             fields(of: record, offset: offset, context: context, into: out)
         }
+        out.endObject()
+    }
+
+    /// Whether a payload frame read in place (captured bytes and fds not copied) is written as its decoded
+    /// record would be: when neither its fds nor its payload bytes are written.
+    public func canWrite(_ fields: PayloadFrameFields) -> Bool { fields.attachedFDCount == 0 && !includePayload }
+
+    /// A payload frame read in place, for which ``canWrite(_:)`` holds: the same bytes as ``write(_:offset:context:into:)``
+    /// of its decoded record.
+    public func write(_ fields: PayloadFrameFields, offset: Int, context: ExportContext, into out: JSONBuffer) {
+        precondition(canWrite(fields), "a frame with fds or a payload to write is written from its decoded record")
+        let frame = fields.frame
+        common(.payloadFrame, time: frame.time, channel: frame.channel, direction: frame.direction,
+               offset: offset, context: context, into: out)
+        payloadFields(of: frame, envelope: fields.envelope, capturedSize: fields.capturedSize, offset: offset, context: context, into: out)
         out.endObject()
     }
 
@@ -117,14 +133,16 @@ public struct EventJSON {
         out.endArray()
     }
 
-    private func payloadFields(of frame: PayloadFrameRecord, offset: Int, context: ExportContext, into out: JSONBuffer) {
+    /// `envelope` and `capturedSize` are the captured bytes' (which `frame` may leave out: then so do its fds).
+    private func payloadFields(of frame: PayloadFrameRecord, envelope: MessageEnvelope?, capturedSize: Int,
+                               offset: Int, context: ExportContext, into out: JSONBuffer) {
         out.key("frame_index"); out.uint(frame.frameIndex)
         out.key("stream_offset"); out.uint(frame.streamOffset)
         out.key("payload_size"); out.uint(UInt64(frame.header.payloadSize))
-        out.key("captured_size"); out.uint(UInt64(frame.capturedPayload.count))
+        out.key("captured_size"); out.uint(UInt64(capturedSize))
         out.key("fd_count"); out.uint(UInt64(frame.header.fdCount))
         if !frame.fds.isEmpty { fds(frame.fds, into: out) }
-        if let envelope = frame.capturedPayload.withUnsafeBytes({ MessageEnvelope(payload: $0) }) {
+        if let envelope {
             out.key("magic"); out.uint(UInt64(envelope.magic))
             out.key("message_id"); out.int(Int64(envelope.messageID))
             let kind = messageMembers(magic: envelope.magic, id: envelope.messageID, context: context, into: out)
@@ -142,7 +160,8 @@ public struct EventJSON {
         case .header:
             break
         case .payloadFrame(let frame):
-            payloadFields(of: frame, offset: offset, context: context, into: out)
+            payloadFields(of: frame, envelope: frame.capturedPayload.withUnsafeBytes { MessageEnvelope(payload: $0) },
+                          capturedSize: frame.capturedPayload.count, offset: offset, context: context, into: out)
         case .acknowledgement(let ack):
             out.key("frame_index"); out.uint(ack.frameIndex)
             out.key("stream_offset"); out.uint(ack.streamOffset)

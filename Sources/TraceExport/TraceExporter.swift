@@ -43,13 +43,32 @@ public struct TraceExporter {
         }
     }
 
-    private func writeJSONL(_ out: JSONBuffer, _ output: ExportOutput) throws(ExportError) {
+    /// Each selected event as an object, in time order: after a newline (`newlineFirst`, JSON's array) or
+    /// followed by one (JSON Lines). Without a filter, payload frames whose fds and payload bytes are not
+    /// written are read in place (their captured bytes are not copied): the same output.
+    private func writeEvents(_ out: JSONBuffer, _ output: ExportOutput, newlineFirst: Bool) throws(ExportError) {
         let writer = EventJSON(includePayload: includePayload)
-        try forEachSelectedEvent { (_, record, offset) throws(ExportError) in
-            writer.write(record, offset: offset, context: context, into: out)
-            out.newline()
+        let trace = context.trace, index = trace.index
+        let inPlace = filter == nil
+        try context.forEachEventInTimeOrder { (number) throws(ExportError) in
+            let offset = index.offset(of: number)
+            if inPlace, index.rawKind(of: number) == TraceRecordKind.payloadFrame.rawValue,
+               let fields = trace.reader.payloadFrameFields(at: offset), writer.canWrite(fields) {
+                if newlineFirst { out.newline() }
+                writer.write(fields, offset: offset, context: context, into: out)
+            } else {
+                guard let record = trace.reader.record(at: offset) else { return }
+                if let filter, !filter.matches(TraceRecordSubject(record: record, offset: offset, context: context.names)) { return }
+                if newlineFirst { out.newline() }
+                writer.write(record, offset: offset, context: context, into: out)
+            }
+            if !newlineFirst { out.newline() }
             if out.count >= Self.flushThreshold { try output.flush(out) }
         }
+    }
+
+    private func writeJSONL(_ out: JSONBuffer, _ output: ExportOutput) throws(ExportError) {
+        try writeEvents(out, output, newlineFirst: false)
     }
 
     private func writeJSON(_ out: JSONBuffer, _ output: ExportOutput) throws(ExportError) {
@@ -58,12 +77,7 @@ public struct TraceExporter {
         out.key("processes"); writeProcesses(out)
         out.key("channels"); writeChannels(out)
         out.key("events"); out.beginArray()
-        let writer = EventJSON(includePayload: includePayload)
-        try forEachSelectedEvent { (_, record, offset) throws(ExportError) in
-            out.newline()
-            writer.write(record, offset: offset, context: context, into: out)
-            if out.count >= Self.flushThreshold { try output.flush(out) }
-        }
+        try writeEvents(out, output, newlineFirst: true)
         out.endArray()
         out.endObject()
         out.newline()

@@ -242,6 +242,32 @@ enum RecordBodyDecoder {
             header: header, capturedPayload: captured, fds: fds)
     }
 
+    /// A payload frame's fields without copying its captured bytes or fd list (``PayloadFrameFields``). Accepts exactly the bodies
+    /// ``payloadFrame(_:)`` decodes (the same reads and checks, skipping instead of copying).
+    static func payloadFrameFields(body: UnsafeRawBufferPointer) throws(BodyDecodingError) -> PayloadFrameFields {
+        var r = BodyReader(body)
+        let time = try r.u64("time")
+        let channel = try r.u32("channel")
+        let direction = try direction(&r)
+        let frameIndex = try r.u64("frame index")
+        let streamOffset = try r.u64("stream offset")
+        let header = FrameHeader(
+            rawType: try r.u8("frame type"), payloadSize: try r.u32("payload size"), fdCount: try r.u32("fd count"))
+        let captured = try r.blob("captured payload")
+        let fdCount = Int(try r.u32("attached fd count"))
+        let entrySize = Int(try r.u16("attached fd entry size"))
+        guard entrySize >= PayloadFrameLayout.fdEntrySize else {
+            throw BodyDecodingError("attached fd entry size \(entrySize) is below \(PayloadFrameLayout.fdEntrySize)")
+        }
+        guard fdCount <= r.remaining / entrySize else {
+            throw BodyDecodingError("\(fdCount) attached fds of \(entrySize) bytes do not fit in \(r.remaining) bytes")
+        }
+        let frame = PayloadFrameRecord(
+            time: time, channel: channel, direction: direction, frameIndex: frameIndex, streamOffset: streamOffset,
+            header: header, capturedPayload: [], fds: [])
+        return PayloadFrameFields(frame: frame, envelope: MessageEnvelope(payload: captured), capturedSize: captured.count, attachedFDCount: fdCount)
+    }
+
     /// An fd list: count, entry size, entries (payload-frame and late-fds records).
     private static func attachedFDs(_ r: inout BodyReader) throws(BodyDecodingError) -> [AttachedFD] {
         let fdCount = Int(try r.u32("attached fd count"))

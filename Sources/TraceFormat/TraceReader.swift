@@ -1,4 +1,5 @@
 import Glibc
+import IPCWire
 
 /// Reads a trace file through a read-only mmap, also while it is still being written: ``refresh()``
 /// maps what was appended since. An incomplete record at the end is a tail in progress, never an error.
@@ -84,6 +85,17 @@ public struct TraceReader: Sendable {
               case .valid(let frame) = RecordScanner.checkFrame(in: mapping.bytes, at: offset)
         else { return nil }
         return try? RecordBodyDecoder.decode(kind: frame.kind, body: Self.body(of: frame, in: mapping.bytes))
+    }
+
+    /// The payload frame at `offset` without copying its captured bytes or fds (``PayloadFrameFields``): for
+    /// passes over every frame that need neither. nil exactly when ``record(at:)`` would not return a
+    /// payload frame there.
+    public func payloadFrameFields(at offset: Int) -> PayloadFrameFields? {
+        guard offset >= TraceFileLayout.firstRecordOffset, offset < mapping.count,
+              case .valid(let frame) = RecordScanner.checkFrame(in: mapping.bytes, at: offset),
+              frame.kind == TraceRecordKind.payloadFrame.rawValue
+        else { return nil }
+        return try? RecordBodyDecoder.payloadFrameFields(body: Self.body(of: frame, in: mapping.bytes))
     }
 
     static func body(of frame: RecordFrame, in data: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {

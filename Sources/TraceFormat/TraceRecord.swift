@@ -304,6 +304,18 @@ public struct AttachedFD: Sendable, Equatable, Hashable {
     }
 }
 
+/// A payload frame read in place (``TraceReader/payloadFrameFields(at:)``): `frame` has every fixed field and
+/// its `capturedPayload` and `fds` left empty; what the captured bytes and fd list are is summed up here.
+public struct PayloadFrameFields: Sendable {
+    public var frame: PayloadFrameRecord
+    /// The first 8 captured bytes, when at least 8 were captured.
+    public var envelope: MessageEnvelope?
+    /// How many payload bytes the record holds (`capturedPayload.count` of the decoded record).
+    public var capturedSize: Int
+    /// How many fds the record's list describes (`fds.count` of the decoded record).
+    public var attachedFDCount: Int
+}
+
 public struct PayloadFrameRecord: Sendable, Equatable {
     public var time: UInt64
     public var channel: UInt32

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import IPCWire
 import Testing
@@ -128,5 +129,58 @@ import TraceFormat
         analyzer.advance(over: trace)
         #expect(analyzer.analyzedEvents == ConstructedTrace.records.count + 1)
         #expect(analyzer.sync.calls == 4 && analyzer.sync.answeredCalls == 4)
+    }
+}
+
+/// The export's analysis keeps only what names events (`TraceAnalyzer.Scope.names`) and reads no async
+/// frame: every answer it gives is the full analysis's, for every event of the demo traces (sides that
+/// change identity, processes, named and unnamed messages, answered and unanswered sync calls).
+@Suite struct NamesScopeTests {
+    static let traces = ["demo.ipctrace", "demo-misbehave.ipctrace"].map {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Traces/\($0)").standardizedFileURL.path
+    } + [ConstructedTraceFile.path]
+
+    enum ConstructedTraceFile {
+        static let path: String = (try? ConstructedTrace.write()) ?? "/nonexistent"
+    }
+
+    @Test(arguments: traces)
+    func namesAreTheFullAnalysisNames(path: String) throws {
+        var trace = try IndexedTrace(path: path, store: .disabled)
+        trace.indexToEnd()
+        let full = TraceAnalyzer()
+        full.advance(over: trace)
+        full.isComplete = true
+        // Fed in chunks, as a followed trace is.
+        let names = TraceAnalyzer(scope: .names)
+        var end = 0
+        while end < trace.eventCount {
+            end += 37
+            names.advance(over: trace, upTo: end)
+        }
+        names.isComplete = true
+        #expect(names.header == full.header && names.startTime == full.startTime && names.end == full.end)
+        #expect(names.processes == full.processes)
+        #expect(names.sync.calls == full.sync.calls && names.sync.answeredCalls == full.sync.answeredCalls)
+        #expect(full.sync.calls > 0)
+        var latencies = 0, named = 0
+        for number in 0..<trace.eventCount {
+            let event = trace.event(number)
+            #expect(names.latency(at: event.offset) == full.latency(at: event.offset))
+            if full.latency(at: event.offset) != nil { latencies += 1 }
+            if let envelope = event.envelope {
+                let a = names.message(magic: envelope.magic, id: envelope.messageID), b = full.message(magic: envelope.magic, id: envelope.messageID)
+                #expect(a?.name == b?.name && a?.kind == b?.kind)
+                if b != nil { named += 1 }
+            }
+            if let channel = event.channel {
+                for side in 0..<2 {
+                    #expect(names.identity(channel: channel, side: side, at: event.offset) == full.identity(channel: channel, side: side, at: event.offset))
+                }
+            }
+        }
+        #expect(latencies > 0 && named > 0)
+        // What the scope leaves out stays empty.
+        #expect(names.tally.events == 0 && names.channels.channels.isEmpty)
     }
 }

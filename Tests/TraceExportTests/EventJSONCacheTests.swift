@@ -36,6 +36,33 @@ import TraceFormat
         #expect(text.contains("\"message\":") && text.contains("\"sender\":{"))
     }
 
+    /// The export writes payload frames without fds read in place (captured bytes not copied): the same
+    /// bytes as the decoded record gives, and only for frames whose fds and payload are not written.
+    @Test(arguments: traces, [false, true])
+    func inPlaceFramesAreWrittenAsTheirRecords(path: String, payload: Bool) throws {
+        let context = try ExportContext(path: path, store: .disabled)
+        let writer = EventJSON(includePayload: payload)
+        var inPlace = 0, decodedOnly = 0
+        var offsets: [Int] = []
+        try context.forEachEventInTimeOrder { offsets.append(context.trace.index.offset(of: $0)) }
+        for offset in offsets {
+            guard case .payloadFrame(let frame)? = context.trace.reader.record(at: offset) else { continue }
+            let fields = try #require(context.trace.reader.payloadFrameFields(at: offset))
+            guard writer.canWrite(fields) else {
+                #expect(payload || !frame.fds.isEmpty)
+                decodedOnly += 1
+                continue
+            }
+            let a = JSONBuffer(), b = JSONBuffer()
+            writer.write(fields, offset: offset, context: context, into: a)
+            writer.write(.payloadFrame(frame), offset: offset, context: context, into: b)
+            #expect(a.bytes == b.bytes)
+            inPlace += 1
+        }
+        #expect(payload ? inPlace == 0 : inPlace > 100)
+        #expect(decodedOnly > 0)
+    }
+
     @Test func staticKindNamesAreTheKindsDescriptions() {
         for kind in TraceRecordKind.allCases {
             #expect("\(EventJSON.name(of: kind))" == kind.description)

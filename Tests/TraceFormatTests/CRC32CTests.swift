@@ -42,7 +42,8 @@ import Testing
 @Suite struct CRC32CPathTests {
     @Test func hardwareAndSoftwarePathsAgree() {
         var generator = SplitMix64(seed: 99)
-        for length in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 4097, 65_536 + 3] {
+        // Around the three-stream chunk (3 × 4096 bytes) of the hardware path too.
+        for length in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 4097, 12_287, 12_288, 12_289, 24_576 + 8, 65_536 + 3, 1 << 20] {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
             bytes.withUnsafeBytes { raw in
                 #expect(CRC32C.checksum(raw) == CRC32C.softwareChecksum(raw), "length \(length)")

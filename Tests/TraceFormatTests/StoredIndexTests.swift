@@ -86,6 +86,18 @@ import Testing
         let offsets = times + 8 * count, frameIndexes = offsets + 4 * count, timeOrder = frameIndexes + 4 * count
         let channelSlots = timeOrder + 4 * count, kinds = channelSlots + 2 * count + 2 * count + 2 * count
         let postings = kinds + 2 * count
+        // The stored lists (kinds, channel slots, overflow): where the first with gaps keeps them, and the
+        // first channel list with entries.
+        var listStart = postings
+        var withGaps: (bytes: Int, firsts: Int)?, channelList: (bytes: Int, firsts: Int)?
+        for list in 0..<(256 + channels + 1) {
+            let entries = Int(get32(good, listStart)), byteCount = Int(get32(good, listStart + 8))
+            let place = (bytes: listStart + 16, firsts: listStart + 16 + byteCount)
+            if withGaps == nil, entries >= 3 { withGaps = place }
+            if channelList == nil, list >= 256, entries >= 3 { channelList = place }
+            listStart += 16 + byteCount + 4 * ((entries + 127) / 128)
+        }
+        let gaps = try #require(withGaps), channelGaps = try #require(channelList)
         let edits: [(String, (inout [UInt8]) -> Void)] = [
             ("event count huge", { put64(&$0, at: 96, 1 << 40) }),
             ("event count one more", { put64(&$0, at: 96, UInt64(count + 1)) }),
@@ -99,6 +111,11 @@ import Testing
             ("a kind changed", { $0[kinds + count - 1] ^= 0x7 }),
             ("posting list count", { put32(&$0, at: postings + 16 * 0, 5) }),
             ("posting list byte count huge", { put64(&$0, at: postings + 8, 1 << 62) }),
+            ("a kind list's gap changed", { $0[gaps.bytes] = $0[gaps.bytes] == 1 ? 2 : 1 }),
+            ("a kind list's gap zero", { $0[gaps.bytes] = 0 }),
+            ("a kind list's first entry changed", { put32(&$0, at: gaps.firsts, get32($0, gaps.firsts) + 1) }),
+            ("a channel list's gap changed", { $0[channelGaps.bytes] = $0[channelGaps.bytes] == 1 ? 2 : 1 }),
+            ("a channel list's first entry changed", { put32(&$0, at: channelGaps.firsts, get32($0, channelGaps.firsts) + 1) }),
         ]
         for (name, edit) in edits {
             var crafted = good

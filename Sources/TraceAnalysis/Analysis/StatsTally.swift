@@ -51,7 +51,10 @@ public struct StatsTally: Sendable {
 extension TraceAnalyzer {
     /// What a payload frame is, for counting: its flow (the side identities it saw), message and kind.
     public func classify(_ frame: PayloadFrameRecord, offset: Int) -> (flow: TrafficStatistics.Flow, message: TrafficStatistics.Message?, kind: MessageKind?) {
-        let envelope = frame.capturedPayload.withUnsafeBytes { MessageEnvelope(payload: $0) }
+        classify(frame, envelope: frame.capturedPayload.withUnsafeBytes { MessageEnvelope(payload: $0) }, offset: offset)
+    }
+
+    func classify(_ frame: PayloadFrameRecord, envelope: MessageEnvelope?, offset: Int) -> (flow: TrafficStatistics.Flow, message: TrafficStatistics.Message?, kind: MessageKind?) {
         let sender = frame.direction == .aToB ? 0 : 1
         let flow = TrafficStatistics.Flow(
             channel: frame.channel, direction: frame.direction,

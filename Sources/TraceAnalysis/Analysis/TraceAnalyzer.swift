@@ -51,8 +51,27 @@ public final class TraceAnalyzer {
     public private(set) var framesLost: UInt64 = 0
     public private(set) var bytesNotCaptured: UInt64 = 0
 
-    public init(schemas: [SchemaFile] = []) {
+    /// What an analysis keeps.
+    package enum Scope: Sendable {
+        /// Everything this type answers.
+        case everything
+        /// Only what names an event: the header (and schemas), side identities and processes, message names
+        /// and sync latencies (``identity(channel:side:at:)``, ``message(magic:id:)``, ``latency(at:)``,
+        /// ``process(pid:at:)``), each the same as ``everything`` gives. Counts, channels, fds, queues and
+        /// violations stay empty, and ``advance(over:upTo:)`` reads no other record: a payload frame only
+        /// when the index's envelope names a request or response (the export's pass).
+        case names
+    }
+
+    package let scope: Scope
+
+    public convenience init(schemas: [SchemaFile] = []) {
+        self.init(schemas: schemas, scope: .everything)
+    }
+
+    package init(schemas: [SchemaFile] = [], scope: Scope) {
         userSchemas = schemas
+        self.scope = scope
         if !schemas.isEmpty { useSchemas(schemas) }
     }
 
@@ -72,11 +91,74 @@ public final class TraceAnalyzer {
     /// each record once.
     public func advance(over trace: IndexedTrace, upTo end: Int? = nil) {
         let end = min(end ?? trace.eventCount, trace.eventCount)
+        let index = trace.index, reader = trace.reader
+        if scope == .names {
+            advanceNames(index: index, reader: reader, upTo: end)
+            return
+        }
         while analyzedEvents < end {
-            let offset = trace.index.offset(of: analyzedEvents)
-            if let record = trace.reader.record(at: offset) { consume(record, offset: offset) }
+            let offset = index.offset(of: analyzedEvents)
+            // Payload frames, most of a trace, are read in place: what the analysis counts of them is the
+            // fixed fields and the envelope, so their captured bytes and fds are not copied.
+            if index.rawKind(of: analyzedEvents) == TraceRecordKind.payloadFrame.rawValue {
+                if let fields = reader.payloadFrameFields(at: offset), offset > lastOffset {
+                    lastOffset = offset
+                    payloadFrame(fields.frame, envelope: fields.envelope, offset: offset)
+                }
+            } else if let record = reader.record(at: offset) {
+                consume(record, offset: offset)
+            }
             analyzedEvents += 1
         }
+    }
+
+    /// ``advance(over:upTo:)`` in the ``Scope/names`` scope: the kind column says which records to read.
+    private func advanceNames(index: EventIndex, reader: TraceReader, upTo end: Int) {
+        while analyzedEvents < end {
+            let number = analyzedEvents
+            analyzedEvents += 1
+            let kind = index.rawKind(of: number)
+            if kind == TraceRecordKind.payloadFrame.rawValue {
+                // An async or unnamed message changes nothing kept here (the pairing ignores it).
+                guard let envelope = index.envelope(of: number), isSync(magic: envelope.magic, id: envelope.messageID) else { continue }
+                let offset = index.offset(of: number)
+                guard offset > lastOffset, let fields = reader.payloadFrameFields(at: offset) else { continue }
+                lastOffset = offset
+                namesPayloadFrame(fields.frame, envelope: fields.envelope, offset: offset)
+            } else if Self.namingKinds.contains(kind) {
+                let offset = index.offset(of: number)
+                if let record = reader.record(at: offset) { consume(record, offset: offset) }
+            }
+        }
+    }
+
+    /// The kinds other than payload frames that the ``Scope/names`` scope keeps something of.
+    private static let namingKinds: Set<UInt8> = Set([TraceRecordKind.header, .channelOpened, .endpointResolved, .process, .endpoint, .end].map(\.rawValue))
+
+    /// Whether the schemas make (magic, id) a request or response, through a small direct-mapped cache of
+    /// the names table (most frames are async: no hashing for them).
+    private func isSync(magic: UInt32, id: Int32) -> Bool {
+        let key = Self.key(magic, id)
+        let slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 54)
+        if syncCache.keys[slot] == key, syncCache.filled[slot] { return syncCache.sync[slot] }
+        let sync = message(magic: magic, id: id).map { $0.kind != .async } ?? false
+        syncCache.keys[slot] = key
+        syncCache.filled[slot] = true
+        syncCache.sync[slot] = sync
+        return sync
+    }
+
+    private var syncCache = SyncCache()
+    private struct SyncCache {
+        var keys = [UInt64](repeating: 0, count: 1024)
+        var filled = [Bool](repeating: false, count: 1024)
+        var sync = [Bool](repeating: false, count: 1024)
+    }
+
+    /// A payload frame in the ``Scope/names`` scope: only the sync pairing.
+    private func namesPayloadFrame(_ frame: PayloadFrameRecord, envelope: MessageEnvelope?, offset: Int) {
+        guard let envelope else { return }
+        _ = sync.record(message(magic: envelope.magic, id: envelope.messageID)?.kind, frame: frame, offset: offset, slot: -1)
     }
 
     /// Consumes one record. Records come in file order; one at or before the last offset consumed is
@@ -84,19 +166,19 @@ public final class TraceAnalyzer {
     public func consume(_ record: TraceRecord, offset: Int) {
         guard offset > lastOffset else { return }
         lastOffset = offset
-        channels.observe(record, offset: offset)
-        if case .payloadFrame = record {} else { tally.add(record) }
+        if scope == .names {
+            consumeNaming(record, offset: offset)
+            return
+        }
+        if case .payloadFrame = record {} else {
+            channels.observe(record, offset: offset)
+            tally.add(record)
+        }
         switch record {
-        case .header(let header):
-            self.header = header
-            startTime = header.monotonicAnchorNanoseconds
-            var files = userSchemas
-            for schema in header.schemas {
-                do { files.append(try SchemaParser.parse(schema.text, path: schema.path)) } catch { schemaErrors.append("\(schema.path): \(error)") }
-            }
-            useSchemas(files)
+        case .header, .channelOpened, .endpointResolved, .process, .endpoint, .end:
+            consumeNamingRecord(record, offset: offset)
         case .payloadFrame(let frame):
-            payloadFrame(frame, offset: offset)
+            payloadFrame(frame, envelope: frame.capturedPayload.withUnsafeBytes { MessageEnvelope(payload: $0) }, offset: offset)
         case .acknowledgement(let ack):
             fds.acknowledged(ack, offset: offset)
             violations.frameSeen(channel: ack.channel, direction: ack.direction, index: ack.frameIndex, offset: offset)
@@ -115,6 +197,23 @@ public final class TraceAnalyzer {
         case .captureLoss(let loss):
             framesLost &+= loss.framesAffected
             bytesNotCaptured &+= loss.bytesNotCaptured
+        case .lateFDs, .channelClosed, .channelTransferred, .channelClassified:
+            break
+        }
+    }
+
+    /// What both scopes keep of the records that name things: the header and its schemas, processes, side
+    /// identities, the end record.
+    private func consumeNamingRecord(_ record: TraceRecord, offset: Int) {
+        switch record {
+        case .header(let header):
+            self.header = header
+            startTime = header.monotonicAnchorNanoseconds
+            var files = userSchemas
+            for schema in header.schemas {
+                do { files.append(try SchemaParser.parse(schema.text, path: schema.path)) } catch { schemaErrors.append("\(schema.path): \(error)") }
+            }
+            useSchemas(files)
         case .end(let end):
             self.end = end
         case .process(let process):
@@ -125,7 +224,19 @@ public final class TraceAnalyzer {
             identities.observe(record, offset: offset)
         case .channelOpened, .endpointResolved, .endpoint:
             identities.observe(record, offset: offset)
-        case .lateFDs, .channelClosed, .channelTransferred, .channelClassified:
+        default:
+            break
+        }
+    }
+
+    /// ``consume(_:offset:)`` in the ``Scope/names`` scope.
+    private func consumeNaming(_ record: TraceRecord, offset: Int) {
+        switch record {
+        case .payloadFrame(let frame):
+            namesPayloadFrame(frame, envelope: frame.capturedPayload.withUnsafeBytes { MessageEnvelope(payload: $0) }, offset: offset)
+        case .header, .channelOpened, .endpointResolved, .process, .endpoint, .end:
+            consumeNamingRecord(record, offset: offset)
+        default:
             break
         }
     }
@@ -134,6 +245,7 @@ public final class TraceAnalyzer {
         let set = SchemaSet(files: files)
         decoder = PayloadDecoder(schemas: set)
         messages = [:]
+        syncCache = SyncCache()
         for (_, endpoint) in set.endpointsByMagic {
             for descriptor in endpoint.descriptors {
                 messages[Self.key(descriptor.magic, descriptor.id)] =
@@ -142,10 +254,13 @@ public final class TraceAnalyzer {
         }
     }
 
-    private func payloadFrame(_ frame: PayloadFrameRecord, offset: Int) {
+    /// Counts a payload frame. Only its fixed fields and `envelope` are read (its captured bytes and fds may
+    /// be left out: ``advance(over:upTo:)``).
+    private func payloadFrame(_ frame: PayloadFrameRecord, envelope: MessageEnvelope?, offset: Int) {
+        channels.observe(.payloadFrame(frame), offset: offset)
         violations.frameSeen(channel: frame.channel, direction: frame.direction, index: frame.frameIndex, offset: offset)
         fds.sent(frame, offset: offset)
-        let (flow, message, kind) = classify(frame, offset: offset)
+        let (flow, message, kind) = classify(frame, envelope: envelope, offset: offset)
         let slot = tally.add(.payloadFrame(frame), flow: flow, message: message, kind: kind)
         guard message != nil else { return }
         if case .response(let latency, let requestSlot) = sync.record(kind, frame: frame, offset: offset, slot: slot) {

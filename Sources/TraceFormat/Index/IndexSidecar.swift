@@ -303,30 +303,20 @@ enum IndexSidecar {
             return timeOrderProblem(order: shared.order, times: shared.times, count: count)
         }
         defer { _ = background.finish() }
-        let channelEvents = try check(index, covered: coveredSize, trace: trace)
+        _ = try check(index, covered: coveredSize, trace: trace)
         r = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[..<(bytes.count - 4)]), position: r.position)
-        var kindTotal = 0
-        var channelTotal = 0
+        var framings: [StoredPostingLists.Framing] = []
+        for _ in 0..<(256 + channels + 1) { framings.append(try StoredPostingLists.framing(&r, eventCount: count)) }
         let kinds = index.kinds, channelSlots = index.channelSlots  // in place: the buffers below stay valid
-        try kinds.withUnsafeBufferPointer { (kinds) throws(StoredIndexRejection) in
-            try channelSlots.withUnsafeBufferPointer { (slots) throws(StoredIndexRejection) in
-                for kind in 0..<256 {
-                    index.byKind[kind] = try postingList(&r, eventCount: count) { kinds[$0] == UInt8(kind) }
-                    kindTotal += index.byKind[kind].count
-                }
-                index.byChannelSlot = []
-                for slot in 0..<channels {
-                    let list = try postingList(&r, eventCount: count) { slots[$0] == UInt16(slot) && RecordFields.hasChannel(kinds[$0]) }
-                    index.byChannelSlot.append(list)
-                    channelTotal += list.count
-                }
-                index.channelOverflow = try postingList(&r, eventCount: count) {
-                    slots[$0] == EventIndex.noSlot && RecordFields.hasChannel(kinds[$0])
-                }
-                channelTotal += index.channelOverflow.count
+        let lists = kinds.withUnsafeBufferPointer { kinds in
+            channelSlots.withUnsafeBufferPointer { slots in
+                StoredPostingLists.checked(framings, in: r.data, kinds: kinds, slots: slots, channelSlots: channels)
             }
         }
-        guard kindTotal == count, channelTotal == channelEvents else { throw StoredIndexRejection("posting lists miss events") }
+        guard let lists else { throw StoredIndexRejection("posting lists do not hold their keys' events") }
+        index.byKind = Array(lists[..<256])
+        index.byChannelSlot = Array(lists[256..<(256 + channels)])
+        index.channelOverflow = lists[256 + channels]
         guard r.position == r.data.count else { throw StoredIndexRejection("bytes after the posting lists") }
         if let problem = background.finish() { throw StoredIndexRejection(problem) }
         return index
@@ -409,25 +399,6 @@ enum IndexSidecar {
             previousEvent = event
         }
         return nil
-    }
-
-    /// One stored posting list: `u32 count · u32 0 · u64 byte count · bytes · u32 first value per block`.
-    private static func postingList(_ r: inout ByteReader, eventCount: Int, belongs: (Int) -> Bool) throws(StoredIndexRejection) -> PostingList {
-        guard r.remaining >= 16 else { throw StoredIndexRejection("posting list cut short") }
-        let count = Int(r.u32())
-        _ = r.u32()
-        let byteCount = r.u64()
-        let blocks = (count + PostingList.blockLength - 1) / PostingList.blockLength
-        // Each entry but a block's first is 1 to 5 bytes.
-        guard count <= eventCount, byteCount <= UInt64(5 * count), byteCount <= UInt64(r.remaining),
-              UInt64(r.remaining) - byteCount >= UInt64(4 * blocks)
-        else { throw StoredIndexRejection("posting list larger than the file") }
-        let bytes: [UInt8] = r.array(Int(byteCount))
-        let firsts: [UInt32] = r.array(blocks)
-        guard let list = PostingList.decoded(count: count, bytes: bytes, blockFirsts: firsts, eventCount: eventCount, belongs: belongs) else {
-            throw StoredIndexRejection("posting list does not hold its key's events")
-        }
-        return list
     }
 }
 

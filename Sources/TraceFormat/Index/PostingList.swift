@@ -17,6 +17,14 @@ public struct PostingList: Sendable, Equatable {
 
     public init() {}
 
+    /// A list from parts already checked (``StoredPostingLists``).
+    init(bytes: [UInt8], blocks: [Block], count: Int, last: UInt32) {
+        self.bytes = bytes
+        self.blocks = blocks
+        self.count = count
+        self.last = last
+    }
+
     public var isEmpty: Bool { count == 0 }
 
     /// Appends `event`, which must be larger than every event already in the list.
@@ -69,48 +77,6 @@ public struct PostingList: Sendable, Equatable {
 
     /// The stored form (docs/index-format.md): the gap bytes and the first value of every block.
     var blockFirsts: [UInt32] { blocks.map(\.first) }
-
-    /// A list from its stored form, checked entry by entry: values strictly increase, stay below
-    /// `eventCount` and satisfy `belongs`; the bytes hold exactly the gaps of `count` entries. Nil otherwise.
-    static func decoded(
-        count: Int, bytes: [UInt8], blockFirsts: [UInt32], eventCount: Int, belongs: (Int) -> Bool
-    ) -> PostingList? {
-        guard count >= 0, blockFirsts.count == (count + blockLength - 1) / blockLength else { return nil }
-        var list = PostingList()
-        list.blocks.reserveCapacity(blockFirsts.count)
-        var cursor = 0
-        var value: UInt32 = 0
-        let valid = bytes.withUnsafeBufferPointer { raw -> Bool in
-            for position in 0..<count {
-                if position % blockLength == 0 {
-                    let first = blockFirsts[position / blockLength]
-                    guard position == 0 || first > value else { return false }
-                    value = first
-                    list.blocks.append(Block(bytePosition: cursor, first: first))
-                } else {
-                    var gap: UInt64 = 0
-                    var shift: UInt64 = 0
-                    while true {
-                        guard cursor < raw.count, shift < 35 else { return false }
-                        let byte = raw[cursor]
-                        cursor += 1
-                        gap |= UInt64(byte & 0x7F) << shift
-                        if byte < 0x80 { break }
-                        shift += 7
-                    }
-                    guard gap > 0, UInt64(value) + gap < UInt64(eventCount) else { return false }
-                    value += UInt32(gap)
-                }
-                guard Int(value) < eventCount, belongs(Int(value)) else { return false }
-            }
-            return cursor == raw.count
-        }
-        guard valid else { return nil }
-        list.bytes = bytes
-        list.count = count
-        list.last = value
-        return list
-    }
 
     /// Makes room for about `total` entries in all, at the bytes per entry so far (a list that grows
     /// once instead of doubling).
