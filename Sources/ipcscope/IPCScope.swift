@@ -10,7 +10,7 @@ struct IPCScope: ParsableCommand {
             fd acknowledgements, and the limits a receiver enforces.
             """,
         version: IPCScopeVersion.string,
-        subcommands: [SchemaCommand.self, RecordCommand.self, CheckCommand.self, ShowCommand.self, ViewCommand.self, StatsCommand.self, ExportCommand.self, DemoCommand.self, DemoPeerCommand.self]
+        subcommands: [SchemaCommand.self, RecordCommand.self, CheckCommand.self, ShowCommand.self, ViewCommand.self, StatsCommand.self, ExportCommand.self, RedactCommand.self, DemoCommand.self, DemoPeerCommand.self]
     )
 }
 
