@@ -18,6 +18,9 @@ import IPCWire
 ///                        the parent recorder's and its own fd counts before and after (ResourceModes)
 ///     channel-churn N    (no takeover) N socketpair channels opened, used and closed; the same figures
 ///     soak SECONDS       (no takeover) channels and fds through the recorder for SECONDS, its memory sampled
+///     fds-without-frame | fd-burst SENDS | stop-reading | flood FRAMES PAYLOAD | byte-writes | half-close
+///                        (no takeover) hostile or unusual traffic on a socketpair of its own, checked end to
+///                        end, for ProxyHostileTests (ProxyHostileModes)
 ///     list-fds           print this process's open fds (no takeover), for spawn tests
 ///     print-env NAME     print an environment variable (no takeover)
 ///     exit CODE          exit with CODE (no takeover)
@@ -47,6 +50,14 @@ struct TestPeerMain {
         case "fd-flood": ResourceModes.fdFlood(count: number())
         case "channel-churn": ResourceModes.channelChurn(count: number())
         case "soak": ResourceModes.soak(seconds: number())
+        case "fds-without-frame": ProxyHostileModes.fdsWithoutFrame()
+        case "fd-burst": ProxyHostileModes.fdBurst(sends: number())
+        case "stop-reading": ProxyHostileModes.stopReading()
+        case "flood":
+            guard arguments.count > 2, let payload = Int(arguments[2]) else { usage() }
+            ProxyHostileModes.flood(frames: number(), payload: payload)
+        case "byte-writes": ProxyHostileModes.byteWrites()
+        case "half-close": ProxyHostileModes.halfClose()
         case "list-fds":
             let fds = Descriptor.openDescriptors().keys.sorted().map(String.init).joined(separator: " ")
             print(fds)
@@ -62,7 +73,7 @@ struct TestPeerMain {
     }
 
     static func usage() -> Never {
-        fail("usage: IPCTestPeer echo | close-after N | fd-sink N | pipe-writer | transfer | hostile KIND | hostile-pair KIND [SCHEMA] | fd-flood N | channel-churn N | soak SECONDS | list-fds | print-env NAME | exit CODE", code: 2)
+        fail("usage: IPCTestPeer echo | close-after N | fd-sink N | pipe-writer | transfer | hostile KIND | hostile-pair KIND [SCHEMA] | fd-flood N | channel-churn N | soak SECONDS | fds-without-frame | fd-burst SENDS | stop-reading | flood FRAMES PAYLOAD | byte-writes | half-close | list-fds | print-env NAME | exit CODE", code: 2)
     }
 }
 

@@ -21,7 +21,7 @@ struct IPCScope: ParsableCommand {
             `record` exits with its command's status first (README, "Exit status").
             """,
         version: IPCScopeVersion.string,
-        subcommands: [SchemaCommand.self, RecordCommand.self, CheckCommand.self, ShowCommand.self, ViewCommand.self, StatsCommand.self, ExportCommand.self, DemoCommand.self, DemoPeerCommand.self]
+        subcommands: [SchemaCommand.self, RecordCommand.self, CheckCommand.self, ShowCommand.self, ViewCommand.self, StatsCommand.self, ExportCommand.self, RedactCommand.self, DemoCommand.self, DemoPeerCommand.self]
     )
 }
 

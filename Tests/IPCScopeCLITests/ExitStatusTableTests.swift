@@ -107,6 +107,13 @@ import Testing
         Case(arguments: ["demo", "--seed", "-5"], status: 64, command: "demo", says: "'--seed <seed>'"),
         Case(arguments: ["demo", "--messages"], status: 64, command: "demo", says: "'--messages <messages>'"),
         Case(arguments: ["demo", "-o", Files.noDirectory, "--no-view"], status: 73, command: "record", says: "cannot create the trace: "),
+        // redact
+        Case(arguments: ["redact", Files.good], status: 64, command: "redact", says: "'--output <output>'"),
+        Case(arguments: ["redact", Files.garbage, "-o", Files.scratch], status: 65, command: "redact", says: "not an ipcscope trace"),
+        Case(arguments: ["redact", Files.damaged, "-o", Files.scratch], status: 65, command: "redact", says: "damaged"),
+        Case(arguments: ["redact", Files.missing, "-o", Files.scratch], status: 66, command: "redact", says: enoent),
+        Case(arguments: ["redact", Files.good, "-o", Files.noDirectory], status: 73, command: "redact", says: "cannot create "),
+        Case(arguments: ["redact", Files.good, "-o", Files.brokenSchema], status: 73, command: "redact", says: "cannot create "),
         // demo-peer (started by demo; still one format)
         Case(arguments: ["demo-peer", "nosuch"], status: 64, command: "demo-peer", says: "unknown role 'nosuch'"),
     ]
@@ -149,7 +156,7 @@ import Testing
     }
 
     /// `help CMD` is CMD's help; every command's help has examples of itself.
-    @Test(arguments: ["schema", "record", "check", "show", "view", "stats", "export", "demo"])
+    @Test(arguments: ["schema", "record", "check", "show", "view", "stats", "export", "redact", "demo"])
     func everyHelpHasExamples(_ command: String) throws {
         let binary = try SchemaCommandTests.ipcscopeBinary()
         let help = try CommandRunner.run(binary, [command, "--help"])
