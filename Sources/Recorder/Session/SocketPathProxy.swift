@@ -109,12 +109,19 @@ public enum StreamSocketPath {
         let owned = OwnedFD(adopting: created)
         let fd = owned.rawValue
         // The socket file takes its mode from the umask at bind time: never let it be wider than 0600.
+        // The umask is the process's: another thread creating a file meanwhile gets a narrower mode at
+        // worst, and every file ipcscope creates sets its own mode explicitly (fchmod/chmod) anyway.
         let previous = umask(0o177)
         defer { umask(previous) }
         let temporary = temporaryName(for: path)
         let bound = temporary ?? path
         try UnixSocketAddress.bind(fd, to: bound)
-        chmod(bound, 0o600)
+        // Whatever the umask gave, the mode is set explicitly; a socket whose mode cannot be set is not used.
+        guard chmod(bound, 0o600) == 0 else {
+            let error = SystemError.current("chmod \(bound)")
+            unlink(bound)
+            throw error
+        }
         whileNotListening()
         guard Glibc.listen(fd, backlog) == 0 else {
             let error = SystemError.current("listen \(path)")
