@@ -180,15 +180,6 @@ struct HostileRun {
         let run = try ProgramRun.run(try ipcscopeExecutable(), ["record", "-o", trace] + recordOptions + ["--", peer] + peerArguments)
         #expect(run.status == .exited(0), "\(run.summary)", sourceLocation: sourceLocation)
         line = run.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
-        var figures: [String: Int] = [:]
-        var group = ""
-        for word in line.split(separator: " ") {
-            if let equals = word.firstIndex(of: "=") {
-                if let value = Int(word[word.index(after: equals)...]) { figures["\(group) \(word[..<equals])"] = value }
-            } else {
-                group = String(word)
-            }
-        }
-        self.figures = figures
+        figures = PeerFigures.parse(line)
     }
 }

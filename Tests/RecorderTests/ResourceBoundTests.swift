@@ -58,6 +58,14 @@ private struct ResourceRun {
         let errors = String(decoding: try recorder.readStandardError(), as: UTF8.self)
         #expect(recorder.wait() == .exited(0), "\(mode): \(errors)")
         line = output.split(separator: "\n").last.map(String.init) ?? ""
+        figures = PeerFigures.parse(line)
+    }
+}
+
+/// The figures of IPCTestPeer's last line: `group name=value …` → `["group name": value]` (a word without
+/// `=` starts a group).
+enum PeerFigures {
+    static func parse(_ line: String) -> [String: Int] {
         var figures: [String: Int] = [:]
         var group = ""
         for word in line.split(separator: " ") {
@@ -67,6 +75,6 @@ private struct ResourceRun {
                 group = String(word)
             }
         }
-        self.figures = figures
+        return figures
     }
 }
