@@ -737,5 +737,88 @@ enum LadybirdTypePackText {
 //     1 = Web::FileAPI::SerializedBlobURLEntry::Blob blob
 // }
 // @ipcscope struct Web::FileAPI::SerializedBlobURLEntry { Web::FileAPI::SerializedBlobURLEntry::Object object; URL::Origin origin }
+
+// LibWebCommon/HTML/WorkerAgentTypes.cpp @4c03c7cf (header @068f7acd): the fields in declaration order, with
+// maximum_frames_per_second (double) before owner_token.
+// @ipcscope struct Web::HTML::WorkerAgentStartRequest {
+//     URL::URL url;
+//     Web::HTML::AgentType agent_type;
+//     Web::HTML::WorkerType type;
+//     Web::HTML::RequestCredentials credentials;
+//     String name;
+//     bool extended_lifetime;
+//     Web::HTML::TransferDataEncoder outside_port;
+//     Web::HTML::SerializedEnvironmentSettingsObject outside_settings;
+//     Web::StorageAPI::StorageKey storage_key;
+//     bool caller_is_secure_context;
+//     double maximum_frames_per_second;
+//     Web::HTML::WorkerAgentOwnerToken owner_token
+// }
+
+// LibWebCommon/ContentSecurityPolicy/Directives/NavigationType.h @068f7acd: no fixed type (int).
+// LibWebCommon/HTML/SessionHistoryEntryDescriptor.cpp (the stored version with the pending entry): a pending entry
+// is a session history entry without the step. LibWebCommon/HTML/NavigationPopulationRequest.{h,cpp} @0edde7d3:
+// the target snapshot params are written inline as their sandboxing flags and iframe element referrer policy. The
+// document state carries the caveat of SessionHistoryDocumentStateDescriptor above.
+// @ipcscope enum Web::ContentSecurityPolicy::Directives::NavigationType : i32 { FormSubmission, Other }
+// @ipcscope struct Web::HTML::PendingSessionHistoryEntryDescriptor {
+//     URL::URL url;
+//     Web::HTML::SessionHistoryDocumentStateDescriptor document_state;
+//     Web::HTML::StorageSerializationRecord classic_history_api_state;
+//     Web::HTML::StorageSerializationRecord navigation_api_state;
+//     Utf16String navigation_api_key;
+//     Utf16String navigation_api_id;
+//     Web::HTML::ScrollRestorationMode scroll_restoration_mode;
+//     Web::HTML::SessionHistoryEntryScrollPositionData scroll_position_data
+// }
+// @ipcscope struct Web::HTML::NavigationPopulationRequest {
+//     Web::HTML::CrossProcessId navigable_id;
+//     Web::HTML::PendingSessionHistoryEntryDescriptor history_entry;
+//     Web::HTML::NavigationSourceSnapshot source_snapshot_params;
+//     Web::HTML::SandboxingFlagSet target_sandboxing_flags;
+//     Web::ReferrerPolicy::ReferrerPolicy target_iframe_element_referrer_policy;
+//     Web::ContentSecurityPolicy::Directives::NavigationType csp_navigation_type;
+//     Web::Bindings::NavigationHistoryBehavior history_handling;
+//     Web::HTML::UserNavigationInvolvement user_involvement;
+//     Utf16String navigation_id
+// }
+
+// LibWeb/Page/DragEvent.{h,cpp}, the stored versions that use LibCompositing's DevicePixelPoint (the 2026 layout):
+// Type : u8; button, buttons and modifiers are Web::UIEvents' names for Compositing::MouseButton and
+// Compositing::KeyModifier (LibWeb/UIEvents/MouseButton.h and KeyCode.h are using-declarations); then the files
+// and the event id (u64).
+// @ipcscope enum Web::DragEvent::Type : u8 { DragStart, DragMove, DragEnd, Drop }
+// @ipcscope struct Web::DragEvent {
+//     Web::DragEvent::Type type;
+//     Compositing::DevicePixelPoint position;
+//     Compositing::DevicePixelPoint screen_position;
+//     Compositing::MouseButton button;
+//     Compositing::MouseButton buttons;
+//     Compositing::KeyModifier modifiers;
+//     Vector<Web::HTML::SelectedFile> files;
+//     u64 id
+// }
+// LibWeb/Page/Page.cpp, the stored version of the same era (it holds the navigation population code): the media
+// URL, then is_video, is_playing, is_muted, has_user_agent_controls, is_looping, is_fullscreen.
+// @ipcscope struct Web::Page::MediaContextMenu {
+//     URL::URL media_url;
+//     bool is_video;
+//     bool is_playing;
+//     bool is_muted;
+//     bool has_user_agent_controls;
+//     bool is_looping;
+//     bool is_fullscreen
+// }
+
+// Not declarable as a layout (decoding stops there with this reason):
+// LibGfx/BitmapSequence.cpp @411e74d5: the collated AnonymousBuffer follows only when the total size (a size_t
+// written before it) is not 0, a condition on a value in the middle that a declaration cannot express.
+// @ipcscope opaque Gfx::BitmapSequence "its AnonymousBuffer is present only when the size_t before it is non-zero"
+// LibGfx/ColorSpace.cpp: the stored encoders disagree (a u64 length then raw Skia bytes in most versions, which has no
+// declarable shape; a u8 kind tag then CICP or parametric floats in the newest-looking one), and no stored version
+// is tied to the endpoint files' commit.
+// @ipcscope opaque Gfx::ColorSpace "stored encoders disagree: u64 length + raw Skia bytes, or a u8 kind tag"
+// LibGfx/DecodedImageFrame.cpp @714cf827 writes a ShareableBitmap, then a ColorSpace: not declared, because of the
+// ColorSpace (every non-opaque declaration of the pack must resolve fully).
 """#
 }
