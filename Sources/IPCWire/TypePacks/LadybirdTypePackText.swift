@@ -783,7 +783,7 @@ enum LadybirdTypePackText {
 //     Utf16String navigation_id
 // }
 
-// LibWeb/Page/DragEvent.{h,cpp}, the stored versions that use LibCompositing's DevicePixelPoint (the 2026 layout):
+// LibWeb/Page/DragEvent.cpp @00cd7cfe (the commit of WebContentServer.ipc), DragEvent.h @92440a0e:
 // Type : u8; button, buttons and modifiers are Web::UIEvents' names for Compositing::MouseButton and
 // Compositing::KeyModifier (LibWeb/UIEvents/MouseButton.h and KeyCode.h are using-declarations); then the files
 // and the event id (u64).
@@ -820,5 +820,14 @@ enum LadybirdTypePackText {
 // @ipcscope opaque Gfx::ColorSpace "stored encoders disagree: u64 length + raw Skia bytes, or a u8 kind tag"
 // LibGfx/DecodedImageFrame.cpp @714cf827 writes a ShareableBitmap, then a ColorSpace: not declared, because of the
 // ColorSpace (every non-opaque declaration of the pack must resolve fully).
+
+// LibWebCommon/HTML/CrossProcessId.{h,cpp} @5bd4b55c / @ba7e4fe2: the allocator writes namespace_id, next_local_id.
+// @ipcscope struct Web::HTML::CrossProcessIdAllocator { u64 namespace_id; u64 next_local_id }
+// The LibWeb encoder of Web::ReconstructedChildNavigation (two stored versions, store ids 62073315077 and
+// 57495486865, agree; the file holding them was not located): target_entry, then navigation_id (Utf16String).
+// @ipcscope struct Web::ReconstructedChildNavigation {
+//     Web::HTML::SessionHistoryEntryDescriptor target_entry;
+//     Utf16String navigation_id
+// }
 """#
 }
