@@ -442,5 +442,392 @@ enum LadybirdTypePackText {
 //     i64 encoded_body_size;
 //     Requests::ALPNHttpVersion http_version_alpn_identifier
 // }
+
+// ---- Added for the current endpoint files (issue 14, fourth pass) ----
+// Each group names the LadybirdBrowser/ladybird file and commit (or, where stated, the fork) its facts come from.
+
+// LibWeb/HTML/WorkerAgentForward.h @c2dbd529: `using WorkerAgentId = u64; using WorkerAgentOwnerToken = u64;`.
+// The endpoint files include the LibWebCommon copy of this header, which the store does not hold; the LibWeb one
+// is the same 2026 header before the move.
+// @ipcscope type Web::HTML::WorkerAgentId = u64
+// @ipcscope type Web::HTML::WorkerAgentOwnerToken = u64
+
+// LibGfx/Font/SharedFontProvider.{h,cpp} @16dce5e9: BrokeredFontFile writes ttc_index (u32), format, file;
+// SystemFontReference family (String), weight (u16), width (u16), slope (u8); BrokeredFont face_id (u64), then
+// source, a Variant<Empty, BrokeredFontFile, SystemFontReference>. LibGfx/Font/FontCatalog.h @4830d177:
+// enum class FontFileFormat : u8 { OpenType, WOFF }.
+// @ipcscope enum Gfx::FontFileFormat : u8 { OpenType, WOFF }
+// @ipcscope struct Gfx::BrokeredFontFile { u32 ttc_index; Gfx::FontFileFormat format; IPC::File file }
+// @ipcscope struct Gfx::SystemFontReference { String family; u16 weight; u16 width; u8 slope }
+// @ipcscope struct Gfx::BrokeredFont {
+//     u64 face_id;
+//     Variant<Empty, Gfx::BrokeredFontFile, Gfx::SystemFontReference> source
+// }
+
+// LibGfx/ShareableBitmap.cpp @1498b27d: a bool is_valid; nothing more when false; when true the buffer's fd,
+// the size (IntSize), the format (u32) and the alpha type (u32). Gfx::ShareableBitmapContents is ipcscope's name
+// for the part after the flag.
+// @ipcscope struct Gfx::ShareableBitmapContents { IPC::File buffer; Gfx::IntSize size; u32 format; u32 alpha_type }
+// @ipcscope variant Gfx::ShareableBitmap : bool { 0 = Empty invalid, 1 = Gfx::ShareableBitmapContents bitmap }
+
+// LibHTTP/NetworkIsolationKey.{h,cpp} @76400d40 / @02253c9f: fields in declaration order.
+// @ipcscope struct HTTP::NetworkIsolationKey {
+//     Utf16String top_level_site;
+//     Optional<Utf16String> frame_site;
+//     bool is_subframe_document;
+//     bool is_cross_site_main_frame_navigation;
+//     bool has_cross_site_ancestor
+// }
+// LibHTTP/HSTS/ParsedHSTSPolicy.cpp @05cf7678: max_age (AK::Duration), include_sub_domains.
+// @ipcscope struct HTTP::HSTS::ParsedHSTSPolicy { AK::Duration max_age; bool include_sub_domains }
+// LibHTTP/Cache/DiskCacheSettings.cpp @7d60d0bf: maximum_size (u64).
+// @ipcscope struct HTTP::DiskCacheSettings { u64 maximum_size }
+// LibRequests/CacheSizes.cpp @cb44a2c9, LibRequests/NetworkUsage.cpp @64727835 (header @c11cc00f).
+// @ipcscope struct Requests::CacheSizes { u64 since_requested_time; u64 total }
+// @ipcscope struct Requests::NetworkUsage { i32 process_id; u64 page_id; u64 download_bytes; u64 upload_bytes }
+
+// LibMedia/VideoSinkHandle.h @20823b85: AK_TYPEDEF_DISTINCT_ORDERED_ID(u64, VideoSinkHandle).
+// @ipcscope type Media::VideoSinkHandle = u64
+
+// LibWeb/Compositor/Types.{h,cpp} and AsyncScrollingState.h @07020b74 (the commit of
+// CompositorWebContentServer.ipc): AsyncScrollOperationID is a u64; AsyncScrollNodeKind : u8;
+// AsyncScrollOperationTracking has no fixed type (int); VideoUpdateFlags : u8 is a bit set (shown as its number).
+// @ipcscope enum Web::Compositor::AsyncScrollNodeKind : u8 { Viewport, Element, PseudoElement }
+// @ipcscope struct Web::Compositor::AsyncScrollNodeStableID {
+//     Web::UniqueNodeID node_id;
+//     Web::Compositor::AsyncScrollNodeKind kind;
+//     u8 pseudo_element_type
+// }
+// @ipcscope type Web::Compositor::AsyncScrollOperationID = u64
+// @ipcscope struct Web::Compositor::AsyncScrollOffset {
+//     Web::Compositor::AsyncScrollNodeStableID stable_node_id;
+//     Gfx::FloatPoint compositor_scroll_offset;
+//     Gfx::FloatPoint unadopted_scroll_delta
+// }
+// @ipcscope struct Web::Compositor::PendingAsyncScrollUpdates {
+//     Vector<Web::Compositor::AsyncScrollOffset> scroll_offsets;
+//     Vector<Web::Compositor::AsyncScrollOperationID> completed_operation_ids;
+//     bool user_scroll_gesture_in_progress;
+//     bool user_scroll_gesture_ended
+// }
+// @ipcscope struct Web::Compositor::AsyncScrollEnqueueResult {
+//     bool accepted;
+//     Optional<Web::Compositor::AsyncScrollOperationID> operation_id
+// }
+// @ipcscope enum Web::Compositor::AsyncScrollOperationTracking : i32 { No, Yes }
+// @ipcscope type Web::Compositor::VideoUpdateFlags = u8
+
+// LibCompositing/Types.{h,cpp}, Scrolling/AsyncScrollingState.h and Scrolling/AsyncScrollNodeStableID.h @00cd7cfe
+// (the commit of CompositorWebContentClient.ipc). SnapDestination writes position, four bools, then the x and y
+// lists of its snapped_areas; the CSS pixel points travel raw (Compositing::CSSPixelPoint above).
+// (AsyncScrollNodeKind and AsyncScrollNodeStableID are declared above, with the input events.)
+// @ipcscope type Compositing::AsyncScrollOperationID = u64
+// @ipcscope struct Compositing::AsyncScrollOffset {
+//     Compositing::AsyncScrollNodeStableID stable_node_id;
+//     Gfx::FloatPoint compositor_scroll_offset;
+//     Gfx::FloatPoint unadopted_scroll_delta;
+//     Gfx::FloatPoint last_relative_scroll_delta
+// }
+// @ipcscope struct Compositing::SnapAreaIdentity { Compositing::UniqueNodeID node_id; u8 pseudo_element_type }
+// @ipcscope struct Compositing::SnapDestination {
+//     Compositing::CSSPixelPoint position;
+//     bool snapped_x;
+//     bool snapped_y;
+//     bool evaluated_x;
+//     bool evaluated_y;
+//     Vector<Compositing::SnapAreaIdentity> snapped_areas_x;
+//     Vector<Compositing::SnapAreaIdentity> snapped_areas_y
+// }
+// @ipcscope struct Compositing::StartedUserScroll {
+//     Compositing::AsyncScrollNodeStableID stable_node_id;
+//     Compositing::AsyncScrollOperationID operation_id;
+//     Compositing::CSSPixelPoint initial_scroll_offset;
+//     Compositing::CSSPixelPoint unsnapped_scroll_destination;
+//     Compositing::SnapDestination selection;
+//     bool settles_gesture
+// }
+// @ipcscope struct Compositing::PendingAsyncScrollUpdates {
+//     Optional<Compositing::UniqueNodeID> document_id;
+//     u64 sequence;
+//     Vector<Compositing::AsyncScrollOffset> scroll_offsets;
+//     Vector<Compositing::AsyncScrollOperationID> completed_operation_ids;
+//     Vector<Compositing::AsyncScrollOperationID> operation_ids_taken_over_by_user_input;
+//     Vector<Compositing::StartedUserScroll> started_user_scrolls;
+//     bool user_scroll_gesture_in_progress;
+//     bool user_scroll_gesture_ended
+// }
+
+// Generated CSS enums (Meta/Lagom code generators): PseudoElement's underlying type is u8 when the list has at most
+// 255 members (underlying_type_for_enum); shown as its number, since the list changes with the CSS data.
+// @ipcscope type Web::CSS::PseudoElement = u8
+// LibWebCommon/CSS/StyleSheetIdentifier.{h,cpp} @068f7acd (LibWeb/CSS/StyleSheetIdentifier.h @068f7acd includes it):
+// type (u8 enum), the element's id as Optional<i64>, url (Optional<Utf16String>), rule_count (size_t).
+// @ipcscope enum Web::CSS::StyleSheetIdentifier::Type : u8 { StyleElement, LinkElement, ImportRule, UserAgent, UserStyle }
+// @ipcscope struct Web::CSS::StyleSheetIdentifier {
+//     Web::CSS::StyleSheetIdentifier::Type type;
+//     Optional<i64> dom_element_unique_id;
+//     Optional<Utf16String> url;
+//     size_t rule_count
+// }
+
+// LibWebView/DOMNodeProperties.{h,cpp} @3942bd04 / @46c9da9a: type (an enum with no fixed type: i32; shown as its
+// number, the LibWebCommon copy has one more case), then a JsonValue.
+// @ipcscope type WebView::DOMNodeProperties::Type = i32
+// @ipcscope struct WebView::DOMNodeProperties { WebView::DOMNodeProperties::Type type; JsonValue properties }
+// LibWebView/Mutation.cpp @00cd7cfe (the commit of WebContentServer.ipc) with the header of LibWebCommon:
+// Mutation::Type is Variant<AttributeMutation, CharacterDataMutation, ChildListMutation>.
+// @ipcscope struct WebView::AttributeMutation { Utf16FlyString attribute_name; Optional<Utf16String> new_value }
+// @ipcscope struct WebView::CharacterDataMutation { String new_value }
+// @ipcscope struct WebView::ChildListMutation {
+//     Vector<Compositing::UniqueNodeID> added;
+//     Vector<Compositing::UniqueNodeID> removed;
+//     size_t target_child_count
+// }
+// @ipcscope struct WebView::Mutation {
+//     String type;
+//     Compositing::UniqueNodeID target;
+//     String serialized_target;
+//     Variant<WebView::AttributeMutation, WebView::CharacterDataMutation, WebView::ChildListMutation> mutation
+// }
+
+// LibWeb/HTML/Scripting/ScriptRegistry.cpp, the stored version whose strings are Utf16String (header @20d37c74;
+// the blackboxing-era DevTools debugger uses display_url as a Utf16String, as do the endpoint files' debugger
+// messages). Identifier: document_id (UniqueNodeID), script_id (u64).
+// @ipcscope struct Web::HTML::ScriptRegistry::Identifier { Web::UniqueNodeID document_id; u64 script_id }
+// @ipcscope struct Web::HTML::ScriptRegistry::Description {
+//     Web::HTML::ScriptRegistry::Identifier id;
+//     Optional<URL::URL> url;
+//     Utf16String display_url;
+//     Utf16String introduction_type;
+//     Utf16String content_type;
+//     bool is_inline_source;
+//     u32 source_start_line;
+//     u32 source_start_column;
+//     size_t source_length
+// }
+// @ipcscope struct Web::HTML::ScriptRegistry::Content { Utf16String content_type; Utf16String text }
+
+// LibWebView/Debugger.{h,cpp}, the stored version with blackboxing (the one the endpoint files' messages need):
+// enums are u8; DebuggerConfiguration writes its four bools in declaration order.
+// @ipcscope struct WebView::DebuggerConfiguration {
+//     bool ignore_caught_exceptions;
+//     bool pause_on_exceptions;
+//     bool should_pause_on_debugger_statement;
+//     bool skip_breakpoints
+// }
+// @ipcscope enum WebView::DebuggerResumeMode : u8 { Continue, StepInto, StepOut, StepOver }
+// @ipcscope enum WebView::DebuggerBlackboxingOperation : u8 { Blackbox, Unblackbox }
+// @ipcscope struct WebView::DebuggerSourcePosition { u32 line; u32 column }
+// @ipcscope struct WebView::DebuggerBlackboxRange { WebView::DebuggerSourcePosition start; WebView::DebuggerSourcePosition end }
+// @ipcscope struct WebView::DebuggerBreakpointLocation {
+//     Optional<Web::HTML::ScriptRegistry::Identifier> source_id;
+//     Utf16String filename;
+//     u32 line;
+//     Optional<u32> column
+// }
+// @ipcscope struct WebView::DebuggerBreakpointOptions {
+//     Optional<Utf16String> condition;
+//     Optional<Utf16String> log_value;
+//     bool show_stacktrace
+// }
+
+// LibWebCommon/HTML/SelectedFile.{h,cpp} @ba7e4fe2: name (Utf16String), then Variant<IPC::File, ByteBuffer>;
+// AllowMultipleFiles has no fixed type (int).
+// @ipcscope enum Web::HTML::AllowMultipleFiles : i32 { No, Yes }
+// @ipcscope struct Web::HTML::SelectedFile { Utf16String name; Variant<IPC::File, ByteBuffer> file_or_contents }
+// LibWebCommon/HTML/FileFilter.{h,cpp} @ba7e4fe2 / @5bd4b55c: a Vector<Variant<FileType, MimeType, Extension>>.
+// @ipcscope enum Web::HTML::FileFilter::FileType : i32 { Audio, Image, Video }
+// @ipcscope struct Web::HTML::FileFilter::MimeType { Utf16String value }
+// @ipcscope struct Web::HTML::FileFilter::Extension { Utf16String value }
+// @ipcscope struct Web::HTML::FileFilter {
+//     Vector<Variant<Web::HTML::FileFilter::FileType, Web::HTML::FileFilter::MimeType, Web::HTML::FileFilter::Extension>> filters
+// }
+// LibWebCommon/HTML/SelectItem.{h,cpp} @4c03c7cf: SelectItem is Variant<Option, OptionGroup, Separator>; an option
+// writes id, label, value, selected, disabled (not its declaration order); a separator writes nothing.
+// @ipcscope struct Web::HTML::SelectItemOption { u32 id; Utf16String label; Utf16String value; bool selected; bool disabled }
+// @ipcscope struct Web::HTML::SelectItemOptionGroup { Utf16String label; Vector<Web::HTML::SelectItemOption> items }
+// @ipcscope struct Web::HTML::SelectItemSeparator { }
+// @ipcscope type Web::HTML::SelectItem = Variant<Web::HTML::SelectItemOption, Web::HTML::SelectItemOptionGroup, Web::HTML::SelectItemSeparator>
+// LibWebCommon/Clipboard/SystemClipboard.{h,cpp} @5bd4b55c: a representation writes name, then
+// Variant<ByteString, SelectedFile>.
+// @ipcscope struct Web::Clipboard::SystemClipboardRepresentation { String name; Variant<ByteString, Web::HTML::SelectedFile> data }
+// @ipcscope struct Web::Clipboard::SystemClipboardItem { Vector<Web::Clipboard::SystemClipboardRepresentation> system_clipboard_representations }
+// LibWeb/Page/EventResult.h, as stored in the fork check-spelling-sandbox/ladybird @ca6dd9d2 (Libraries/ layout;
+// LadybirdBrowser's copy is not stored): enum class EventResult with no fixed type (int).
+// @ipcscope enum Web::EventResult : i32 { Accepted, Handled, Dropped, Cancelled }
+
+// LibWebCommon/StorageAPI/StorageKey.cpp: writes its origin. LibWebCommon/HTML/SerializationRecords.cpp @068f7acd
+// (header @4c03c7cf): IPCSerializationRecord writes its data (IPC::MessageDataType, a Vector<u8>);
+// TransferDataEncoder writes its data, then a u32 attachment count and that many attachments, which is the encoding
+// of a Vector<IPC::File>; SerializedTransferRecord writes serialized, transfer_data_holders, shared_buffers.
+// @ipcscope struct Web::StorageAPI::StorageKey { URL::Origin origin }
+// @ipcscope struct Web::HTML::IPCSerializationRecord { Vector<u8> data }
+// @ipcscope struct Web::HTML::TransferDataEncoder { Vector<u8> data; Vector<IPC::File> attachments }
+// @ipcscope struct Web::HTML::SerializedTransferRecord {
+//     Web::HTML::IPCSerializationRecord serialized;
+//     Vector<Web::HTML::TransferDataEncoder> transfer_data_holders;
+//     Vector<Core::AnonymousBuffer> shared_buffers
+// }
+// LibWebCommon/HTML/BroadcastChannelMessage.cpp @0ddf7fcd (header @068f7acd).
+// @ipcscope struct Web::HTML::BroadcastChannelMessage {
+//     Web::StorageAPI::StorageKey storage_key;
+//     Utf16FlyString channel_name;
+//     URL::Origin source_origin;
+//     Web::HTML::IPCSerializationRecord serialized_message;
+//     Vector<Core::AnonymousBuffer> shared_buffers;
+//     i32 source_process_id;
+//     u64 source_channel_id
+// }
+// @ipcscope struct Web::HTML::PostedBroadcastChannelMessage {
+//     Web::HTML::EnvironmentId environment_id;
+//     Utf16FlyString channel_name;
+//     Web::HTML::IPCSerializationRecord serialized_message;
+//     Vector<Core::AnonymousBuffer> shared_buffers;
+//     u64 source_channel_id
+// }
+// LibWebCommon/HTML/PostedMessageDescriptor.cpp @068f7acd (header @4c03c7cf).
+// @ipcscope struct Web::HTML::PostedMessageDescriptor {
+//     Web::HTML::SerializedTransferRecord serialize_with_transfer_result;
+//     Variant<Utf16String, URL::Origin> target_origin;
+//     URL::Origin source_origin;
+//     Optional<Web::HTML::CrossProcessId> source_navigable_id
+// }
+
+// LibWebCommon/HTML/Scripting/SerializedEnvironmentSettingsObject.{h,cpp} @068f7acd. SerializedWindow writes its
+// associated document's url and secure-context flag; the global is Variant<SerializedWindow, SerializedWorkerGlobalScope>.
+// @ipcscope enum Web::HTML::CanUseCrossOriginIsolatedAPIs : u8 { No, Yes }
+// @ipcscope struct Web::HTML::SerializedWindow {
+//     URL::URL associated_document_url;
+//     bool associated_document_relevant_settings_object_is_secure_context
+// }
+// @ipcscope struct Web::HTML::SerializedWorkerGlobalScope {
+//     bool relevant_settings_object_is_secure_context;
+//     bool is_supported_animation_frame_provider
+// }
+// @ipcscope struct Web::HTML::SerializedEnvironmentSettingsObject {
+//     Utf16String id;
+//     URL::URL creation_url;
+//     Optional<URL::URL> top_level_creation_url;
+//     Optional<URL::Origin> top_level_origin;
+//     URL::URL api_base_url;
+//     URL::Origin origin;
+//     bool has_cross_site_ancestor;
+//     Web::HTML::SerializedPolicyContainer policy_container;
+//     Web::HTML::CanUseCrossOriginIsolatedAPIs cross_origin_isolated_capability;
+//     Optional<u64> agent_cluster_id;
+//     double time_origin;
+//     Variant<Web::HTML::SerializedWindow, Web::HTML::SerializedWorkerGlobalScope> global
+// }
+// LibWebCommon/HTML/NavigationSourceSnapshot.{h,cpp} @e10a29fb.
+// @ipcscope struct Web::HTML::NavigationSourceSnapshot {
+//     bool has_transient_activation;
+//     Web::HTML::SandboxingFlagSet sandboxing_flags;
+//     bool allows_downloading;
+//     Optional<Web::HTML::SerializedEnvironmentSettingsObject> fetch_client;
+//     Web::HTML::SerializedPolicyContainer source_policy_container
+// }
+
+// LibURL/BlobURLEntry.h @33ef08d2: `using Token = u64`. LibWebCommon/FileAPI/SerializedBlobURLEntry.{h,cpp}
+// @ba7e4fe2: a bool "is a blob"; if set, the blob's token, type (String) and data (AnonymousBuffer); then the
+// origin. SerializedBlobURLEntry::Object is ipcscope's name for the flagged part (false: a MediaSource, no bytes).
+// @ipcscope type URL::BlobURLEntry::Token = u64
+// @ipcscope struct Web::FileAPI::SerializedBlobURLEntry::Blob { URL::BlobURLEntry::Token token; String type; Core::AnonymousBuffer data }
+// @ipcscope variant Web::FileAPI::SerializedBlobURLEntry::Object : bool {
+//     0 = Empty media_source,
+//     1 = Web::FileAPI::SerializedBlobURLEntry::Blob blob
+// }
+// @ipcscope struct Web::FileAPI::SerializedBlobURLEntry { Web::FileAPI::SerializedBlobURLEntry::Object object; URL::Origin origin }
+
+// LibWebCommon/HTML/WorkerAgentTypes.cpp @4c03c7cf (header @068f7acd): the fields in declaration order, with
+// maximum_frames_per_second (double) before owner_token.
+// @ipcscope struct Web::HTML::WorkerAgentStartRequest {
+//     URL::URL url;
+//     Web::HTML::AgentType agent_type;
+//     Web::HTML::WorkerType type;
+//     Web::HTML::RequestCredentials credentials;
+//     String name;
+//     bool extended_lifetime;
+//     Web::HTML::TransferDataEncoder outside_port;
+//     Web::HTML::SerializedEnvironmentSettingsObject outside_settings;
+//     Web::StorageAPI::StorageKey storage_key;
+//     bool caller_is_secure_context;
+//     double maximum_frames_per_second;
+//     Web::HTML::WorkerAgentOwnerToken owner_token
+// }
+
+// LibWebCommon/ContentSecurityPolicy/Directives/NavigationType.h @068f7acd: no fixed type (int).
+// LibWebCommon/HTML/SessionHistoryEntryDescriptor.cpp (the stored version with the pending entry): a pending entry
+// is a session history entry without the step. LibWebCommon/HTML/NavigationPopulationRequest.{h,cpp} @0edde7d3:
+// the target snapshot params are written inline as their sandboxing flags and iframe element referrer policy. The
+// document state carries the caveat of SessionHistoryDocumentStateDescriptor above.
+// @ipcscope enum Web::ContentSecurityPolicy::Directives::NavigationType : i32 { FormSubmission, Other }
+// @ipcscope struct Web::HTML::PendingSessionHistoryEntryDescriptor {
+//     URL::URL url;
+//     Web::HTML::SessionHistoryDocumentStateDescriptor document_state;
+//     Web::HTML::StorageSerializationRecord classic_history_api_state;
+//     Web::HTML::StorageSerializationRecord navigation_api_state;
+//     Utf16String navigation_api_key;
+//     Utf16String navigation_api_id;
+//     Web::HTML::ScrollRestorationMode scroll_restoration_mode;
+//     Web::HTML::SessionHistoryEntryScrollPositionData scroll_position_data
+// }
+// @ipcscope struct Web::HTML::NavigationPopulationRequest {
+//     Web::HTML::CrossProcessId navigable_id;
+//     Web::HTML::PendingSessionHistoryEntryDescriptor history_entry;
+//     Web::HTML::NavigationSourceSnapshot source_snapshot_params;
+//     Web::HTML::SandboxingFlagSet target_sandboxing_flags;
+//     Web::ReferrerPolicy::ReferrerPolicy target_iframe_element_referrer_policy;
+//     Web::ContentSecurityPolicy::Directives::NavigationType csp_navigation_type;
+//     Web::Bindings::NavigationHistoryBehavior history_handling;
+//     Web::HTML::UserNavigationInvolvement user_involvement;
+//     Utf16String navigation_id
+// }
+
+// LibWeb/Page/DragEvent.cpp @00cd7cfe (the commit of WebContentServer.ipc), DragEvent.h @92440a0e:
+// Type : u8; button, buttons and modifiers are Web::UIEvents' names for Compositing::MouseButton and
+// Compositing::KeyModifier (LibWeb/UIEvents/MouseButton.h and KeyCode.h are using-declarations); then the files
+// and the event id (u64).
+// @ipcscope enum Web::DragEvent::Type : u8 { DragStart, DragMove, DragEnd, Drop }
+// @ipcscope struct Web::DragEvent {
+//     Web::DragEvent::Type type;
+//     Compositing::DevicePixelPoint position;
+//     Compositing::DevicePixelPoint screen_position;
+//     Compositing::MouseButton button;
+//     Compositing::MouseButton buttons;
+//     Compositing::KeyModifier modifiers;
+//     Vector<Web::HTML::SelectedFile> files;
+//     u64 id
+// }
+// LibWeb/Page/Page.cpp, the stored version of the same era (it holds the navigation population code): the media
+// URL, then is_video, is_playing, is_muted, has_user_agent_controls, is_looping, is_fullscreen.
+// @ipcscope struct Web::Page::MediaContextMenu {
+//     URL::URL media_url;
+//     bool is_video;
+//     bool is_playing;
+//     bool is_muted;
+//     bool has_user_agent_controls;
+//     bool is_looping;
+//     bool is_fullscreen
+// }
+
+// Not declarable as a layout (decoding stops there with this reason):
+// LibGfx/BitmapSequence.cpp @411e74d5: the collated AnonymousBuffer follows only when the total size (a size_t
+// written before it) is not 0, a condition on a value in the middle that a declaration cannot express.
+// @ipcscope opaque Gfx::BitmapSequence "its AnonymousBuffer is present only when the size_t before it is non-zero"
+// LibGfx/ColorSpace.cpp: the stored encoders disagree (a u64 length then raw Skia bytes in most versions, which has no
+// declarable shape; a u8 kind tag then CICP or parametric floats in the newest-looking one), and no stored version
+// is tied to the endpoint files' commit.
+// @ipcscope opaque Gfx::ColorSpace "stored encoders disagree: u64 length + raw Skia bytes, or a u8 kind tag"
+// LibGfx/DecodedImageFrame.cpp @714cf827 writes a ShareableBitmap, then a ColorSpace: not declared, because of the
+// ColorSpace (every non-opaque declaration of the pack must resolve fully).
+
+// LibWebCommon/HTML/CrossProcessId.{h,cpp} @5bd4b55c / @ba7e4fe2: the allocator writes namespace_id, next_local_id.
+// @ipcscope struct Web::HTML::CrossProcessIdAllocator { u64 namespace_id; u64 next_local_id }
+// The LibWeb encoder of Web::ReconstructedChildNavigation (two stored versions, store ids 62073315077 and
+// 57495486865, agree; the file holding them was not located): target_entry, then navigation_id (Utf16String).
+// @ipcscope struct Web::ReconstructedChildNavigation {
+//     Web::HTML::SessionHistoryEntryDescriptor target_entry;
+//     Utf16String navigation_id
+// }
 """#
 }
