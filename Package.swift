@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "IPCWireTests", dependencies: ["IPCWire", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IPCTransportTests", dependencies: ["IPCTransport", "IPCWire", "CSystemShims", "IPCTestPeer", "TestSupport"]),
         // Helpers shared by the test targets that run ipcscope as a user would.
-        .target(name: "TestSupport", dependencies: ["CSystemShims", "IPCTransport"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CSystemShims", "IPCTransport", "IPCWire"], path: "Tests/TestSupport"),
         .testTarget(name: "IPCScopeCLITests", dependencies: ["IPCWire", "CSystemShims", "TestSupport", "IPCSyntheticTraffic"]),
         // Unmodified C program run under the interposer by RecorderTests (socketpair+fork, connect, threads).
         .executableTarget(name: "PreloadFixture", path: "Tests/Fixtures/PreloadFixture"),

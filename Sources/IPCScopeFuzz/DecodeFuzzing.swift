@@ -57,7 +57,7 @@ extension DecodeFuzzing {
     /// fuzzing starts deep in the decoder: `IPCScopeFuzz --write-decode-seeds DIR`.
     static func writeSeeds(into directory: String) -> Int32 {
         guard let decoder else { return 1 }
-        var generator = IPCValueGenerator(types: decoder.schemas.types, random: SeedRandom(state: 0x1D5C))
+        var generator = IPCValueGenerator(types: decoder.schemas.types, random: SplitMix64(seed: 0x1D5C))
         var written = 0
         for (index, descriptor) in descriptors.enumerated() {
             for round in 0..<4 {
@@ -71,17 +71,5 @@ extension DecodeFuzzing {
         }
         print("wrote \(written) seeds to \(directory)")
         return written > 0 ? 0 : 1
-    }
-}
-
-/// SplitMix64, so the seeds are the same on every run.
-struct SeedRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

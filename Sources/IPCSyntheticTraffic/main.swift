@@ -81,7 +81,7 @@ struct Plan {
             }
         }
         set = SchemaSet(files: files)
-        var generator = IPCValueGenerator(types: set.types, random: SplitMix(seed: options.seed))
+        var generator = IPCValueGenerator(types: set.types, random: SplitMix64(seed: options.seed))
         let endpoints = set.endpointsByMagic.values.sorted { ($0.file, $0.endpoint.name) < ($1.file, $1.endpoint.name) }
         for indexed in endpoints {
             for descriptor in indexed.descriptors {
@@ -107,19 +107,6 @@ struct Plan {
         guard isDirectory.boolValue else { return [path] }
         let walker = try FileManager.default.enumerator(atPath: path).orThrow("\(path): cannot be listed")
         return walker.compactMap { $0 as? String }.filter { $0.hasSuffix(".ipc") }.sorted().map { path + "/" + $0 }
-    }
-}
-
-/// SplitMix64, so that both processes draw the same values from one seed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -97,7 +97,7 @@ struct SyntheticTrace {
         let catalogues: [Catalogue]
         let writer: TraceWriter
         let batch: TraceBatch
-        var random: SplitMix
+        var random: SplitMix64
         var streams: [Stream] = []
         var written = 1
         var newest: UInt64
@@ -109,7 +109,7 @@ struct SyntheticTrace {
         init(events: Int, channels: Int, seed: UInt64, path: String) throws {
             self.events = events
             catalogues = try SyntheticTrace.catalogues()
-            random = SplitMix(seed: seed)
+            random = SplitMix64(seed: seed)
             let header = TraceHeader.startingNow(
                 ipcscopeVersion: "bench", commandLine: ["TraceIndexBench"], snapLength: UInt32(SyntheticTrace.snapLength),
                 schemas: SyntheticTrace.schemas)
@@ -325,18 +325,5 @@ struct SyntheticTrace {
             try writer.close(ending: EndRecord(time: newest + 1, summary: summary, cleanStop: true))
             written += 1
         }
-    }
-}
-
-/// A small deterministic generator (SplitMix64).
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
