@@ -3,23 +3,41 @@
 /// ThemeMutationTests and probed case by case:
 /// - a `}` where an array element is expected: `a = [}]`, `a = [1, }]` (`!is_value_terminator(*cp)`);
 /// - a table header whose first key starts with anything but an ASCII bare-key character, a quote or
-///   `]`: `[#`, `[=]`, `[é]`, `[` at the end of a line (`is_bare_key_character(*cp) || …`).
+///   `]`: `[#`, `[=]`, `[é]`, `[` at the end of a line, and a third `[` (`[[[x]]]`, found by the theme
+///   fuzzer) (`is_bare_key_character(*cp) || …`).
 /// This scan finds both, outside strings and comments, before parsing.
 enum TOMLHazards {
+    /// What the first hazard is, said the way a TOML error would be.
+    enum Hazard: Equatable {
+        case braceForListElement
+        case headerWithoutKey
+
+        var description: String {
+            switch self {
+            case .braceForListElement: "TOML syntax: `}` where a list element is expected"
+            case .headerWithoutKey: "TOML syntax: a table header must start with a key (a letter, digit, `_`, `-` or a quote)"
+            }
+        }
+    }
+
     /// The 1-based line of the first hazard, or nil.
-    static func firstHazardLine(in bytes: [UInt8]) -> Int? {
+    static func firstHazardLine(in bytes: [UInt8]) -> Int? { firstHazard(in: bytes)?.line }
+
+    /// The first hazard and its 1-based line, or nil.
+    static func firstHazard(in bytes: [UInt8]) -> (line: Int, hazard: Hazard)? {
         var line = 1
         var index = 0
         var open: [UInt8] = []
         var expectingElement = false
         var expectingHeaderKey = false
+        var headerBrackets = 0
         var atLineStart = true
         let count = bytes.count
         while index < count {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\n"):
-                if expectingHeaderKey { return line }
+                if expectingHeaderKey { return (line, .headerWithoutKey) }
                 line += 1
                 index += 1
                 atLineStart = true
@@ -28,21 +46,22 @@ enum TOMLHazards {
                 index += 1
                 continue
             case UInt8(ascii: "#"):
-                if expectingHeaderKey { return line }
+                if expectingHeaderKey { return (line, .headerWithoutKey) }
                 while index < count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
                 continue
             default:
                 break
             }
-            if expectingElement, byte == UInt8(ascii: "}") { return line }
+            if expectingElement, byte == UInt8(ascii: "}") { return (line, .braceForListElement) }
             expectingElement = false
             if expectingHeaderKey {
-                if byte == UInt8(ascii: "["), index > 0, bytes[index - 1] == UInt8(ascii: "[") {
-                    index += 1 // `[[`: an array-of-tables header
+                if byte == UInt8(ascii: "["), headerBrackets == 1, bytes[index - 1] == UInt8(ascii: "[") {
+                    headerBrackets = 2 // `[[`: an array-of-tables header; a third `[` is a key, and a hazard
+                    index += 1
                     continue
                 }
                 guard isBareKeyByte(byte) || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") || byte == UInt8(ascii: "]") else {
-                    return line
+                    return (line, .headerWithoutKey)
                 }
                 expectingHeaderKey = false
             }
@@ -50,6 +69,7 @@ enum TOMLHazards {
             atLineStart = false
             if startsStatement, byte == UInt8(ascii: "[") {
                 expectingHeaderKey = true
+                headerBrackets = 1
                 open.append(byte)
                 index += 1
                 continue
@@ -72,7 +92,7 @@ enum TOMLHazards {
             }
             index += 1
         }
-        return expectingHeaderKey ? line : nil
+        return expectingHeaderKey ? (line, .headerWithoutKey) : nil
     }
 
     private static func isBareKeyByte(_ byte: UInt8) -> Bool {

@@ -19,8 +19,8 @@ public enum ThemeParser {
         if let nul = bytes.firstIndex(of: 0) {
             throw ThemeError(source: source, line: line(ofOffset: nul, in: bytes), "the file contains a NUL byte")
         }
-        if let line = TOMLHazards.firstHazardLine(in: bytes) {
-            throw ThemeError(source: source, line: line, "TOML syntax: `}` where a list element or a key is expected")
+        if let (line, hazard) = TOMLHazards.firstHazard(in: bytes) {
+            throw ThemeError(source: source, line: line, hazard.description)
         }
         let table: TOMLTable
         do {
