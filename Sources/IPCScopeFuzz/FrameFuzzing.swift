@@ -5,6 +5,8 @@ import IPCWire
 enum FrameFuzzing {
     static let captureLimit = 512
     static let maxStalledEntries = 16
+    static let retainedBytesBound = FrameStreamParser.retainedBytesBound(
+        .init(captureLimit: captureLimit, maxStalledEntries: maxStalledEntries))
 
     static func run(_ data: UnsafeRawBufferPointer) {
         var channel = ChannelParser(configuration: .init(captureLimit: captureLimit, maxStalledEntries: maxStalledEntries))
@@ -39,7 +41,7 @@ enum FrameFuzzing {
             fed += UInt64(length)
             index += length
             for parser in [channel.aToB, channel.bToA] {
-                precondition(parser.retainedBytes <= captureLimit + 64 + 2 * maxStalledEntries * 24 + 256)
+                precondition(parser.retainedBytes <= retainedBytesBound, "\(parser.retainedBytes) bytes retained")
                 precondition(parser.unprocessedBytes <= parser.streamOffset)
             }
         }

@@ -5,8 +5,8 @@
 /// models the receiving LibIPC side's state (unprocessed bytes, unmatched fds) that those limits talk about.
 ///
 /// Memory is bounded by what it is told to keep: a frame costs at most `captureLimit` bytes however large
-/// its header says it is, and the model of a stalled receiver keeps at most `maxStalledEntries` entries.
-/// It never traps on any input.
+/// its header says it is, and the model of a stalled receiver keeps at most `maxStalledEntries` entries
+/// (``retainedBytesBound(_:)`` says how much that is at most). It never traps on any input.
 public struct FrameStreamParser {
     public struct Configuration: Sendable {
         /// Payload bytes captured per frame; the rest is counted, not kept.
@@ -138,6 +138,16 @@ public struct FrameStreamParser {
     public var retainedBytes: Int {
         headerBytes.capacity + capture.capacity + stalled.capacity * MemoryLayout<StalledRun>.stride
             + waiting.capacity * MemoryLayout<WaitingFrame>.stride
+    }
+
+    /// The most ``retainedBytes`` can reach under `configuration`, whatever the input (the fuzzer checks
+    /// it after every chunk): the header buffer, the capture buffer (`captureLimit` plus allocator
+    /// rounding), and for each queue its live entries (at most `maxStalledEntries`) plus a consumed prefix
+    /// of at most as many or `compactionFloor`, doubled for the array's growth.
+    public static func retainedBytesBound(_ configuration: Configuration) -> Int {
+        let entriesPerQueue = 2 * (configuration.maxStalledEntries + max(configuration.maxStalledEntries, compactionFloor) + 1)
+        return 64 + (configuration.captureLimit + 64)
+            + entriesPerQueue * (MemoryLayout<StalledRun>.stride + MemoryLayout<WaitingFrame>.stride)
     }
 
     private var firstStalledRun: StalledRun? {
@@ -452,15 +462,19 @@ public struct FrameStreamParser {
     }
 
     /// The parser's queues are arrays read from `head` (appending is cheap, popping is an index bump):
-    /// entries before `head` are freed once all are consumed, or when they are over half of a long array.
-    /// The same rule as SystemSupport's FIFO, kept here on plain arrays: IPCWire depends on the standard
-    /// library only, and these small entries are accounted as capacity × stride (`retainedBytes`, bounded
-    /// by the fuzzer), which FIFO's optional slots would widen.
+    /// entries before `head` are freed once all are consumed, or when they are over half of an array longer
+    /// than `compactionFloor` (moving the live rest costs no more than the entries consumed since the last
+    /// time). SystemSupport's FIFO has the same rule with a floor of 1024, kept here on plain arrays: IPCWire
+    /// depends on the standard library only, and these small entries are accounted as capacity × stride
+    /// (`retainedBytes`), which FIFO's optional slots would widen. The floor is low so that a parser told to
+    /// keep few entries holds few, live or consumed.
+    static let compactionFloor = 64
+
     private static func dropConsumed<Element>(_ queue: inout [Element], head: inout Int) {
         if head == queue.count {
             queue.removeAll(keepingCapacity: queue.capacity <= 64)
             head = 0
-        } else if head > 1024, head * 2 > queue.count {
+        } else if head > compactionFloor, head * 2 > queue.count {
             queue.removeFirst(head)
             head = 0
         }
