@@ -3,8 +3,8 @@
 /// ThemeMutationTests and probed case by case:
 /// - a `}` where an array element is expected: `a = [}]`, `a = [1, }]` (`!is_value_terminator(*cp)`);
 /// - a table header whose first key starts with anything but an ASCII bare-key character, a quote or
-///   `]`: `[#`, `[=]`, `[é]`, `[` at the end of a line, and a third `[` (`[[[x]]]`, found by the theme
-///   fuzzer) (`is_bare_key_character(*cp) || …`).
+///   `]`: `[#`, `[=]`, `[é]`, `[` at the end of a line, and — found by the theme fuzzer — a third `[`
+///   (`[[[x]]]`) or a lone carriage return (`[[\r`) (`is_bare_key_character(*cp) || …`).
 /// This scan finds both, outside strings and comments, before parsing.
 enum TOMLHazards {
     /// What the first hazard is, said the way a TOML error would be.
@@ -42,7 +42,11 @@ enum TOMLHazards {
                 index += 1
                 atLineStart = true
                 continue
-            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
+            case UInt8(ascii: " "), UInt8(ascii: "\t"):
+                index += 1
+                continue
+            // A carriage return is whitespace only before a newline; toml++ takes a lone one as a key character's place.
+            case UInt8(ascii: "\r") where index + 1 < count && bytes[index + 1] == UInt8(ascii: "\n"):
                 index += 1
                 continue
             case UInt8(ascii: "#"):

@@ -144,13 +144,14 @@ import ViewerModel
         // What aborts TOMLKit's parser (toml++ asserts) is refused before it gets there.
         for (text, line) in [("[styles]\nnormal = { attributes = [}\"bold\"] }\n", 2), ("a = [1,\n}]\n", 2), ("[# x\n", 1),
                              ("x = 1\n[é]\n", 2), ("[[=]]\n", 1), ("[\n]\n", 1),
-                             ("[[[x]]]\n", 1), ("[styles]\n[[[[Z[[\n", 2)] {
+                             ("[[[x]]]\n", 1), ("[styles]\n[[[[Z[[\n", 2), ("[[\r\r fg = 1\n", 1), ("[\rx]\n", 1)] {
             let e = try #require(error(text), "\(text)")
             #expect(e.line == line, "\(text)")
         }
         // Array-of-tables headers are not hazards; a third bracket is, however spaced.
         #expect(TOMLHazards.firstHazardLine(in: Array("[[x]]\n[[ y ]]\n[ [z]]\n".utf8)) == 3)
         #expect(TOMLHazards.firstHazardLine(in: Array("[[x]]\n[[ y ]]\n".utf8)) == nil)
+        #expect(TOMLHazards.firstHazardLine(in: Array("[theme]\r\nname = \"x\"\r\n[styles]\r\n".utf8)) == nil, "CRLF lines are fine")
         #expect(error("[[[x]]]\n")?.description.contains("a table header must start with a key") == true)
         #expect(error("a = [}]\n")?.description.contains("`}` where a list element is expected") == true)
         // …while what looks like it inside strings and comments is not.
