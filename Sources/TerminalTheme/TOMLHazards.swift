@@ -4,7 +4,8 @@
 /// - a `}` where an array element is expected: `a = [}]`, `a = [1, }]` (`!is_value_terminator(*cp)`);
 /// - a table header whose first key starts with anything but an ASCII bare-key character, a quote or
 ///   `]`: `[#`, `[=]`, `[é]`, `[` at the end of a line, and — found by the theme fuzzer — a third `[`
-///   (`[[[x]]]`) or a lone carriage return (`[[\r`) (`is_bare_key_character(*cp) || …`).
+///   (`[[[x]]]`), a lone carriage return (`[[\r`), a header after a byte order mark (`\u{FEFF}[,]`)
+///   (`is_bare_key_character(*cp) || …`).
 /// This scan finds both, outside strings and comments, before parsing.
 enum TOMLHazards {
     /// What the first hazard is, said the way a TOML error would be.
@@ -33,6 +34,8 @@ enum TOMLHazards {
         var headerBrackets = 0
         var atLineStart = true
         let count = bytes.count
+        // toml++ drops a leading byte order mark, so what follows it starts the first line.
+        if count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { index = 3 }
         while index < count {
             let byte = bytes[index]
             switch byte {

@@ -144,7 +144,8 @@ import ViewerModel
         // What aborts TOMLKit's parser (toml++ asserts) is refused before it gets there.
         for (text, line) in [("[styles]\nnormal = { attributes = [}\"bold\"] }\n", 2), ("a = [1,\n}]\n", 2), ("[# x\n", 1),
                              ("x = 1\n[é]\n", 2), ("[[=]]\n", 1), ("[\n]\n", 1),
-                             ("[[[x]]]\n", 1), ("[styles]\n[[[[Z[[\n", 2), ("[[\r\r fg = 1\n", 1), ("[\rx]\n", 1)] {
+                             ("[[[x]]]\n", 1), ("[styles]\n[[[[Z[[\n", 2), ("[[\r\r fg = 1\n", 1), ("[\rx]\n", 1),
+                             ("\u{FEFF} [,\"bold\"] }\n", 1)] {
             let e = try #require(error(text), "\(text)")
             #expect(e.line == line, "\(text)")
         }
